@@ -1,0 +1,74 @@
+"""Constructs for scheduled Fargate jobs that retry launches and alert when they give up.
+
+The pure modules (``config``, ``asl``, ``iam``, ``retry_policy``, ``schedule_expression``,
+``fargate``, ``naming``) import no cdktf code and load in milliseconds. The constructs import the
+AWS provider bindings (seconds), so they are loaded on first use:
+``from constructs_lib import ScheduledJob`` imports ``constructs_lib.scheduled_job`` only then.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from constructs_lib._provider import register_lean_package
+
+register_lean_package()
+
+_EXPORTS = {
+    "AlertFunction": "constructs_lib.alert_function",
+    "AwsEnvironment": "constructs_lib.aws_environment",
+    "Cluster": "constructs_lib.cluster",
+    "Config": "constructs_lib.config",
+    "ConfigError": "constructs_lib.config",
+    "FailedRunsAlarm": "constructs_lib.alarm",
+    "FargateTask": "constructs_lib.fargate_task",
+    "JobSpec": "constructs_lib.config",
+    "JobStateMachine": "constructs_lib.state_machine",
+    "Network": "constructs_lib.network",
+    "RetryPolicy": "constructs_lib.retry_policy",
+    "Schedule": "constructs_lib.schedule",
+    "ScheduledJob": "constructs_lib.scheduled_job",
+    "ScheduledJobsStack": "constructs_lib.stack",
+    "ServiceRole": "constructs_lib.service_role",
+    "load_config": "constructs_lib.config",
+}
+__all__ = [
+    "AlertFunction",
+    "AwsEnvironment",
+    "Cluster",
+    "Config",
+    "ConfigError",
+    "FailedRunsAlarm",
+    "FargateTask",
+    "JobSpec",
+    "JobStateMachine",
+    "Network",
+    "RetryPolicy",
+    "Schedule",
+    "ScheduledJob",
+    "ScheduledJobsStack",
+    "ServiceRole",
+    "load_config",
+]
+
+if TYPE_CHECKING:
+    from constructs_lib.alarm import FailedRunsAlarm
+    from constructs_lib.alert_function import AlertFunction
+    from constructs_lib.aws_environment import AwsEnvironment
+    from constructs_lib.cluster import Cluster
+    from constructs_lib.config import Config, ConfigError, JobSpec, load_config
+    from constructs_lib.fargate_task import FargateTask
+    from constructs_lib.network import Network
+    from constructs_lib.retry_policy import RetryPolicy
+    from constructs_lib.schedule import Schedule
+    from constructs_lib.scheduled_job import ScheduledJob
+    from constructs_lib.service_role import ServiceRole
+    from constructs_lib.stack import ScheduledJobsStack
+    from constructs_lib.state_machine import JobStateMachine
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'constructs_lib' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

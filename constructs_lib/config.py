@@ -1,0 +1,352 @@
+"""``jobs.toml``: the typed, validated specification of a stack of scheduled jobs.
+
+Pure Python (pydantic, no cdktf import) so that a bad config is reported in well under a second,
+before the AWS provider bindings load. ``load_config`` returns a frozen ``Config`` or raises
+``ConfigError`` whose ``problems`` are one line each: ``<field path>: <what is wrong>``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from constructs_lib.fargate import check_cpu, check_fargate_size
+from constructs_lib.naming import check_job_name, check_stack_name
+from constructs_lib.retry_policy import RetryPolicy, default_retry_policy
+from constructs_lib.schedule_expression import Schedule, ScheduleError, format_duration, parse_schedule
+from constructs_lib.value_object import ValueObject
+
+__all__ = [
+    "AlertSpec",
+    "Config",
+    "ConfigError",
+    "JobSpec",
+    "NetworkSpec",
+    "StackSpec",
+    "load_config",
+    "parse_config",
+]
+
+# CloudWatch Logs accepts only these retention periods (days).
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)  # fmt: skip
+REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
+ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def field_error(field: str, message: str) -> PydanticCustomError:
+    """An error for ``field`` of the model being validated, raised from a model validator."""
+    return PydanticCustomError("field_error", "{message}", {"field": field, "message": message})
+
+
+def _check_retention(days: int) -> int:
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"{days!r} is not a CloudWatch Logs retention period (allowed: {', '.join(map(str, LOG_RETENTION_DAYS))})"
+        )
+    return days
+
+
+class StackSpec(ValueObject):
+    """``[stack]``: where the Terraform stack goes."""
+
+    #: The cdktf stack name; the Terraform lands in ``cdktf.out/stacks/<name>``.
+    name: str = "scheduled-jobs"
+    region: str
+
+    _name = field_validator("name")(check_stack_name)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, region: str) -> str:
+        if not REGION_PATTERN.fullmatch(region):
+            raise ValueError(f"{region!r} is not an AWS region name (for example 'ap-northeast-1')")
+        return region
+
+
+class NetworkSpec(ValueObject):
+    """``[network]``: the VPC that all jobs share."""
+
+    cidr: str = "10.0.0.0/16"
+    #: Availability zones used; each gets a public and a private subnet.
+    max_azs: int = Field(default=2, ge=1, le=6)
+    #: 0 runs jobs in public subnets with a public IP (no NAT cost); at most one per AZ.
+    nat_gateways: int = Field(default=1, ge=0)
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, cidr: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(cidr)
+        except ValueError as exc:
+            raise ValueError(f"{cidr!r} is not an IPv4 CIDR block ({exc})") from None
+        # VPC sizes: https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError(
+                f"{cidr!r} has prefix /{network.prefixlen} (allowed: /16 to /24, so each AZ's subnets fit)"
+            )
+        return cidr
+
+    @field_validator("nat_gateways")
+    @classmethod
+    def _nat_fits(cls, nat_gateways: int, info: ValidationInfo) -> int:
+        max_azs = info.data.get("max_azs")  # absent when max_azs itself is invalid
+        if max_azs is not None and nat_gateways > max_azs:
+            raise ValueError(
+                f"{nat_gateways} is more than max_azs {max_azs} (allowed: 0 to {max_azs}, at most one per AZ)"
+            )
+        return nat_gateways
+
+
+class AlertSpec(ValueObject):
+    """``[alert]``: the alert Lambda that all jobs share."""
+
+    log_retention_days: int = 30
+
+    _retention = field_validator("log_retention_days")(_check_retention)
+
+
+class JobSpec(ValueObject):
+    """``[[jobs]]``: one scheduled Fargate job."""
+
+    name: str
+    #: EventBridge ``cron(...)`` (UTC) or ``rate(...)`` expression.
+    schedule: str
+    image: str
+    command: tuple[str, ...]
+    #: Fargate cpu units and memory MiB; the pair must be a Fargate size.
+    cpu: int
+    memory: int
+    enabled: bool = True
+    environment: dict[str, str] = Field(default_factory=dict)
+    log_retention_days: int = 7
+    #: The task's time limit; Step Functions stops the task when it is exceeded.
+    timeout_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    #: ``None`` takes ``default_retry_policy`` scaled to the schedule.
+    retry: RetryPolicy | None = None
+
+    _name = field_validator("name")(check_job_name)
+    _cpu = field_validator("cpu")(check_cpu)
+    _retention = field_validator("log_retention_days")(_check_retention)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, expression: str) -> str:
+        try:
+            parse_schedule(expression)
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from None
+        return expression
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, image: str) -> str:
+        if not image.strip() or image != image.strip():
+            raise ValueError(f"{image!r} is not an image reference (empty or surrounded by spaces)")
+        return image
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command_list(cls, command: Any) -> Any:
+        # TOML has arrays, not tuples; accept a list and freeze it.
+        return tuple(command) if isinstance(command, list) else command
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, command: tuple[str, ...]) -> tuple[str, ...]:
+        if not command or not command[0].strip():
+            raise ValueError(f"{list(command)!r} is empty (allowed: a list whose first item is the program)")
+        return command
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, environment: dict[str, str]) -> dict[str, str]:
+        for key in environment:
+            if not ENV_NAME_PATTERN.fullmatch(key):
+                raise ValueError(
+                    f"{key!r} is not an environment variable name (allowed: letters, digits, '_', "
+                    "not starting with a digit)"
+                )
+        return environment
+
+    # Cross-field checks are field validators reading the fields declared before them, so that
+    # they run (and report) even when an unrelated field is invalid.
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_fits_cpu(cls, memory: int, info: ValidationInfo) -> int:
+        if "cpu" in info.data:
+            check_fargate_size(info.data["cpu"], memory)
+        return memory
+
+    @field_validator("retry")
+    @classmethod
+    def _retry_ends_before_next_run(cls, retry: RetryPolicy | None, info: ValidationInfo) -> RetryPolicy | None:
+        if retry is None or "schedule" not in info.data:
+            return retry
+        schedule = info.data["schedule"]
+        period = parse_schedule(schedule).period_seconds
+        if period is not None and retry.window_seconds >= period:
+            raise ValueError(
+                f"retries wait up to {format_duration(int(retry.window_seconds))} in all, "
+                f"which runs into the next scheduled run ({schedule} runs every "
+                f"{format_duration(period)}); allowed: a total wait below {format_duration(period)} "
+                "(fewer max_attempts, a smaller interval_seconds or a max_delay_seconds)"
+            )
+        return retry
+
+    @property
+    def parsed_schedule(self) -> Schedule:
+        return parse_schedule(self.schedule)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The explicit ``retry``, or the default scaled to this job's schedule."""
+        if self.retry is not None:
+            return self.retry
+        return default_retry_policy(self.parsed_schedule.period_seconds)
+
+
+class Config(ValueObject):
+    """The whole ``jobs.toml``."""
+
+    stack: StackSpec
+    network: NetworkSpec = NetworkSpec()
+    alert: AlertSpec = AlertSpec()
+    jobs: tuple[JobSpec, ...]
+
+    @field_validator("jobs", mode="before")
+    @classmethod
+    def _jobs_list(cls, jobs: Any) -> Any:
+        if isinstance(jobs, (list, tuple)) and not jobs:
+            raise ValueError("no jobs (allowed: one or more [[jobs]] tables)")
+        return tuple(jobs) if isinstance(jobs, list) else jobs
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        for field, message in duplicate_names([job.name for job in self.jobs]):
+            raise field_error(field, message)
+        return self
+
+
+def duplicate_names(names: list[Any]) -> list[tuple[str, str]]:
+    """``(field, message)`` for each job whose name an earlier job already has."""
+    seen: dict[Any, int] = {}
+    problems = []
+    for index, name in enumerate(names):
+        if name in seen:
+            problems.append(
+                (
+                    f"jobs[{index}].name",
+                    f"{name!r} is already the name of jobs[{seen[name]}] (allowed: a name no other job has)",
+                )
+            )
+        elif isinstance(name, str):
+            seen[name] = index
+    return problems
+
+
+class ConfigError(Exception):
+    """An invalid config: ``problems`` holds one line per problem, each naming its field."""
+
+    def __init__(self, source: str, problems: list[str]):
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = problems
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a ``jobs.toml``; raise ``ConfigError`` on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), [f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"{path}: cannot be read ({exc})"]) from None
+    return parse_config(text, source=str(path))
+
+
+def parse_config(text: str, *, source: str = "<config>") -> Config:
+    """Validate TOML ``text``; raise ``ConfigError`` on any problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"{source}: not valid TOML: {exc}"]) from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(error) for error in exc.errors()]
+        # Uniqueness is checked once every job is valid; say it now too, to report all at once.
+        jobs = data.get("jobs")
+        if isinstance(jobs, list):
+            names = [job.get("name") if isinstance(job, dict) else None for job in jobs]
+            problems += [
+                line for field, message in duplicate_names(names) if (line := f"{field}: {message}") not in problems
+            ]
+        raise ConfigError(source, problems) from None
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _show(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except TypeError:
+        return repr(value)
+
+
+def _problem(error: dict[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "field_error":
+        field = error["ctx"]["field"]
+        return f"{_path(loc) + '.' if loc else ''}{field}: {error['ctx']['message']}"
+    path = _path(loc) or "(top level)"
+    if kind == "missing":
+        return f"{path}: required but missing"
+    if kind == "extra_forbidden":
+        allowed = ", ".join(_fields_at(loc[:-1]))
+        return f"{path}: unknown key (allowed: {allowed})"
+    if kind == "value_error":
+        return f"{path}: {error['ctx']['error']}"
+    return f"{path}: {error['msg'][0].lower()}{error['msg'][1:]} (got {_show(error['input'])})"
+
+
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys the model at ``loc`` accepts, for the 'unknown key' message."""
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        model = _model_in(model.model_fields[part].annotation)
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The ValueObject class inside ``X``, ``X | None`` or ``tuple[X, ...]``."""
+    if isinstance(annotation, type) and issubclass(annotation, ValueObject):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if arg is not type(None) and arg is not Ellipsis and not isinstance(arg, types.NoneType):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,138 @@
+"""A job's Fargate task: task definition, its log group, execution and task roles, security group."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from constructs import Construct
+
+from constructs_lib.asl import CONTAINER_NAME
+from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.fargate import check_fargate_size
+from constructs_lib.iam import ECS_TASKS_PRINCIPAL, render_statements
+from constructs_lib.naming import aws_name
+from constructs_lib.service_role import ServiceRole
+
+__all__ = ["FargateTask", "ecr_repository"]
+
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
+_ECR_IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
+
+
+def ecr_repository(image: str) -> tuple[str, str, str] | None:
+    """``(account, region, repository)`` of a private ECR image, or ``None`` for any other registry."""
+    match = _ECR_IMAGE.match(image)
+    return (match.group(1), match.group(2), match.group(3)) if match else None
+
+
+class FargateTask(Construct):
+    """What one job runs: a Fargate task definition with one essential container named ``app``.
+
+    The container logs to its own log group through the awslogs driver. The execution role may
+    write to that log group (and pull the image when it is in a private ECR repository); the
+    task role has no permissions. The security group allows all egress and no ingress.
+    Exposes ``arn``, ``pass_role_arns``, ``security_group_id`` and ``log_group_name``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name: str,
+        aws: AwsEnvironment,
+        vpc_id: str,
+        image: str,
+        command: Sequence[str],
+        cpu: int,
+        memory: int,
+        environment: Mapping[str, str] | None = None,
+        log_retention_days: int = 7,
+    ) -> None:
+        super().__init__(scope, id_)
+        check_fargate_size(cpu, memory)
+        if not image.strip():
+            raise ValueError(f"{name}: image must not be empty")
+        self.log_group = CloudwatchLogGroup(self, "logs", name=f"/ecs/{name}", retention_in_days=log_retention_days)
+        self.log_group_name: str = self.log_group.name
+
+        statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")
+        repository = ecr_repository(image)
+        if repository is not None:
+            account, region, path = repository
+            statements += render_statements(
+                "ecr:pull",
+                repository=f"arn:{aws.partition}:ecr:{region}:{account}:repository/{path}",
+            )
+        self.execution_role = ServiceRole(
+            self,
+            "execution-role",
+            name=aws_name(name, "exec", kind="iam_role"),
+            service=ECS_TASKS_PRINCIPAL,
+            description=f"ECS pulls the image and ships the logs of job task {name}",
+            statements=statements,
+            # The ECS agent assumes the execution role; only the account is documented for it.
+            source_account=aws.account_id,
+        )
+        self.task_role = ServiceRole(
+            self,
+            "task-role",
+            name=aws_name(name, "task", kind="iam_role"),
+            service=ECS_TASKS_PRINCIPAL,
+            description=f"The identity of job task {name}'s container (no permissions)",
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+            source_account=aws.account_id,
+            source_arn=aws.arn("ecs", "*"),
+        )
+        container = {
+            "name": CONTAINER_NAME,
+            "image": image,
+            "essential": True,
+            "command": list(command),
+            "environment": [{"name": key, "value": value} for key, value in sorted((environment or {}).items())],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": self.log_group.name,
+                    "awslogs-region": aws.region,
+                    "awslogs-stream-prefix": "job",
+                },
+            },
+        }
+        self.task_definition = EcsTaskDefinition(
+            self,
+            "task-definition",
+            family=aws_name(name, kind="task_family"),
+            cpu=str(cpu),
+            memory=str(memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            execution_role_arn=self.execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            container_definitions=json.dumps([container], indent=2, sort_keys=True),
+        )
+        self.arn: str = self.task_definition.arn
+        self.pass_role_arns: list[str] = [self.execution_role.arn, self.task_role.arn]
+
+        self.security_group = SecurityGroup(
+            self,
+            "security-group",
+            name=aws_name(name, kind="security_group"),
+            description=f"Job {name}: all egress, no ingress",
+            vpc_id=vpc_id,
+        )
+        VpcSecurityGroupEgressRule(
+            self,
+            "egress",
+            security_group_id=self.security_group.id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            description="Image pulls, logs, and whatever the job calls",
+        )
+        self.security_group_id: str = self.security_group.id

@@ -1,0 +1,71 @@
+"""A job's schedule: an EventBridge rule whose target starts the job's state machine."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
+from constructs import Construct
+
+from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.iam import render_statements
+from constructs_lib.naming import aws_name
+from constructs_lib.schedule_expression import ScheduleError, parse_schedule
+from constructs_lib.service_role import ServiceRole
+
+__all__ = ["Schedule"]
+
+
+class Schedule(Construct):
+    """An EventBridge rule on the default bus (UTC ``cron(...)`` or ``rate(...)``).
+
+    Its target starts the state machine through a role that may start that one state machine.
+    EventBridge retries delivery to Step Functions on its own (24 h, 185 times by default); a
+    RunTask that "succeeds" with a capacity failure never reaches it, hence the state machine.
+    Exposes ``rule_name`` and ``arn``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name: str,
+        expression: str,
+        aws: AwsEnvironment,
+        state_machine_arn: str,
+        enabled: bool = True,
+        description: str = "",
+    ) -> None:
+        super().__init__(scope, id_)
+        try:
+            parse_schedule(expression)
+        except ScheduleError as exc:
+            raise ValueError(f"{name}: schedule {exc}") from None
+        self.rule_name = aws_name(name, kind="event_rule")
+        self.rule = CloudwatchEventRule(
+            self,
+            "rule",
+            name=self.rule_name,
+            description=description,
+            schedule_expression=expression,
+            state="ENABLED" if enabled else "DISABLED",
+        )
+        self.arn: str = self.rule.arn
+        self.role = ServiceRole(
+            self,
+            "role",
+            name=aws_name(name, "events", kind="iam_role"),
+            service="events.amazonaws.com",
+            description=f"EventBridge rule {self.rule_name} starts its state machine",
+            statements=render_statements("states:StartExecution", state_machine=state_machine_arn),
+            source_account=aws.account_id,
+            source_arn=aws.arn("events", f"rule/{self.rule_name}"),
+        )
+        CloudwatchEventTarget(
+            self,
+            "target",
+            rule=self.rule.name,
+            target_id="state-machine",
+            arn=state_machine_arn,
+            role_arn=self.role.arn,
+        )

@@ -1,0 +1,85 @@
+"""The composite: one scheduled job, wired from its parts (the original's
+``ScheduledStepFunctionsFargateTask``)."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from constructs_lib.alarm import FailedRunsAlarm
+from constructs_lib.alert_function import AlertFunction
+from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.cluster import Cluster
+from constructs_lib.config import JobSpec
+from constructs_lib.fargate_task import FargateTask
+from constructs_lib.network import Network
+from constructs_lib.schedule import Schedule
+from constructs_lib.state_machine import JobStateMachine
+
+__all__ = ["ScheduledJob"]
+
+
+class ScheduledJob(Construct):
+    """A Fargate task, the state machine that runs it, its schedule and its failure alarm.
+
+    ``job`` is a validated ``JobSpec``; the network, cluster and alert function are shared and
+    passed in as constructs. Resource names start with ``<prefix>-<job name>``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        prefix: str,
+        job: JobSpec,
+        aws: AwsEnvironment,
+        network: Network,
+        cluster: Cluster,
+        alert: AlertFunction,
+    ) -> None:
+        super().__init__(scope, id_)
+        name = f"{prefix}-{job.name}"
+        self.job = job
+        self.task = FargateTask(
+            self,
+            "task",
+            name=name,
+            aws=aws,
+            vpc_id=network.vpc_id,
+            image=job.image,
+            command=job.command,
+            cpu=job.cpu,
+            memory=job.memory,
+            environment=job.environment,
+            log_retention_days=job.log_retention_days,
+        )
+        self.state_machine = JobStateMachine(
+            self,
+            "state-machine",
+            name=name,
+            job_name=job.name,
+            aws=aws,
+            cluster_arn=cluster.arn,
+            cluster_name=cluster.name,
+            task_definition_arn=self.task.arn,
+            pass_role_arns=self.task.pass_role_arns,
+            command=job.command,
+            subnet_ids=network.job_subnet_ids,
+            security_group_ids=[self.task.security_group_id],
+            assign_public_ip=network.assign_public_ip,
+            alert_function_arn=alert.arn,
+            alert_invoke_arns=alert.invoke_arns,
+            retry=job.retry_policy,
+            timeout_seconds=job.timeout_seconds,
+        )
+        self.schedule = Schedule(
+            self,
+            "schedule",
+            name=name,
+            expression=job.schedule,
+            aws=aws,
+            state_machine_arn=self.state_machine.arn,
+            enabled=job.enabled,
+            description=f"Starts job {job.name}",
+        )
+        self.alarm = FailedRunsAlarm(self, "alarm", name=name, state_machine_arn=self.state_machine.arn)

@@ -1,0 +1,49 @@
+"""The whole stack for a ``Config``: provider, shared network / cluster / alert, one ScheduledJob per job."""
+
+from __future__ import annotations
+
+from cdktf import TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from constructs import Construct
+
+from constructs_lib.alert_function import AlertFunction
+from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.cluster import Cluster
+from constructs_lib.config import Config
+from constructs_lib.network import Network
+from constructs_lib.scheduled_job import ScheduledJob
+
+__all__ = ["ScheduledJobsStack"]
+
+
+class ScheduledJobsStack(TerraformStack):
+    """Everything ``jobs.toml`` declares, as one Terraform stack named ``config.stack.name``."""
+
+    def __init__(self, scope: Construct, *, config: Config) -> None:
+        name = config.stack.name
+        super().__init__(scope, name)
+        AwsProvider(
+            self,
+            "aws",
+            region=config.stack.region,
+            default_tags=[{"tags": {"ManagedBy": "cdktf", "Stack": name}}],
+        )
+        aws = AwsEnvironment(self, "environment")
+        self.network = Network(self, "network", name=name, spec=config.network)
+        self.cluster = Cluster(self, "cluster", name=name)
+        self.alert = AlertFunction(
+            self, "alert", name=f"{name}-alert", aws=aws, log_retention_days=config.alert.log_retention_days
+        )
+        self.jobs = [
+            ScheduledJob(
+                self,
+                f"job-{job.name}",
+                prefix=name,
+                job=job,
+                aws=aws,
+                network=self.network,
+                cluster=self.cluster,
+                alert=self.alert,
+            )
+            for job in config.jobs
+        ]

@@ -1,0 +1,96 @@
+"""A job's Step Functions state machine: runs the task, retries launches, alerts, fails visibly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
+from constructs import Construct
+
+from constructs_lib.asl import render_definition
+from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.iam import render_statements
+from constructs_lib.naming import aws_name
+from constructs_lib.retry_policy import RetryPolicy
+from constructs_lib.service_role import ServiceRole
+
+__all__ = ["SYNC_RULE_NAME", "JobStateMachine"]
+
+# The managed rule through which `.sync` integrations learn that an ECS task stopped.
+# https://docs.aws.amazon.com/step-functions/latest/dg/ecs-iam.html
+SYNC_RULE_NAME = "StepFunctionsGetEventsForECSTaskRule"
+
+
+class JobStateMachine(Construct):
+    """The state machine for one job (definition: ``constructs_lib.asl``) and its role.
+
+    The role may run exactly this task definition in this cluster, pass exactly the task's two
+    roles to ECS, track tasks in this cluster, manage the `.sync` rule, and invoke the alert
+    function. Exposes ``arn`` and ``name``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name: str,
+        job_name: str,
+        aws: AwsEnvironment,
+        cluster_arn: str,
+        cluster_name: str,
+        task_definition_arn: str,
+        pass_role_arns: Sequence[str],
+        command: Sequence[str],
+        subnet_ids: Sequence[str],
+        security_group_ids: Sequence[str],
+        assign_public_ip: bool,
+        alert_function_arn: str,
+        alert_invoke_arns: Sequence[str],
+        retry: RetryPolicy,
+        timeout_seconds: int,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.name = aws_name(name, kind="state_machine")
+        statements = render_statements(
+            "ecs:runTask.sync",
+            task_definition=task_definition_arn,
+            cluster=cluster_arn,
+            cluster_tasks=aws.arn("ecs", f"task/{cluster_name}/*"),
+            task_roles=list(pass_role_arns),
+            sync_rule=aws.arn("events", f"rule/{SYNC_RULE_NAME}"),
+        ) + render_statements("lambda:invoke", function=list(alert_invoke_arns))
+        self.role = ServiceRole(
+            self,
+            "role",
+            name=aws_name(name, "sfn", kind="iam_role"),
+            service="states.amazonaws.com",
+            description=f"Step Functions runs job {job_name}",
+            statements=statements,
+            source_account=aws.account_id,
+            source_arn=aws.arn("states", f"stateMachine:{self.name}"),
+        )
+        self.definition = render_definition(
+            job_name=job_name,
+            partition=aws.partition,
+            cluster_arn=cluster_arn,
+            task_definition_arn=task_definition_arn,
+            command=command,
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
+            assign_public_ip=assign_public_ip,
+            alert_function_arn=alert_function_arn,
+            retry=retry,
+            timeout_seconds=timeout_seconds,
+        )
+        self.state_machine = SfnStateMachine(
+            self,
+            "state-machine",
+            name=self.name,
+            role_arn=self.role.arn,
+            type="STANDARD",
+            definition=json.dumps(self.definition, indent=2, sort_keys=True),
+            depends_on=[self.role.policy] if self.role.policy else None,
+        )
+        self.arn: str = self.state_machine.arn

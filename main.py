@@ -1,0 +1,100 @@
+"""Synthesize the scheduled-jobs stack from jobs.toml (or $JOBS_CONFIG) into cdktf.out.
+
+    python main.py            # what `make synth` and `cdktf synth` run
+
+A bad config is reported, one line per problem, before the AWS provider bindings are imported;
+nothing is written and the previous cdktf.out stays as it was. A good one is synthesized into a
+staging folder that replaces cdktf.out only once synthesis has succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from constructs_lib.config import Config, ConfigError, load_config
+from constructs_lib.schedule_expression import format_duration
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_CONFIG = ROOT / "jobs.toml"
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("JOBS_CONFIG") or DEFAULT_CONFIG)
+
+
+def output_dir() -> Path:
+    # The cdktf CLI says where it wants the output; on our own we write ./cdktf.out.
+    return Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out")
+
+
+def synthesize(config: Config, outdir: Path) -> Path:
+    """Synthesize ``config`` into ``outdir``, replacing it only on success. Returns the stack folder."""
+    from cdktf import App  # the AWS provider loads here, after the config is known to be valid
+
+    from constructs_lib.stack import ScheduledJobsStack
+
+    outdir = outdir.resolve()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    try:
+        app = App(outdir=str(staging))
+        ScheduledJobsStack(app, config=config)
+        app.synth()
+        previous = outdir.with_name(f".{outdir.name}.previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        if outdir.exists():
+            outdir.rename(previous)
+        staging.rename(outdir)
+        shutil.rmtree(previous, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return outdir / "stacks" / config.stack.name
+
+
+def summary(config: Config, stack_dir: Path) -> str:
+    """What was written, and what will run when: for a person reading the terminal."""
+    synthesized = json.loads((stack_dir / "cdk.tf.json").read_text())
+    resources = sum(len(items) for items in synthesized.get("resource", {}).values())
+    lines = [
+        f"Synthesized stack '{config.stack.name}' ({config.stack.region}) into {stack_dir}",
+        f"  {resources} resources, {len(config.jobs)} job(s):",
+    ]
+    for job in config.jobs:
+        retry = job.retry_policy
+        waits = ", ".join(format_duration(int(w)) for w in retry.waits())
+        lines.append(
+            f"  - {job.name}: {job.schedule}{'' if job.enabled else ' (disabled)'}, "
+            f"{job.cpu} cpu / {job.memory} MiB, timeout {format_duration(job.timeout_seconds)}, "
+            f"{retry.max_attempts} launch retries"
+            + (f" (waits {waits}; {format_duration(int(retry.window_seconds))} in all)" if waits else "")
+        )
+    lines.append(f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    path = config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        count = len(error.problems)
+        print(f"error: {path} has {count} problem{'s' if count != 1 else ''}; nothing was written:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    try:
+        stack_dir = synthesize(config, output_dir())
+    except Exception as error:  # a construct check or a jsii error: say it, keep cdktf.out
+        print(f"error: synthesis failed, {output_dir()} was left as it was: {error}", file=sys.stderr)
+        return 1
+    print(summary(config, stack_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

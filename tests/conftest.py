@@ -1,0 +1,51 @@
+"""Shared fixtures: each configuration is synthesized once per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from constructs_lib.config import Config, load_config  # noqa: E402
+
+DEFAULT_CONFIG = ROOT / "jobs.toml"
+MULTI_CONFIG = Path(__file__).resolve().parent / "configs" / "multi.toml"
+
+
+def synth(config: Config) -> dict[str, Any]:
+    """The stack's Terraform JSON, as ``cdktf.Testing.synth`` gives it (deterministic)."""
+    from cdktf import Testing
+
+    from constructs_lib.stack import ScheduledJobsStack
+
+    app = Testing.app()
+    stack = ScheduledJobsStack(app, config=config)
+    return json.loads(Testing.synth(stack))
+
+
+@pytest.fixture(scope="session")
+def default_config() -> Config:
+    return load_config(DEFAULT_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def multi_config() -> Config:
+    return load_config(MULTI_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def default_stack(default_config: Config) -> dict[str, Any]:
+    return synth(default_config)
+
+
+@pytest.fixture(scope="session")
+def multi_stack(multi_config: Config) -> dict[str, Any]:
+    return synth(multi_config)

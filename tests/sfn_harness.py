@@ -1,0 +1,291 @@
+"""Run a synthesized state machine definition in moto's Step Functions interpreter, with faults.
+
+moto 5.2.5 executes definitions in-process with its copy of LocalStack's ASL interpreter. This
+module adds what a fault-injection test needs:
+
+- the fix for getmoto/moto#10076: ``_normalise_parameters`` / ``_normalise_response`` are no-ops in
+  5.2.5, so ECS parameters reach boto3 in PascalCase and fail; LocalStack's botocore-model-based
+  normalisation is restored here for the ECS integration only;
+- a script of what each task launch does (run and succeed, fail to place, fail to start, exit
+  non-zero, time out). Every launch's parameters are first checked against the ECS RunTask API
+  model (botocore's own validator), so a misspelt or misplaced parameter fails the test. A
+  successful task is simulated rather than run by moto's ECS backend, whose awsvpc support
+  fails in 5.2.5 (``'NetworkInterface' object has no attribute 'private_dns_name'``);
+- the alert Lambda routed to the real handler in ``lambda_src`` (or to a scripted fault);
+- virtual time: the retrier's ``time.sleep`` records the wait instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import boto3
+import botocore.session
+from botocore.exceptions import ClientError
+from botocore.validate import ParamValidator
+from moto import mock_aws
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+    StateTaskServiceEcs,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+REGION = "ap-northeast-1"
+ACCOUNT = "123456789012"
+ALERT_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:alert"
+CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/jobs"
+
+
+# --- what a launch or an alert does -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Succeed:
+    """The task runs and its container exits 0."""
+
+
+@dataclass(frozen=True)
+class Raise:
+    """The integration raises ``error`` with ``cause`` (a placement failure, an ECS API error)."""
+
+    error: str
+    cause: str = "RunTask failed"
+
+
+def stopped_task(*, stop_code: str, stopped_reason: str, exit_code: int | None) -> str:
+    """The Cause Step Functions reports for a stopped task: DescribeTasks' task, compact JSON."""
+    container: dict[str, Any] = {"Name": "app", "LastStatus": "STOPPED"}
+    if exit_code is not None:
+        container["ExitCode"] = exit_code
+    else:
+        container["Reason"] = "CannotPullContainerError: pull image manifest has been retried 5 time(s)"
+    task = {
+        "TaskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/cluster/0123456789abcdef",
+        "LastStatus": "STOPPED",
+        "StopCode": stop_code,
+        "StoppedReason": stopped_reason,
+        "Containers": [container],
+    }
+    return json.dumps(task, separators=(",", ":"))
+
+
+FAILED_TO_START = Raise(
+    "States.TaskFailed",
+    stopped_task(
+        stop_code="TaskFailedToStart",
+        stopped_reason="CannotPullContainerError: pull image manifest has been retried 5 time(s)",
+        exit_code=None,
+    ),
+)
+CONTAINER_EXIT_1 = Raise(
+    "States.TaskFailed",
+    stopped_task(
+        stop_code="EssentialContainerExited",
+        stopped_reason="Essential container in task exited",
+        exit_code=1,
+    ),
+)
+NO_CAPACITY = Raise(
+    "ECS.AmazonECSException",
+    "Capacity is unavailable at this time. Please try again later or in a different availability zone",
+)
+TIMEOUT = Raise("States.Timeout", "")
+
+
+@dataclass(frozen=True)
+class LambdaFault:
+    """The Lambda service answers with ``code`` (surfaces as ``Lambda.<code>``)."""
+
+    code: str = "ServiceException"
+
+
+@dataclass
+class Run:
+    """What one execution did."""
+
+    status: str
+    error: str | None
+    cause: str | None
+    launches: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+    alert_results: list[Any]
+    waits: list[float]
+    history: list[dict[str, Any]] = field(repr=False)
+
+
+# --- the moto fixes and hooks -------------------------------------------------------------------
+
+_BOTO_SESSION = botocore.session.get_session()
+
+
+def _operation_model(service: str, action: str):
+    model = _BOTO_SESSION.get_service_model(service)
+    for name in model.operation_names:
+        if botocore.xform_name(name) == action:
+            return model.operation_model(name)
+    raise KeyError(f"{service} has no operation {action}")
+
+
+def _normalise_parameters(self, parameters, boto_service_name=None, service_action_name=None):
+    service = self._get_boto_service_name(boto_service_name)
+    action = self._get_boto_service_action(service_action_name)
+    self._to_boto_request(parameters, _operation_model(service, action).input_shape)
+
+
+def _check_run_task(parameters: dict) -> None:
+    report = ParamValidator().validate(parameters, _operation_model("ecs", "run_task").input_shape)
+    if report.has_errors():
+        raise AssertionError(f"RunTask parameters do not fit the ECS API: {report.generate_report()}")
+
+
+def _stopped_ok(cluster_arn: str, index: int) -> dict[str, Any]:
+    return {
+        "TaskArn": f"{cluster_arn.replace(':cluster/', ':task/')}/task{index}",
+        "ClusterArn": cluster_arn,
+        "LastStatus": "STOPPED",
+        "StopCode": "EssentialContainerExited",
+        "StoppedReason": "Essential container in task exited",
+        "Containers": [{"Name": "app", "LastStatus": "STOPPED", "ExitCode": 0}],
+    }
+
+
+def _failure(env, error: str, cause: str) -> FailureEventException:
+    if error.startswith("States."):
+        name = StatesErrorName(typ=StatesErrorNameType[error.replace(".", "", 1)])
+    else:
+        name = CustomErrorName(error)
+    details = TaskFailedEventDetails(error=error, cause=cause)
+    return FailureEventException(
+        FailureEvent(
+            env=env,
+            error_name=name,
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(taskFailedEventDetails=details),
+        )
+    )
+
+
+@contextmanager
+def _hooks(launch_script: list, alert_script: list, run: Run, handler: Callable) -> Iterator[None]:
+    def eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+        index = len(run.launches)
+        run.launches.append(json.loads(json.dumps(normalised_parameters)))
+        _check_run_task(normalised_parameters)
+        outcome = launch_script[min(index, len(launch_script) - 1)]
+        if isinstance(outcome, Raise):
+            raise _failure(env, outcome.error, outcome.cause)
+        task = _stopped_ok(normalised_parameters["cluster"], index)
+        env.stack.append({"Tasks": [task], "Failures": []})
+
+    def build_sync_resolver(self, env, resource_runtime_part, normalised_parameters, state_credentials):
+        submitted = env.stack.pop()
+        return lambda: submitted["Tasks"][0]
+
+    def invoke_lambda(parameters, region, state_credentials):
+        index = len(run.alerts)
+        payload = parameters["Payload"]
+        payload = json.loads(payload) if isinstance(payload, (bytes, str)) else payload
+        run.alerts.append(payload)
+        outcome = alert_script[min(index, len(alert_script) - 1)] if alert_script else None
+        if isinstance(outcome, LambdaFault):
+            raise ClientError(
+                {
+                    "Error": {"Code": outcome.code, "Message": "injected fault"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500, "RequestId": "test"},
+                },
+                "Invoke",
+            )
+        result = handler(payload, None)
+        run.alert_results.append(result)
+        return {"StatusCode": 200, "Payload": result}
+
+    class VirtualTime:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            run.waits.append(seconds)
+
+    with (
+        mock.patch.object(StateTaskServiceEcs, "_normalise_parameters", _normalise_parameters),
+        mock.patch.object(StateTaskServiceEcs, "_eval_service_task", eval_service_task),
+        mock.patch.object(StateTaskServiceEcs, "_build_sync_resolver", build_sync_resolver),
+        mock.patch.object(lambda_eval_utils, "_invoke_lambda_function", invoke_lambda),
+        mock.patch.object(retrier_decl, "time", VirtualTime),
+    ):
+        yield
+
+
+# --- Terraform references -> moto resources -----------------------------------------------------
+
+PLAUSIBLE_VALUES = {
+    ("data.aws_partition", "partition"): "aws",
+    ("aws_ecs_cluster", "arn"): CLUSTER_ARN,
+    ("aws_ecs_task_definition", "arn"): f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/job:1",
+    ("aws_subnet", "id"): "subnet-0123456789abcdef0",
+    ("aws_security_group", "id"): "sg-0123456789abcdef0",
+    ("aws_lambda_function", "arn"): ALERT_FUNCTION_ARN,
+}
+
+_REFERENCE = re.compile(r"\$\{((?:data\.)?[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
+
+
+def resolve_references(definition: str, values: dict[tuple[str, str], str]) -> str:
+    """Replace each ``${type.name.attribute}`` by ``values[(type, attribute)]``."""
+
+    def replace(match: re.Match) -> str:
+        key = (match.group(1), match.group(3))
+        if key not in values:
+            raise KeyError(f"no test value for Terraform reference {match.group(0)}")
+        return values[key]
+
+    return _REFERENCE.sub(replace, definition)
+
+
+def execute(
+    definition: str,
+    *,
+    launches: list,
+    alerts: list | None = None,
+    handler: Callable,
+    timeout: float = 30.0,
+) -> Run:
+    """Execute ``definition`` (with Terraform references) once, following the scripts."""
+    run = Run(status="", error=None, cause=None, launches=[], alerts=[], alert_results=[], waits=[], history=[])
+    config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    with mock_aws(config=config), _hooks(launches, alerts or [], run, handler):
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        resolved = resolve_references(definition, PLAUSIBLE_VALUES)
+        machine = sfn.create_state_machine(name="job", definition=resolved, roleArn=role)
+        execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
+        deadline = time.monotonic() + timeout
+        while True:
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            if described["status"] != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution still running after {timeout} s")
+            time.sleep(0.01)
+        run.status = described["status"]
+        run.error = described.get("error")
+        run.cause = described.get("cause")
+        run.history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+    return run

@@ -1,0 +1,124 @@
+"""main.py as users run it: a subprocess, its exit code, its messages, and what it leaves on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD_CONFIG = """\
+[stack]
+region = "tokyo"
+
+[[jobs]]
+name = "nightly"
+schedule = "cron(0 8 * * *)"
+image = "alpine"
+command = ["true"]
+cpu = 256
+memory = 4096
+"""
+
+
+def run_main(env_overrides: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **env_overrides}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py")], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def snapshot_tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def previous_output(tmp_path: Path) -> Path:
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks" / "old").mkdir(parents=True)
+    (outdir / "stacks" / "old" / "cdk.tf.json").write_text('{"previous": true}')
+    (outdir / "manifest.json").write_text("{}")
+    return outdir
+
+
+def test_bad_config_exits_2_names_each_problem_and_writes_nothing(tmp_path, previous_output):
+    config = tmp_path / "jobs.toml"
+    config.write_text(BAD_CONFIG)
+    before = snapshot_tree(previous_output)
+    started = time.monotonic()
+    result = run_main({"JOBS_CONFIG": str(config), "CDKTF_OUTDIR": str(previous_output)}, tmp_path)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: {config} has 3 problems; nothing was written:",
+        "  stack.region: 'tokyo' is not an AWS region name (for example 'ap-northeast-1')",
+        "  jobs[0].schedule: 'cron(0 8 * * *)' has 5 fields; EventBridge cron needs 6: minutes hours "
+        "day-of-month month day-of-week year",
+        "  jobs[0].memory: 4096 is not valid with cpu 256 (allowed: 512, 1024, 2048)",
+    ]
+    assert "Traceback" not in result.stderr
+    assert snapshot_tree(previous_output) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "jobs.toml"]
+    # Reported before the AWS provider bindings load (they alone take several seconds).
+    assert elapsed < 5, f"config errors took {elapsed:.1f} s"
+
+
+def test_missing_config_file(tmp_path, previous_output):
+    result = run_main({"JOBS_CONFIG": str(tmp_path / "absent.toml"), "CDKTF_OUTDIR": str(previous_output)}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path / 'absent.toml'} has 1 problem; nothing was written:",
+        f"  {tmp_path / 'absent.toml'}: file not found",
+    ]
+
+
+def test_config_errors_do_not_import_the_provider():
+    code = (
+        "import sys; from constructs_lib.config import parse_config, ConfigError\n"
+        "try:\n    parse_config('')\nexcept ConfigError:\n    pass\n"
+        "print(sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] in ('cdktf', 'jsii') or m.startswith('cdktf_cdktf_provider_aws.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous_output):
+    result = run_main({"JOBS_CONFIG": str(ROOT / "jobs.toml"), "CDKTF_OUTDIR": str(previous_output)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    stack_dir = previous_output / "stacks" / "scheduled-jobs"
+    assert result.stdout.splitlines() == [
+        f"Synthesized stack 'scheduled-jobs' (ap-northeast-1) into {stack_dir}",
+        "  39 resources, 1 job(s):",
+        "  - run-once-a-hour: cron(0 * * * ? *), 256 cpu / 512 MiB, timeout 1 h, 3 launch retries "
+        "(waits 1 s, 2 s, 4 s; 7 s in all)",
+        f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)",
+    ]
+    assert not (previous_output / "stacks" / "old").exists()
+    synthesized = json.loads((stack_dir / "cdk.tf.json").read_text())
+    assert "aws_sfn_state_machine" in synthesized["resource"]
+    (function,) = synthesized["resource"]["aws_lambda_function"].values()
+    archive = stack_dir / function["filename"]
+    assert archive.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]  # no staging folders left
+
+
+def test_failed_synthesis_keeps_the_previous_output(tmp_path, previous_output, monkeypatch, default_config):
+    import main
+    from constructs_lib import stack
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(stack, "ScheduledJobsStack", broken)
+    before = snapshot_tree(previous_output)
+    with pytest.raises(RuntimeError, match="boom"):
+        main.synthesize(default_config, previous_output)
+    assert snapshot_tree(previous_output) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]

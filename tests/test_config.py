@@ -1,0 +1,375 @@
+"""Config validation: every rule has a negative test that matches its message."""
+
+from __future__ import annotations
+
+import pytest
+
+from constructs_lib.config import ConfigError, load_config, parse_config
+from constructs_lib.retry_policy import RetryPolicy
+
+STACK = '[stack]\nregion = "ap-northeast-1"\n'
+JOB = """
+[[jobs]]
+name = "report"
+schedule = "cron(0 8 * * ? *)"
+image = "alpine:3.20"
+command = ["echo", "hi"]
+cpu = 256
+memory = 512
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source="jobs.toml")
+    return caught.value.problems
+
+
+def job_problems(**fields: str) -> list[str]:
+    """Problems of the valid job above with ``fields`` replaced (values are TOML source)."""
+    lines = []
+    for line in JOB.strip().splitlines():
+        key = line.split(" = ")[0]
+        lines.append(f"{key} = {fields.pop(key)}" if key in fields else line)
+    lines += [f"{key} = {value}" for key, value in fields.items()]
+    return problems(STACK + "\n".join(lines) + "\n")
+
+
+def test_shipped_config_is_the_original_example():
+    config = load_config("jobs.toml")
+    assert config.stack.name == "scheduled-jobs"
+    assert config.stack.region == "ap-northeast-1"
+    assert (config.network.cidr, config.network.max_azs, config.network.nat_gateways) == ("10.0.0.0/16", 2, 1)
+    (job,) = config.jobs
+    assert job.name == "run-once-a-hour"
+    assert job.schedule == "cron(0 * * * ? *)"
+    assert job.image == "public.ecr.aws/docker/library/alpine:latest"
+    assert job.command == ("echo", "This is scheduled task as run-once-a-hour")
+    assert (job.cpu, job.memory, job.log_retention_days) == (256, 512, 7)
+    assert job.retry == RetryPolicy(max_attempts=3, interval_seconds=1, backoff_rate=2.0)
+
+
+def test_defaults():
+    config = parse_config(STACK + JOB)
+    assert config.stack.name == "scheduled-jobs"
+    assert (config.network.cidr, config.network.max_azs, config.network.nat_gateways) == ("10.0.0.0/16", 2, 1)
+    assert config.alert.log_retention_days == 30
+    (job,) = config.jobs
+    assert job.enabled is True
+    assert job.environment == {}
+    assert job.log_retention_days == 7
+    assert job.timeout_seconds == 3600
+    assert job.retry is None
+
+
+def test_value_objects_are_frozen():
+    config = parse_config(STACK + JOB)
+    with pytest.raises(ValueError, match="frozen"):
+        config.jobs[0].cpu = 512
+
+
+# --- file and syntax -------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "nope.toml")
+    assert caught.value.problems == [f"{tmp_path / 'nope.toml'}: file not found"]
+
+
+def test_toml_syntax_error_names_the_line():
+    assert problems(STACK + "[[jobs]]\nname = report\n") == [
+        "jobs.toml: not valid TOML: Invalid value (at line 4, column 8)"
+    ]
+
+
+# --- structure -------------------------------------------------------------------------------------
+
+
+def test_unknown_key_lists_the_allowed_ones():
+    assert job_problems(memroy="512") == [
+        "jobs[0].memroy: unknown key (allowed: name, schedule, image, command, cpu, memory, enabled, "
+        "environment, log_retention_days, timeout_seconds, retry)"
+    ]
+
+
+def test_unknown_table():
+    assert problems(STACK + "[netwrk]\ncidr = '10.0.0.0/16'\n" + JOB) == [
+        "netwrk: unknown key (allowed: stack, network, alert, jobs)"
+    ]
+
+
+def test_unknown_key_in_retry_table():
+    text = STACK + JOB + "[jobs.retry]\nattempts = 3\n"
+    assert problems(text) == [
+        "jobs[0].retry.attempts: unknown key (allowed: max_attempts, interval_seconds, backoff_rate, "
+        "max_delay_seconds, jitter, rerun_attempts)"
+    ]
+
+
+def test_missing_required_keys():
+    assert problems('[[jobs]]\nname = "x"\n') == [
+        "stack: required but missing",
+        "jobs[0].schedule: required but missing",
+        "jobs[0].image: required but missing",
+        "jobs[0].command: required but missing",
+        "jobs[0].cpu: required but missing",
+        "jobs[0].memory: required but missing",
+    ]
+
+
+def test_at_least_one_job():
+    assert problems(STACK) == ["jobs: required but missing"]
+    assert problems("jobs = []\n" + STACK) == ["jobs: no jobs (allowed: one or more [[jobs]] tables)"]
+
+
+def test_wrong_types_are_not_coerced():
+    assert job_problems(cpu='"256"') == ['jobs[0].cpu: input should be a valid integer (got "256")']
+    assert job_problems(enabled='"yes"') == ['jobs[0].enabled: input should be a valid boolean (got "yes")']
+    assert job_problems(command='"echo hi"') == ['jobs[0].command: input should be a valid tuple (got "echo hi")']
+
+
+def test_all_problems_are_reported_at_once():
+    assert job_problems(cpu="300", image='""', log_retention_days="8") == [
+        "jobs[0].image: '' is not an image reference (empty or surrounded by spaces)",
+        "jobs[0].cpu: 300 is not a Fargate cpu value (allowed: 256, 512, 1024, 2048, 4096, 8192, 16384)",
+        "jobs[0].log_retention_days: 8 is not a CloudWatch Logs retention period (allowed: 1, 3, 5, 7, 14, 30, "
+        "60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
+    ]
+
+
+# --- stack and network -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("region", "message"),
+    [
+        ("tokyo", "stack.region: 'tokyo' is not an AWS region name (for example 'ap-northeast-1')"),
+        ("ap-northeast", "stack.region: 'ap-northeast' is not an AWS region name (for example 'ap-northeast-1')"),
+    ],
+)
+def test_region_format(region, message):
+    assert problems(f'[stack]\nregion = "{region}"\n' + JOB) == [message]
+
+
+def test_region_formats_accepted():
+    for region in ("us-east-1", "us-gov-west-1", "cn-north-1", "eu-central-2"):
+        assert parse_config(f'[stack]\nregion = "{region}"\n' + JOB).stack.region == region
+
+
+def test_stack_name():
+    assert problems('[stack]\nname = "my_stack"\nregion = "us-east-1"\n' + JOB) == [
+        "stack.name: 'my_stack' is not a valid stack name (allowed: 1-32 characters, letters, digits and '-', "
+        "starting with a letter)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("network", "message"),
+    [
+        ('cidr = "10.0.0.0/33"', "network.cidr: '10.0.0.0/33' is not an IPv4 CIDR block ('33' is not a valid netmask)"),
+        (
+            'cidr = "10.0.0.1/16"',
+            "network.cidr: '10.0.0.1/16' is not an IPv4 CIDR block (10.0.0.1/16 has host bits set)",
+        ),
+        (
+            'cidr = "10.0.0.0/8"',
+            "network.cidr: '10.0.0.0/8' has prefix /8 (allowed: /16 to /24, so each AZ's subnets fit)",
+        ),
+        ("max_azs = 0", "network.max_azs: input should be greater than or equal to 1 (got 0)"),
+        ("max_azs = 7", "network.max_azs: input should be less than or equal to 6 (got 7)"),
+        ("nat_gateways = -1", "network.nat_gateways: input should be greater than or equal to 0 (got -1)"),
+        (
+            "max_azs = 2\nnat_gateways = 3",
+            "network.nat_gateways: 3 is more than max_azs 2 (allowed: 0 to 2, at most one per AZ)",
+        ),
+    ],
+)
+def test_network_ranges(network, message):
+    assert problems(STACK + f"[network]\n{network}\n" + JOB) == [message]
+
+
+# --- jobs ------------------------------------------------------------------------------------------
+
+NAME_RULE = "(allowed: 1-64 characters, letters, digits, '-' and '_', starting with a letter or digit)"
+
+
+@pytest.mark.parametrize("name", ["run once", "-leading", "", "x" * 65, "jöb"])
+def test_job_name(name):
+    assert job_problems(name=f'"{name}"') == [f"jobs[0].name: {name!r} is not a valid job name {NAME_RULE}"]
+
+
+def test_job_names_are_unique():
+    text = STACK + JOB + JOB.replace('"report"', '"other"') + JOB
+    assert problems(text) == [
+        "jobs[2].name: 'report' is already the name of jobs[0] (allowed: a name no other job has)"
+    ]
+
+
+def test_duplicate_names_are_reported_with_other_problems():
+    text = STACK + JOB + JOB.replace("cpu = 256", "cpu = 100")
+    assert problems(text) == [
+        "jobs[1].cpu: 100 is not a Fargate cpu value (allowed: 256, 512, 1024, 2048, 4096, 8192, 16384)",
+        "jobs[1].name: 'report' is already the name of jobs[0] (allowed: a name no other job has)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "allowed"),
+    [
+        (256, 4096, "512, 1024, 2048"),
+        (512, 512, "1024-4096 in steps of 1024"),
+        (1024, 2500, "2048-8192 in steps of 1024"),
+        (8192, 20000, "16384-61440 in steps of 4096"),
+        (16384, 32769, "32768-122880 in steps of 8192"),
+    ],
+)
+def test_fargate_sizes(cpu, memory, allowed):
+    assert job_problems(cpu=str(cpu), memory=str(memory)) == [
+        f"jobs[0].memory: {memory} is not valid with cpu {cpu} (allowed: {allowed})"
+    ]
+
+
+def test_valid_fargate_sizes_are_accepted():
+    for cpu, memory in ((256, 2048), (4096, 30720), (16384, 122880)):
+        job = parse_config(
+            STACK + JOB.replace("cpu = 256", f"cpu = {cpu}").replace("memory = 512", f"memory = {memory}")
+        )
+        assert (job.jobs[0].cpu, job.jobs[0].memory) == (cpu, memory)
+
+
+def test_empty_image_and_command():
+    assert job_problems(image='"  "') == [
+        "jobs[0].image: '  ' is not an image reference (empty or surrounded by spaces)"
+    ]
+    assert job_problems(command="[]") == [
+        "jobs[0].command: [] is empty (allowed: a list whose first item is the program)"
+    ]
+    assert job_problems(command='[""]') == [
+        "jobs[0].command: [''] is empty (allowed: a list whose first item is the program)"
+    ]
+
+
+def test_environment_names():
+    assert job_problems(environment='{ "1ST" = "x" }') == [
+        "jobs[0].environment: '1ST' is not an environment variable name (allowed: letters, digits, '_', "
+        "not starting with a digit)"
+    ]
+    assert job_problems(environment="{ A = 1 }") == ["jobs[0].environment.A: input should be a valid string (got 1)"]
+
+
+def test_timeout_range():
+    assert job_problems(timeout_seconds="30") == [
+        "jobs[0].timeout_seconds: input should be greater than or equal to 60 (got 30)"
+    ]
+    assert job_problems(timeout_seconds="604801") == [
+        "jobs[0].timeout_seconds: input should be less than or equal to 604800 (got 604801)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        (
+            "cron(0 * * * *)",
+            "'cron(0 * * * *)' has 5 fields; EventBridge cron needs 6: minutes hours day-of-month month "
+            "day-of-week year",
+        ),
+        (
+            "cron(0 8 * * * *)",
+            "'cron(0 8 * * * *)': exactly one of day-of-month ('*') and day-of-week ('*') must be '?'",
+        ),
+        (
+            "cron(0 8 ? * ? *)",
+            "'cron(0 8 ? * ? *)': exactly one of day-of-month ('?') and day-of-week ('?') must be '?'",
+        ),
+        ("cron(60 8 * * ? *)", "'cron(60 8 * * ? *)': minutes '60' is not valid (allowed: 0-59 with , - * /)"),
+        ("cron(0 24 * * ? *)", "'cron(0 24 * * ? *)': hours '24' is not valid (allowed: 0-23 with , - * /)"),
+        (
+            "cron(0 8 32 * ? *)",
+            "'cron(0 8 32 * ? *)': day-of-month '32' is not valid (allowed: 1-31 with , - * /, ?, L, LW, nW)",
+        ),
+        (
+            "cron(0 8 * FOO ? *)",
+            "'cron(0 8 * FOO ? *)': month 'FOO' is not valid (allowed: 1-12 or JAN-DEC with , - * /)",
+        ),
+        (
+            "cron(0 8 ? * 8 *)",
+            "'cron(0 8 ? * 8 *)': day-of-week '8' is not valid (allowed: 1-7 or SUN-SAT with , - * /, ?, nL, n#k)",
+        ),
+        ("cron(0 8 * * ? 1969)", "'cron(0 8 * * ? 1969)': year '1969' is not valid (allowed: 1970-2199 with , - * /)"),
+        ("cron(0 10-8 * * ? *)", "'cron(0 10-8 * * ? *)': hours '10-8' is not valid (allowed: 0-23 with , - * /)"),
+        ("rate(0 minutes)", "'rate(0 minutes)': the rate must be at least 1"),
+        ("rate(1 minutes)", "'rate(1 minutes)': a rate of 1 takes the singular unit 'minute'"),
+        ("rate(5 minute)", "'rate(5 minute)': a rate above 1 takes the plural unit 'minutes'"),
+        (
+            "rate(5 weeks)",
+            "'rate(5 weeks)' is not a rate expression (allowed: 'rate(N minutes|hours|days)', for example "
+            "'rate(5 minutes)' or 'rate(1 hour)')",
+        ),
+        (
+            "every day",
+            "'every day' is not a schedule expression (allowed: 'cron(minutes hours day-of-month month "
+            "day-of-week year)' or 'rate(N unit)')",
+        ),
+    ],
+)
+def test_schedule_syntax(schedule, message):
+    assert job_problems(schedule=f'"{schedule}"') == [f"jobs[0].schedule: {message}"]
+
+
+# --- retry -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("retry", "message"),
+    [
+        ("max_attempts = -1", "jobs[0].retry.max_attempts: input should be greater than or equal to 0 (got -1)"),
+        ("interval_seconds = 0", "jobs[0].retry.interval_seconds: input should be greater than or equal to 1 (got 0)"),
+        ("backoff_rate = 0.5", "jobs[0].retry.backoff_rate: input should be greater than or equal to 1 (got 0.5)"),
+        (
+            "max_delay_seconds = 0",
+            "jobs[0].retry.max_delay_seconds: input should be greater than or equal to 1 (got 0)",
+        ),
+        ('jitter = "SOME"', "jobs[0].retry.jitter: input should be 'FULL' or 'NONE' (got \"SOME\")"),
+        ("rerun_attempts = 11", "jobs[0].retry.rerun_attempts: input should be less than or equal to 10 (got 11)"),
+    ],
+)
+def test_retry_ranges(retry, message):
+    assert problems(STACK + JOB + f"[jobs.retry]\n{retry}\n") == [message]
+
+
+def test_retry_window_must_end_before_the_next_run():
+    text = (
+        STACK
+        + JOB.replace("cron(0 8 * * ? *)", "rate(5 minutes)")
+        + ("[jobs.retry]\nmax_attempts = 5\ninterval_seconds = 30\nbackoff_rate = 2.0\n")
+    )
+    assert problems(text) == [
+        "jobs[0].retry: retries wait up to 15 min 30 s in all, which runs into the next scheduled run "
+        "(rate(5 minutes) runs every 5 min); allowed: a total wait below 5 min (fewer max_attempts, a smaller "
+        "interval_seconds or a max_delay_seconds)"
+    ]
+
+
+def test_retry_window_counts_reruns_too():
+    text = (
+        STACK
+        + JOB.replace("cron(0 8 * * ? *)", "rate(1 minute)")
+        + ("[jobs.retry]\nmax_attempts = 2\ninterval_seconds = 10\nbackoff_rate = 2.0\nrerun_attempts = 2\n")
+    )
+    # 10 + 20 for launches and 10 + 20 for re-runs: 60 s, not below the 60 s period
+    assert problems(text) == [
+        "jobs[0].retry: retries wait up to 1 min in all, which runs into the next scheduled run "
+        "(rate(1 minute) runs every 1 min); allowed: a total wait below 1 min (fewer max_attempts, a smaller "
+        "interval_seconds or a max_delay_seconds)"
+    ]
+
+
+def test_retry_window_just_below_the_period_is_accepted():
+    text = (
+        STACK
+        + JOB.replace("cron(0 8 * * ? *)", "rate(1 minute)")
+        + ("[jobs.retry]\nmax_attempts = 3\ninterval_seconds = 10\nbackoff_rate = 2.0\nmax_delay_seconds = 20\n")
+    )
+    assert parse_config(text).jobs[0].retry.window_seconds == 50

