@@ -128,7 +128,9 @@ class Run:
     alerts: list[dict[str, Any]]
     alert_results: list[Any]
     waits: list[float]
-    history: list[dict[str, Any]] = field(repr=False)
+    execution_arn: str = ""
+    state_machine_arn: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 # --- the moto fixes and hooks -------------------------------------------------------------------
@@ -258,34 +260,62 @@ def resolve_references(definition: str, values: dict[tuple[str, str], str]) -> s
     return _REFERENCE.sub(replace, definition)
 
 
-def execute(
-    definition: str,
-    *,
-    launches: list,
-    alerts: list | None = None,
-    handler: Callable,
-    timeout: float = 30.0,
-) -> Run:
-    """Execute ``definition`` (with Terraform references) once, following the scripts."""
-    run = Run(status="", error=None, cause=None, launches=[], alerts=[], alert_results=[], waits=[], history=[])
-    config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-    with mock_aws(config=config), _hooks(launches, alerts or [], run, handler):
-        sfn = boto3.client("stepfunctions", region_name=REGION)
+class Sandbox:
+    """One moto account for a test session: state machines are created once per definition, and
+    each ``execute`` runs a fresh execution with its own scripts."""
+
+    def __init__(self) -> None:
+        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        self._mock = mock_aws(config=config)
+        self._machines: dict[str, str] = {}
+        self._executions = 0
+
+    def __enter__(self) -> Sandbox:
+        self._mock.start()
+        self._sfn = boto3.client("stepfunctions", region_name=REGION)
         iam = boto3.client("iam", region_name=REGION)
-        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        resolved = resolve_references(definition, PLAUSIBLE_VALUES)
-        machine = sfn.create_state_machine(name="job", definition=resolved, roleArn=role)
-        execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
-        deadline = time.monotonic() + timeout
-        while True:
-            described = sfn.describe_execution(executionArn=execution["executionArn"])
-            if described["status"] != "RUNNING":
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"execution still running after {timeout} s")
-            time.sleep(0.01)
+        self._role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._mock.stop()
+
+    def _machine(self, definition: str) -> str:
+        if definition not in self._machines:
+            resolved = resolve_references(definition, PLAUSIBLE_VALUES)
+            name = f"job-{len(self._machines)}"
+            machine = self._sfn.create_state_machine(name=name, definition=resolved, roleArn=self._role)
+            self._machines[definition] = machine["stateMachineArn"]
+        return self._machines[definition]
+
+    def execute(
+        self,
+        definition: str,
+        *,
+        launches: list,
+        alerts: list | None = None,
+        handler: Callable,
+        timeout: float = 30.0,
+    ) -> Run:
+        """Execute ``definition`` (with Terraform references) once, following the scripts."""
+        run = Run(status="", error=None, cause=None, launches=[], alerts=[], alert_results=[], waits=[])
+        run.state_machine_arn = self._machine(definition)
+        self._executions += 1
+        with _hooks(launches, alerts or [], run, handler):
+            execution = self._sfn.start_execution(
+                stateMachineArn=run.state_machine_arn, name=f"run-{self._executions}", input="{}"
+            )
+            run.execution_arn = execution["executionArn"]
+            deadline = time.monotonic() + timeout
+            while True:
+                described = self._sfn.describe_execution(executionArn=execution["executionArn"])
+                if described["status"] != "RUNNING":
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"execution still running after {timeout} s")
+                time.sleep(0.005)
         run.status = described["status"]
         run.error = described.get("error")
         run.cause = described.get("cause")
-        run.history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
-    return run
+        run.history = self._sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+        return run
