@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -36,7 +37,7 @@ class AlertFunction(Construct):
     """A Python Lambda (``lambda_src/alert.py``) packaged with ``TerraformAsset``.
 
     It logs to its own log group with a retention period; its role may write to that group and
-    nothing else. Exposes ``arn`` and ``invoke_arns`` (the function and its qualified forms).
+    nothing else. Exposes ``arn`` and ``invoke_statements()`` for the roles that call it.
     """
 
     def __init__(
@@ -79,4 +80,7 @@ class AlertFunction(Construct):
             depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
         )
         self.arn: str = self.function.arn
-        self.invoke_arns: list[str] = [self.function.arn, f"{self.function.arn}:*"]
+
+    def invoke_statements(self) -> list[dict[str, Any]]:
+        """What a role needs to invoke this function (and its versions and aliases, ``:*``)."""
+        return render_statements("lambda:invoke", function=[self.arn, f"{self.arn}:*"])

@@ -11,6 +11,7 @@ from constructs_lib.iam import render_statements
 from constructs_lib.naming import aws_name
 from constructs_lib.schedule_expression import ScheduleError, parse_schedule
 from constructs_lib.service_role import ServiceRole
+from constructs_lib.state_machine import JobStateMachine
 
 __all__ = ["Schedule"]
 
@@ -32,7 +33,7 @@ class Schedule(Construct):
         name: str,
         expression: str,
         aws: AwsEnvironment,
-        state_machine_arn: str,
+        state_machine: JobStateMachine,
         enabled: bool = True,
         description: str = "",
     ) -> None:
@@ -57,7 +58,7 @@ class Schedule(Construct):
             name=aws_name(name, "events", kind="iam_role"),
             service="events.amazonaws.com",
             description=f"EventBridge rule {self.rule_name} starts its state machine",
-            statements=render_statements("states:StartExecution", state_machine=state_machine_arn),
+            statements=render_statements("states:StartExecution", state_machine=state_machine.arn),
             source_account=aws.account_id,
             source_arn=aws.arn("events", f"rule/{self.rule_name}"),
         )
@@ -66,6 +67,6 @@ class Schedule(Construct):
             "target",
             rule=self.rule.name,
             target_id="state-machine",
-            arn=state_machine_arn,
+            arn=state_machine.arn,
             role_arn=self.role.arn,
         )

@@ -47,11 +47,6 @@ class Schedule:
     expression: str
     period_seconds: int | None
 
-    def describe(self) -> str:
-        if self.period_seconds is None:
-            return f"{self.expression} (runs at most once)"
-        return f"{self.expression} (every {format_duration(self.period_seconds)} at the shortest)"
-
 
 def format_duration(seconds: int) -> str:
     """``90`` -> ``1 min 30 s``; used in messages and summaries."""
@@ -113,6 +108,7 @@ _DOM = _Field("day-of-month", 1, 31, {})
 _MONTH = _Field("month", 1, 12, _MONTHS, " or JAN-DEC")
 _DOW = _Field("day-of-week", 1, 7, _DAYS, " or SUN-SAT")
 _YEAR = _Field("year", 1970, 2199, {})
+_YEAR_RANGE = range(_YEAR.low, _YEAR.high + 1)
 
 
 def _parse_cron(body: str, expression: str) -> int | None:
@@ -228,9 +224,6 @@ def _matching_days(matches: _DayMatcher, months: set[int], years: set[int]) -> l
                 if matches(date):
                     days.append(date)
     return days
-
-
-_YEAR_RANGE = range(_YEAR.low, _YEAR.high + 1)
 
 
 def _period_minutes(times: list[int], days: list[dt.date]) -> int:

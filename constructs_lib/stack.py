@@ -30,7 +30,7 @@ class ScheduledJobsStack(TerraformStack):
         )
         aws = AwsEnvironment(self, "environment")
         self.network = Network(self, "network", name=name, spec=config.network)
-        self.cluster = Cluster(self, "cluster", name=name)
+        self.cluster = Cluster(self, "cluster", name=name, aws=aws)
         self.alert = AlertFunction(
             self, "alert", name=f"{name}-alert", aws=aws, log_retention_days=config.alert.log_retention_days
         )

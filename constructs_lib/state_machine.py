@@ -8,10 +8,14 @@ from collections.abc import Sequence
 from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
+from constructs_lib.alert_function import AlertFunction
 from constructs_lib.asl import render_definition
 from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.cluster import Cluster
+from constructs_lib.fargate_task import FargateTask
 from constructs_lib.iam import render_statements
 from constructs_lib.naming import aws_name
+from constructs_lib.network import Network
 from constructs_lib.retry_policy import RetryPolicy
 from constructs_lib.service_role import ServiceRole
 
@@ -38,29 +42,27 @@ class JobStateMachine(Construct):
         name: str,
         job_name: str,
         aws: AwsEnvironment,
-        cluster_arn: str,
-        cluster_name: str,
-        task_definition_arn: str,
-        pass_role_arns: Sequence[str],
+        cluster: Cluster,
+        task: FargateTask,
+        network: Network,
+        alert: AlertFunction,
         command: Sequence[str],
-        subnet_ids: Sequence[str],
-        security_group_ids: Sequence[str],
-        assign_public_ip: bool,
-        alert_function_arn: str,
-        alert_invoke_arns: Sequence[str],
         retry: RetryPolicy,
         timeout_seconds: int,
     ) -> None:
         super().__init__(scope, id_)
         self.name = aws_name(name, kind="state_machine")
-        statements = render_statements(
-            "ecs:runTask.sync",
-            task_definition=task_definition_arn,
-            cluster=cluster_arn,
-            cluster_tasks=aws.arn("ecs", f"task/{cluster_name}/*"),
-            task_roles=list(pass_role_arns),
-            sync_rule=aws.arn("events", f"rule/{SYNC_RULE_NAME}"),
-        ) + render_statements("lambda:invoke", function=list(alert_invoke_arns))
+        statements = (
+            render_statements(
+                "ecs:runTask.sync",
+                task_definition=task.arn,
+                cluster=cluster.arn,
+                cluster_tasks=cluster.task_arns,
+                task_roles=task.pass_role_arns,
+                sync_rule=aws.arn("events", f"rule/{SYNC_RULE_NAME}"),
+            )
+            + alert.invoke_statements()
+        )
         self.role = ServiceRole(
             self,
             "role",
@@ -74,13 +76,13 @@ class JobStateMachine(Construct):
         self.definition = render_definition(
             job_name=job_name,
             partition=aws.partition,
-            cluster_arn=cluster_arn,
-            task_definition_arn=task_definition_arn,
+            cluster_arn=cluster.arn,
+            task_definition_arn=task.arn,
             command=command,
-            subnet_ids=subnet_ids,
-            security_group_ids=security_group_ids,
-            assign_public_ip=assign_public_ip,
-            alert_function_arn=alert_function_arn,
+            subnet_ids=network.job_subnet_ids,
+            security_group_ids=[task.security_group_id],
+            assign_public_ip=network.assign_public_ip,
+            alert_function_arn=alert.arn,
             retry=retry,
             timeout_seconds=timeout_seconds,
         )
