@@ -1,0 +1,84 @@
+"""The constructs from Python, without jobs.toml: keyword-only inputs and their own checks."""
+
+from __future__ import annotations
+
+import json
+
+import cdktf
+import pytest
+from stack_helpers import resources
+
+from constructs_lib import (
+    AlertFunction,
+    AwsEnvironment,
+    Cluster,
+    FargateTask,
+    JobSpec,
+    Network,
+    RetryPolicy,
+    Schedule,
+    ScheduledJob,
+)
+from constructs_lib.config import NetworkSpec
+
+
+@pytest.fixture(scope="module")
+def composed():
+    """A user's own stack that composes the constructs directly."""
+    app = cdktf.Testing.app()
+    stack = cdktf.TerraformStack(app, "own")
+    aws = AwsEnvironment(stack, "aws")
+    network = Network(stack, "net", name="own", spec=NetworkSpec(nat_gateways=0, max_azs=1))
+    cluster = Cluster(stack, "cluster", name="own", aws=aws)
+    alert = AlertFunction(stack, "alert", name="own-alert", aws=aws)
+    job = JobSpec(
+        name="hello",
+        schedule="rate(1 day)",
+        image="alpine",
+        command=("echo", "hello"),
+        cpu=512,
+        memory=1024,
+        retry=RetryPolicy(max_attempts=2, interval_seconds=60, backoff_rate=1.0),
+    )
+    ScheduledJob(stack, "hello", prefix="own", job=job, aws=aws, network=network, cluster=cluster, alert=alert)
+    return json.loads(cdktf.Testing.synth(stack)), stack, aws
+
+
+def test_a_composed_stack_synthesizes(composed):
+    synthesized, _, _ = composed
+    (machine,) = resources(synthesized, "aws_sfn_state_machine").values()
+    assert machine["name"] == "own-hello"
+    definition = json.loads(machine["definition"])
+    assert definition["States"]["RunJob"]["Retry"][0]["MaxAttempts"] == 2
+    assert definition["States"]["RunJob"]["Retry"][0]["BackoffRate"] == 1.0
+    (rule,) = resources(synthesized, "aws_cloudwatch_event_rule").values()
+    assert rule["schedule_expression"] == "rate(1 day)"
+
+
+def test_inputs_are_keyword_only(composed):
+    _, stack, _ = composed
+    with pytest.raises(TypeError):
+        Cluster(stack, "positional", "name")  # type: ignore[misc]
+
+
+def test_fargate_task_checks_its_size(composed):
+    _, stack, aws = composed
+    with pytest.raises(ValueError, match=r"^4096 is not valid with cpu 256 \(allowed: 512, 1024, 2048\)$"):
+        FargateTask(
+            stack, "bad-size", name="x", aws=aws, vpc_id="vpc", image="alpine", command=["x"], cpu=256, memory=4096
+        )
+    with pytest.raises(ValueError, match=r"^x: image must not be empty$"):
+        FargateTask(stack, "bad-image", name="x", aws=aws, vpc_id="vpc", image=" ", command=["x"], cpu=256, memory=512)
+
+
+def test_schedule_checks_its_expression(composed):
+    _, stack, aws = composed
+    with pytest.raises(ValueError, match=r"^x: schedule 'cron\(0 8 \* \* \*\)' has 5 fields"):
+        Schedule(stack, "bad-schedule", name="x", expression="cron(0 8 * * *)", aws=aws, state_machine=None)  # type: ignore[arg-type]
+
+
+def test_value_objects_validate_themselves():
+    with pytest.raises(ValueError, match="max_attempts"):
+        RetryPolicy(max_attempts=-1)
+    with pytest.raises(ValueError, match=r"4096 is not valid with cpu 256"):
+        JobSpec(name="x", schedule="rate(1 day)", image="a", command=("a",), cpu=256, memory=4096)
