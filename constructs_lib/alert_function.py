@@ -34,7 +34,8 @@ def _staged_source(source: Path) -> str:
 
 
 class AlertFunction(Construct):
-    """A Python Lambda (``lambda_src/alert.py``) packaged with ``TerraformAsset``.
+    """A Python Lambda (``lambda_src/alert.py``) packaged with ``TerraformAsset``; it logs each
+    alert and, given a ``webhook_url``, posts it there.
 
     It logs to its own log group with a retention period; its role may write to that group and
     nothing else. Exposes ``arn`` and ``invoke_statements()`` for the roles that call it.
@@ -48,6 +49,7 @@ class AlertFunction(Construct):
         name: str,
         aws: AwsEnvironment,
         log_retention_days: int = 30,
+        webhook_url: str | None = None,
         source: Path = LAMBDA_SOURCE,
     ) -> None:
         super().__init__(scope, id_)
@@ -76,7 +78,8 @@ class AlertFunction(Construct):
             filename=asset.path,
             source_code_hash=asset.asset_hash,
             memory_size=128,
-            timeout=30,
+            timeout=30,  # the webhook call gives up after 10 s
+            environment={"variables": {"ALERT_WEBHOOK_URL": webhook_url}} if webhook_url else None,
             depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
         )
         self.arn: str = self.function.arn

@@ -56,7 +56,8 @@ ERROR_TIMED_OUT = "Job.TimedOut"
 # The Cause of States.TaskFailed is the stopped task (DescribeTasks) as compact JSON.
 FAILED_TO_START_PATTERN = '*"StopCode":"TaskFailedToStart"*'
 
-# Lambda errors worth retrying, as AWS CDK's LambdaInvoke retries them, plus throttling.
+# Lambda errors worth retrying, as AWS CDK's LambdaInvoke retries them, plus throttling and the
+# alert function's own "webhook down" error (lambda_src/alert.py).
 # https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
 LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.ClientExecutionTimeoutException",
@@ -64,6 +65,7 @@ LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "AlertDeliveryError",
 )
 ALERT_RETRY = RetryPolicy(max_attempts=6, interval_seconds=2, backoff_rate=2.0)
 

@@ -13,6 +13,7 @@ import re
 import tomllib
 import types
 import typing
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +115,20 @@ class AlertSpec(ValueObject):
     """``[alert]``: the alert Lambda that all jobs share."""
 
     log_retention_days: int = 30
+    #: Where the alert Lambda POSTs each alert (Slack-style ``{"text": ...}``); none by default.
+    #: It is a Lambda environment variable, so it shows in the Terraform plan and state.
+    webhook_url: str | None = None
 
     _retention = field_validator("log_retention_days")(_check_retention)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, url: str | None) -> str | None:
+        if url is not None:
+            parsed = urllib.parse.urlsplit(url)
+            if parsed.scheme != "https" or not parsed.hostname:
+                raise ValueError(f"{url!r} is not an https:// URL")
+        return url
 
 
 class JobSpec(ValueObject):

@@ -32,7 +32,12 @@ class ScheduledJobsStack(TerraformStack):
         self.network = Network(self, "network", name=name, spec=config.network)
         self.cluster = Cluster(self, "cluster", name=name, aws=aws)
         self.alert = AlertFunction(
-            self, "alert", name=f"{name}-alert", aws=aws, log_retention_days=config.alert.log_retention_days
+            self,
+            "alert",
+            name=f"{name}-alert",
+            aws=aws,
+            log_retention_days=config.alert.log_retention_days,
+            webhook_url=config.alert.webhook_url,
         )
         self.jobs = [
             ScheduledJob(

@@ -13,16 +13,34 @@ NotifyFailure step invokes ``handler`` once per failed run with this payload:
       "stateMachine": "arn:aws:states:...:stateMachine:..."
     }
 
-It writes one structured JSON line to its log group and returns the same record. A retried
-delivery can call it twice for the same run; ``alert_id`` (the execution ARN) makes such
-duplicates recognisable.
+It writes one structured JSON line to its log group and, when ``ALERT_WEBHOOK_URL`` is set,
+POSTs ``{"text": <one line>, "alert": <the record>}`` to it (Slack and Mattermost incoming
+webhooks show ``text``). A webhook that is down (5xx, 429, timeout, unreachable) raises
+``AlertDeliveryError``, which the state machine retries; one that refuses the request (other 4xx)
+raises ``AlertRejectedError``, which it does not. A retried delivery can call the handler twice
+for the same run; ``alert_id`` (the execution ARN) makes such duplicates recognisable.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import urllib.error
+import urllib.request
 from typing import Any
+
+WEBHOOK_URL_VARIABLE = "ALERT_WEBHOOK_URL"
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+
+
+class AlertDeliveryError(Exception):
+    """The webhook could not take the alert now; worth retrying."""
+
+
+class AlertRejectedError(Exception):
+    """The webhook refused the alert (a 4xx other than 429); retrying will not help."""
+
 
 # Errors a run can end with, and what they mean for the job (see README, "Failure semantics").
 MEANINGS = {
@@ -82,7 +100,39 @@ def _parse_task(cause: Any) -> dict[str, Any] | None:
     return None
 
 
+def summary_line(record: dict[str, Any]) -> str:
+    """One line for a chat message: what failed, what it means, and where to look."""
+    line = f"{record['message']}: {record['meaning']}"
+    task = record.get("task")
+    if task:
+        exits = [f"{c['name']} exited {c['exit_code']}" for c in task["containers"] if c["exit_code"] is not None]
+        details = [task.get("stop_code"), task.get("stopped_reason"), *exits]
+        line += " (" + "; ".join(str(d) for d in details if d) + ")"
+    return f"{line}. Execution: {record['execution']}"
+
+
+def post_webhook(url: str, record: dict[str, Any], *, timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> int:
+    """POST the alert to ``url``; return the HTTP status, or raise one of the two errors above."""
+    body = json.dumps({"text": summary_line(record), "alert": record}, ensure_ascii=False).encode()
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        if error.code == 429 or error.code >= 500:
+            raise AlertDeliveryError(f"webhook answered HTTP {error.code}") from None
+        raise AlertRejectedError(f"webhook refused the alert: HTTP {error.code}") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        reason = getattr(error, "reason", error)
+        raise AlertDeliveryError(f"webhook unreachable: {reason}") from None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     record = describe_failure(event if isinstance(event, dict) else {"cause": event})
     print(json.dumps(record, sort_keys=True, ensure_ascii=False), file=sys.stdout, flush=True)
+    url = os.environ.get(WEBHOOK_URL_VARIABLE)
+    if url:
+        record["webhook_status"] = post_webhook(url, record)
     return record

@@ -215,7 +215,11 @@ def _hooks(launch_script: list, alert_script: list, run: Run, handler: Callable)
                 },
                 "Invoke",
             )
-        result = handler(payload, None)
+        try:
+            result = handler(payload, None)
+        except Exception as error:  # what the Lambda runtime reports for an unhandled exception
+            failure = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": failure}
         run.alert_results.append(result)
         return {"StatusCode": 200, "Payload": result}
 

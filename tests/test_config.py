@@ -373,3 +373,20 @@ def test_retry_window_just_below_the_period_is_accepted():
         + ("[jobs.retry]\nmax_attempts = 3\ninterval_seconds = 10\nbackoff_rate = 2.0\nmax_delay_seconds = 20\n")
     )
     assert parse_config(text).jobs[0].retry.window_seconds == 50
+
+
+# --- alert -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://hooks.example.com/x", "hooks.example.com/x", "https://"])
+def test_webhook_url_must_be_https(url):
+    assert problems(STACK + f'[alert]\nwebhook_url = "{url}"\n' + JOB) == [
+        f"alert.webhook_url: {url!r} is not an https:// URL"
+    ]
+
+
+def test_alert_log_retention():
+    assert problems(STACK + "[alert]\nlog_retention_days = 2\n" + JOB) == [
+        "alert.log_retention_days: 2 is not a CloudWatch Logs retention period (allowed: 1, 3, 5, 7, 14, 30, "
+        "60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"
+    ]

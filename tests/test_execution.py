@@ -24,6 +24,7 @@ from sfn_harness import (
     Succeed,
 )
 from stack_helpers import resources
+from webhook_server import webhook_server
 
 from lambda_src.alert import handler
 
@@ -250,6 +251,33 @@ def test_alert_lambda_failing_always_still_ends_failed_with_the_jobs_error(job):
     assert len(run.alerts) == 1 + len(ALERT_WAITS)
     assert run.alert_results == []
     assert run.waits == ALERT_WAITS
+
+
+def test_webhook_down_once_is_retried_and_the_alert_delivered(job, monkeypatch):
+    _expected, definition, sandbox = job
+    with webhook_server([503, 200]) as hook:
+        monkeypatch.setenv("ALERT_WEBHOOK_URL", hook.url)
+        run = sandbox.execute(definition, launches=[TIMEOUT], handler=handler)
+    assert (run.status, run.error) == ("FAILED", "Job.TimedOut")
+    assert len(run.alerts) == 2
+    assert run.waits == ALERT_WAITS[:1]
+    (record,) = run.alert_results
+    assert record["webhook_status"] == 200
+    assert [request["body"]["alert"]["alert_id"] for request in hook.received] == [run.execution_arn] * 2
+
+
+def test_webhook_refusing_the_alert_is_not_retried(job, monkeypatch):
+    _expected, definition, sandbox = job
+    with webhook_server([404]) as hook:
+        monkeypatch.setenv("ALERT_WEBHOOK_URL", hook.url)
+        run = sandbox.execute(definition, launches=[TIMEOUT], handler=handler)
+    assert (run.status, run.error, len(run.alerts), len(hook.received), run.waits) == (
+        "FAILED",
+        "Job.TimedOut",
+        1,
+        1,
+        [],
+    )
 
 
 def test_alert_function_errors_that_are_not_transient_are_not_retried(job):

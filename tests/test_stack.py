@@ -405,6 +405,15 @@ def test_alert_function(default_stack):
     assert f"aws_cloudwatch_log_group.{log_group_name}" in function["depends_on"]
 
 
+def test_alert_webhook_is_a_function_variable_only_when_configured(default_stack, multi_stack):
+    _, function = named(default_stack, "aws_lambda_function", "alert_function")
+    assert "environment" not in function
+    _, function = named(multi_stack, "aws_lambda_function", "alert_function")
+    assert function["environment"] == {
+        "variables": {"ALERT_WEBHOOK_URL": "https://hooks.example.com/services/T000/B000/XXXX"}
+    }
+
+
 def test_alert_function_is_shared_by_all_jobs(multi_stack):
     (function_name, _), *others = resources(multi_stack, "aws_lambda_function").items()
     assert others == []
