@@ -7,6 +7,8 @@ TOOLS := .tools
 PIPENV_VERSION := 2026.10.3
 PIPENV := $(TOOLS)/bin/pipenv
 STAMP := $(VENV)/.synced-from-lock
+# checkov (the Terraform security scanner) pins boto3 1.35, moto needs 1.44: its own environment.
+CHECKOV := $(TOOLS)/checkov/bin/checkov
 
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_IGNORE_VIRTUALENVS := 1
@@ -19,7 +21,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process
 synth: $(STAMP)
 	$(VENV)/bin/python main.py
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV)
 	$(VENV)/bin/python -m pytest
 
 lint: $(STAMP)
@@ -38,6 +40,11 @@ update-snapshots: $(STAMP)
 $(PIPENV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
+
+$(CHECKOV): tools/checkov-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
 
 $(STAMP): Pipfile.lock | $(PIPENV)
 	$(PIPENV) sync --dev
