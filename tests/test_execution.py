@@ -135,19 +135,37 @@ def test_launch_failure_twice_then_success(job):
     assert_waits(expected, run.waits, expected.launch_waits[:2])
 
 
-def test_launch_failure_forever_alerts_once_and_fails(job):
+@pytest.mark.parametrize(
+    ("fault", "error", "branch_end", "meaning"),
+    [
+        (
+            NO_CAPACITY,
+            "ECS.AmazonECSException",
+            "LaunchFailed",
+            "Fargate could not place the task (capacity), even after retries",
+        ),
+        (
+            FAILED_TO_START,
+            "Job.TaskFailedToStart",
+            "TaskFailedToStart",
+            "the task never started (image pull, network, secrets), even after retries",
+        ),
+    ],
+    ids=["no-capacity", "failed-to-start"],
+)
+def test_a_container_that_never_runs_is_relaunched_until_the_budget_ends(job, fault, error, branch_end, meaning):
     expected, definition, sandbox = job
-    run = sandbox.execute(definition, launches=[NO_CAPACITY], handler=handler)
-    assert (run.status, run.error, run.cause) == ("FAILED", "ECS.AmazonECSException", NO_CAPACITY.cause)
+    run = sandbox.execute(definition, launches=[fault], handler=handler)
+    assert (run.status, run.error, run.cause) == ("FAILED", error, fault.cause)
     assert len(run.launches) == 1 + len(expected.launch_waits)
     assert_waits(expected, run.waits, expected.launch_waits)
     assert len(run.alerts) == 1
-    assert_alert(run, expected, error="ECS.AmazonECSException", cause=NO_CAPACITY.cause)
+    assert_alert(run, expected, error=error, cause=fault.cause)
     # A retry of the Parallel state runs its branch again without re-entering RunJob.
-    launches = ["RunTask", "ClassifyFailure", "LaunchFailed"] * len(run.launches)
+    launches = ["RunTask", "ClassifyFailure", branch_end] * len(run.launches)
     assert entered(run) == ["RunJob", *launches, "NotifyFailure", "JobFailed"]
     (record,) = run.alert_results
-    assert record["meaning"] == "Fargate could not place the task (capacity), even after retries"
+    assert record["meaning"] == meaning
 
 
 def test_placement_error_named_amazon_ecs_unknown_is_retried_too(job):
@@ -196,17 +214,6 @@ def test_failed_to_start_once_then_success(job):
     run = sandbox.execute(definition, launches=[FAILED_TO_START, Succeed()], handler=handler)
     assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 2, [])
     assert_waits(expected, run.waits, expected.launch_waits[:1])
-
-
-def test_failed_to_start_forever(job):
-    expected, definition, sandbox = job
-    run = sandbox.execute(definition, launches=[FAILED_TO_START], handler=handler)
-    assert (run.status, run.error, run.cause) == ("FAILED", "Job.TaskFailedToStart", FAILED_TO_START.cause)
-    assert len(run.launches) == 1 + len(expected.launch_waits)
-    assert_waits(expected, run.waits, expected.launch_waits)
-    assert_alert(run, expected, error="Job.TaskFailedToStart", cause=FAILED_TO_START.cause)
-    (record,) = run.alert_results
-    assert record["task"]["stop_code"] == "TaskFailedToStart"
 
 
 def test_placement_failures_and_failed_starts_share_one_budget(job):
