@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +29,7 @@ def _staged_source(source: Path) -> str:
     """A copy of the ``.py`` files of ``source``, so caches and editor files stay out of the zip
     (and out of the asset hash, which keeps synth deterministic)."""
     staging = Path(tempfile.mkdtemp(prefix="alert-lambda-"))
+    atexit.register(shutil.rmtree, staging, ignore_errors=True)  # synth has copied it by then
     for path in sorted(source.glob("*.py")):
         shutil.copy2(path, staging / path.name)
     return str(staging)
