@@ -44,6 +44,7 @@ LOG_RETENTION_DAYS = (
     3288, 3653,
 )  # fmt: skip
 REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
+ZONE_PATTERN = re.compile(REGION_PATTERN.pattern + r"[a-z]")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -85,6 +86,10 @@ class NetworkSpec(ValueObject):
     max_azs: int = Field(default=2, ge=1, le=6)
     #: 0 runs jobs in public subnets with a public IP (no NAT cost); at most one per AZ.
     nat_gateways: int = Field(default=1, ge=0)
+    #: Zone names to use, as many as max_azs. Without them the subnets take the first max_azs
+    #: zones the region reports as available at plan time: should one of them become unavailable,
+    #: the list shifts and Terraform plans to replace subnets. Pin them for production.
+    availability_zones: tuple[str, ...] | None = None
 
     @field_validator("cidr")
     @classmethod
@@ -109,6 +114,29 @@ class NetworkSpec(ValueObject):
                 f"{nat_gateways} is more than max_azs {max_azs} (allowed: 0 to {max_azs}, at most one per AZ)"
             )
         return nat_gateways
+
+    @field_validator("availability_zones", mode="before")
+    @classmethod
+    def _zones_list(cls, zones: Any) -> Any:
+        return tuple(zones) if isinstance(zones, list) else zones
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones(cls, zones: tuple[str, ...] | None, info: ValidationInfo) -> tuple[str, ...] | None:
+        if zones is None:
+            return zones
+        for zone in zones:
+            if not ZONE_PATTERN.fullmatch(zone):
+                raise ValueError(f"{zone!r} is not an availability zone name (for example 'ap-northeast-1a')")
+        if len(set(zones)) != len(zones):
+            raise ValueError(f"{list(zones)!r} names a zone twice (allowed: distinct zone names)")
+        max_azs = info.data.get("max_azs")
+        if max_azs is not None and len(zones) != max_azs:
+            raise ValueError(
+                f"{list(zones)!r} names {len(zones)} zones but max_azs is {max_azs} "
+                "(allowed: exactly max_azs zone names)"
+            )
+        return zones
 
 
 class AlertSpec(ValueObject):
@@ -251,6 +279,17 @@ class Config(ValueObject):
     def _unique_names(self) -> Config:
         for field, message in duplicate_names([job.name for job in self.jobs]):
             raise field_error(field, message)
+        return self
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> Config:
+        region = self.stack.region
+        for zone in self.network.availability_zones or ():
+            if zone[: len(region)] != region or len(zone) != len(region) + 1:
+                raise field_error(
+                    "network.availability_zones",
+                    f"{zone!r} is not in region {region!r} (allowed: {region}a, {region}b, ...)",
+                )
         return self
 
 

@@ -45,7 +45,11 @@ class Network(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, name: str, spec: NetworkSpec) -> None:
         super().__init__(scope, id_)
-        zones = DataAwsAvailabilityZones(self, "zones", state="available")
+        if spec.availability_zones:
+            zone_names = list(spec.availability_zones)
+        else:
+            zones = DataAwsAvailabilityZones(self, "zones", state="available")
+            zone_names = [Fn.element(zones.names, index) for index in range(spec.max_azs)]
         self.vpc = Vpc(
             self,
             "vpc",
@@ -75,7 +79,7 @@ class Network(Construct):
                 f"public-{index}",
                 vpc_id=self.vpc.id,
                 cidr_block=block,
-                availability_zone=Fn.element(zones.names, index),
+                availability_zone=zone_names[index],
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{name}-public-{index}"},
             )
@@ -103,7 +107,7 @@ class Network(Construct):
                     f"private-{index}",
                     vpc_id=self.vpc.id,
                     cidr_block=block,
-                    availability_zone=Fn.element(zones.names, index),
+                    availability_zone=zone_names[index],
                     tags={"Name": f"{name}-private-{index}"},
                 )
                 table = RouteTable(

@@ -167,6 +167,25 @@ def test_stack_name():
 @pytest.mark.parametrize(
     ("network", "message"),
     [
+        (
+            'availability_zones = ["ap-northeast-1a"]',
+            "network.availability_zones: ['ap-northeast-1a'] names 1 zones but max_azs is 2 (allowed: exactly "
+            "max_azs zone names)",
+        ),
+        (
+            'availability_zones = ["ap-northeast-1a", "ap-northeast-1a"]',
+            "network.availability_zones: ['ap-northeast-1a', 'ap-northeast-1a'] names a zone twice (allowed: "
+            "distinct zone names)",
+        ),
+        (
+            'availability_zones = ["ap-northeast-1a", "tokyo-a"]',
+            "network.availability_zones: 'tokyo-a' is not an availability zone name (for example 'ap-northeast-1a')",
+        ),
+        (
+            'availability_zones = ["ap-northeast-1a", "us-east-1a"]',
+            "network.availability_zones: 'us-east-1a' is not in region 'ap-northeast-1' (allowed: ap-northeast-1a, "
+            "ap-northeast-1b, ...)",
+        ),
         ('cidr = "10.0.0.0/33"', "network.cidr: '10.0.0.0/33' is not an IPv4 CIDR block ('33' is not a valid netmask)"),
         (
             'cidr = "10.0.0.1/16"',

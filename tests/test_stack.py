@@ -130,6 +130,19 @@ def test_without_nat_jobs_run_in_public_subnets_with_a_public_ip(multi_stack):
     assert network["Subnets"] == [ids(multi_stack, "aws_subnet", f"network_public-{i}") for i in range(3)]
 
 
+def test_pinned_zones_are_used_as_given(multi_stack):
+    assert "aws_availability_zones" not in multi_stack["data"]
+    zones = {
+        name.rsplit("_", 1)[0]: subnet["availability_zone"]
+        for name, subnet in resources(multi_stack, "aws_subnet").items()
+    }
+    assert zones == {
+        "network_public-0": "us-east-1a",
+        "network_public-1": "us-east-1b",
+        "network_public-2": "us-east-1d",
+    }
+
+
 def test_small_vpc_is_split_in_eight_for_three_azs(multi_stack):
     cidrs = sorted(subnet["cidr_block"] for subnet in resources(multi_stack, "aws_subnet").values())
     assert cidrs == ["10.20.0.0/23", "10.20.2.0/23", "10.20.4.0/23"]
