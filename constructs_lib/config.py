@@ -53,6 +53,11 @@ def field_error(field: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("field_error", "{message}", {"field": field, "message": message})
 
 
+def _freeze_list(value: Any) -> Any:
+    """TOML has arrays, value objects have tuples: accept a list and freeze it."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _check_retention(days: int) -> int:
     if days not in LOG_RETENTION_DAYS:
         raise ValueError(
@@ -115,10 +120,7 @@ class NetworkSpec(ValueObject):
             )
         return nat_gateways
 
-    @field_validator("availability_zones", mode="before")
-    @classmethod
-    def _zones_list(cls, zones: Any) -> Any:
-        return tuple(zones) if isinstance(zones, list) else zones
+    _zones_list = field_validator("availability_zones", mode="before")(_freeze_list)
 
     @field_validator("availability_zones")
     @classmethod
@@ -198,11 +200,7 @@ class JobSpec(ValueObject):
             raise ValueError(f"{image!r} is not an image reference (empty or surrounded by spaces)")
         return image
 
-    @field_validator("command", mode="before")
-    @classmethod
-    def _command_list(cls, command: Any) -> Any:
-        # TOML has arrays, not tuples; accept a list and freeze it.
-        return tuple(command) if isinstance(command, list) else command
+    _command_list = field_validator("command", mode="before")(_freeze_list)
 
     @field_validator("command")
     @classmethod
@@ -273,7 +271,7 @@ class Config(ValueObject):
     def _jobs_list(cls, jobs: Any) -> Any:
         if isinstance(jobs, (list, tuple)) and not jobs:
             raise ValueError("no jobs (allowed: one or more [[jobs]] tables)")
-        return tuple(jobs) if isinstance(jobs, list) else jobs
+        return _freeze_list(jobs)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
