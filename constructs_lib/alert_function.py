@@ -17,6 +17,7 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.iam import render_statements
 from constructs_lib.naming import aws_name
 from constructs_lib.service_role import ServiceRole
+from lambda_src.alert import WEBHOOK_URL_VARIABLE
 
 __all__ = ["LAMBDA_SOURCE", "AlertFunction"]
 
@@ -81,7 +82,7 @@ class AlertFunction(Construct):
             source_code_hash=asset.asset_hash,
             memory_size=128,
             timeout=30,  # the webhook call gives up after 10 s
-            environment={"variables": {"ALERT_WEBHOOK_URL": webhook_url}} if webhook_url else None,
+            environment={"variables": {WEBHOOK_URL_VARIABLE: webhook_url}} if webhook_url else None,
             depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
         )
         self.arn: str = self.function.arn

@@ -27,6 +27,7 @@ from typing import Any
 
 from constructs_lib.fargate import PLATFORM_VERSION
 from constructs_lib.retry_policy import RetryPolicy
+from lambda_src.alert import AlertDeliveryError
 
 __all__ = [
     "ALERT_RETRY",
@@ -65,7 +66,7 @@ LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
-    "AlertDeliveryError",
+    AlertDeliveryError.__name__,
 )
 ALERT_RETRY = RetryPolicy(max_attempts=6, interval_seconds=2, backoff_rate=2.0)
 

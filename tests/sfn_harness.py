@@ -3,15 +3,16 @@
 moto 5.2.5 executes definitions in-process with its copy of LocalStack's ASL interpreter. This
 module adds what a fault-injection test needs:
 
-- the fix for getmoto/moto#10076: ``_normalise_parameters`` / ``_normalise_response`` are no-ops in
-  5.2.5, so ECS parameters reach boto3 in PascalCase and fail; LocalStack's botocore-model-based
-  normalisation is restored here for the ECS integration only;
+- the fix for getmoto/moto#10076: ``_normalise_parameters`` is a no-op in 5.2.5, so ECS
+  parameters reach boto3 in PascalCase and fail; LocalStack's botocore-model-based normalisation
+  is restored here for the ECS integration only;
 - a script of what each task launch does (run and succeed, fail to place, fail to start, exit
   non-zero, time out). Every launch's parameters are first checked against the ECS RunTask API
   model (botocore's own validator), so a misspelt or misplaced parameter fails the test. A
   successful task is simulated rather than run by moto's ECS backend, whose awsvpc support
   fails in 5.2.5 (``'NetworkInterface' object has no attribute 'private_dns_name'``);
-- the alert Lambda routed to the real handler in ``lambda_src`` (or to a scripted fault);
+- the alert Lambda invoke routed to the real handler in ``lambda_src`` (or to a scripted fault),
+  recording which function the definition named;
 - virtual time: the retrier's ``time.sleep`` records the wait instead of sleeping.
 """
 
@@ -129,6 +130,7 @@ class Run:
     alert_results: list[Any]
     waits: list[float]
     execution_arn: str = ""
+    alert_functions: list[str] = field(default_factory=list)  # FunctionName of each invoke
     state_machine_arn: str = ""
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -203,6 +205,7 @@ def _hooks(launch_script: list, alert_script: list, run: Run, handler: Callable)
 
     def invoke_lambda(parameters, region, state_credentials):
         index = len(run.alerts)
+        run.alert_functions.append(parameters["FunctionName"])
         payload = parameters["Payload"]
         payload = json.loads(payload) if isinstance(payload, (bytes, str)) else payload
         run.alerts.append(payload)
@@ -269,7 +272,7 @@ class Sandbox:
     each ``execute`` runs a fresh execution with its own scripts."""
 
     def __init__(self) -> None:
-        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        config = {"stepfunctions": {"execute_state_machine": True}}
         self._mock = mock_aws(config=config)
         self._machines: dict[str, str] = {}
         self._executions = 0

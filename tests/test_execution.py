@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 from sfn_harness import (
+    ALERT_FUNCTION_ARN,
     CLUSTER_ARN,
     CONTAINER_EXIT_1,
     FAILED_TO_START,
@@ -98,6 +99,7 @@ def assert_waits(job: Job, waits: list[float], expected: list[float]) -> None:
 
 
 def assert_alert(run, job: Job, *, error: str, cause: str) -> None:
+    assert set(run.alert_functions) == {ALERT_FUNCTION_ARN}  # the stack's alert function
     (payload, *repeats) = run.alerts
     assert all(repeat == payload for repeat in repeats)  # a retried delivery repeats it exactly
     assert set(payload) == {"job", "error", "cause", "execution", "startTime", "stateMachine"}

@@ -103,7 +103,7 @@ ACCEPTED_FINDINGS = {
     "CKV_AWS_173": "the webhook URL variable is encrypted with Lambda's AWS-managed key; a customer key is optional",
     "CKV2_AWS_11": "VPC flow logs cost; the jobs have no inbound access to audit",
     "CKV2_AWS_5": "the security group is attached by each RunTask call (the state machine's parameters)",
-    "CKV_AWS_394": "subnets take the first max_azs zone names, in order; a new AZ sorts after them",
+    "CKV_AWS_394": "jobs.toml leaves availability_zones unpinned, as the original did; the README says to pin them",
 }
 
 
