@@ -73,8 +73,33 @@ def summary(config: Config, stack_dir: Path) -> str:
             f"{retry.max_attempts} launch retries"
             + (f" (waits {waits}; {format_duration(int(retry.window_seconds))} in all)" if waits else "")
         )
+    lines.append(f"  alerts: {alert_routes(config)}")
     lines.append(f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)")
     return "\n".join(lines)
+
+
+def alert_routes(config: Config) -> str:
+    """Where a failed run's alert goes, in one line."""
+    alert = config.alert
+    routes = ["log", f"SNS topic {config.stack.name}-alerts"]
+    if alert.emails:
+        routes[-1] += f" (e-mail to {', '.join(alert.emails)}; each confirms AWS's subscription mail first)"
+    if alert.webhook_ssm_parameter:
+        routes.append(f"Slack (webhook URL in SSM {alert.webhook_ssm_parameter})")
+    if alert.chatwork_room_id:
+        routes.append(f"Chatwork room {alert.chatwork_room_id} (token in SSM {alert.chatwork_token_ssm_parameter})")
+    return ", ".join(routes)
+
+
+def warnings(config: Config) -> list[str]:
+    """What is allowed but probably not meant."""
+    alert = config.alert
+    if not (alert.emails or alert.chat_channels):
+        return [
+            "no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "
+            'subscribed to. Set [alert] emails, webhook_ssm_parameter or chatwork_room_id (README, "Alerts").'
+        ]
+    return []
 
 
 def main() -> int:
@@ -93,6 +118,8 @@ def main() -> int:
         print(f"error: synthesis failed, {output_dir()} was left as it was: {error}", file=sys.stderr)
         return 1
     print(summary(config, stack_dir))
+    for warning in warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

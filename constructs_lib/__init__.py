@@ -17,15 +17,17 @@ register_lean_package()
 
 _EXPORTS = {
     "AlertFunction": "constructs_lib.alert_function",
+    "AlertFunctionAlarms": "constructs_lib.alarm",
+    "AlertTopic": "constructs_lib.alert_topic",
     "AwsEnvironment": "constructs_lib.aws_environment",
     "Cluster": "constructs_lib.cluster",
     "Config": "constructs_lib.config",
     "ConfigError": "constructs_lib.config",
-    "FailedRunsAlarm": "constructs_lib.alarm",
     "FargateTask": "constructs_lib.fargate_task",
     "JobSpec": "constructs_lib.config",
     "JobStateMachine": "constructs_lib.state_machine",
     "Network": "constructs_lib.network",
+    "RunAlarms": "constructs_lib.alarm",
     "RetryPolicy": "constructs_lib.retry_policy",
     "Schedule": "constructs_lib.schedule",
     "ScheduledJob": "constructs_lib.scheduled_job",
@@ -35,16 +37,18 @@ _EXPORTS = {
 }
 __all__ = [
     "AlertFunction",
+    "AlertFunctionAlarms",
+    "AlertTopic",
     "AwsEnvironment",
     "Cluster",
     "Config",
     "ConfigError",
-    "FailedRunsAlarm",
     "FargateTask",
     "JobSpec",
     "JobStateMachine",
     "Network",
     "RetryPolicy",
+    "RunAlarms",
     "Schedule",
     "ScheduledJob",
     "ScheduledJobsStack",
@@ -53,8 +57,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from constructs_lib.alarm import FailedRunsAlarm
+    from constructs_lib.alarm import AlertFunctionAlarms, RunAlarms
     from constructs_lib.alert_function import AlertFunction
+    from constructs_lib.alert_topic import AlertTopic
     from constructs_lib.aws_environment import AwsEnvironment
     from constructs_lib.cluster import Cluster
     from constructs_lib.config import Config, ConfigError, JobSpec, load_config

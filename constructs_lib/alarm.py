@@ -1,49 +1,106 @@
-"""The second alert channel: a CloudWatch alarm on a state machine's failed executions."""
+"""The second alert path: CloudWatch alarms that notify the alert topic without the alert Lambda."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from constructs import Construct
 
+from constructs_lib.alert_function import AlertFunction
+from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.naming import aws_name
+from constructs_lib.state_machine import JobStateMachine
 
-__all__ = ["FailedRunsAlarm"]
+__all__ = ["EXECUTION_METRICS", "FUNCTION_METRICS", "AlertFunctionAlarms", "RunAlarms"]
+
+# Step Functions execution metrics, dimension StateMachineArn:
+# https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+EXECUTION_METRICS = {
+    "ExecutionsFailed": ("failed-runs", "A run of {job} failed: see the execution's error and cause"),
+    "ExecutionsTimedOut": ("timed-out-runs", "A run of {job} timed out as a whole execution"),
+    "ExecutionsAborted": ("aborted-runs", "A run of {job} was aborted (stopped by hand or by a deploy)"),
+}
+# Lambda function metrics, dimension FunctionName:
+# https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+FUNCTION_METRICS = {
+    "Errors": ("errors", "The alert Lambda failed (a channel down or refusing); some alerts may be missing"),
+    "Throttles": ("throttles", "The alert Lambda was throttled; alerts may be late or missing"),
+}
 
 
-class FailedRunsAlarm(Construct):
-    """Alarms when the state machine has a failed execution in a 5-minute window.
+def _alarm(
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, str],
+    topic: AlertTopic,
+) -> CloudwatchMetricAlarm:
+    """At least 1 in one 5-minute period; no data is not a breach. Notifies ``topic``."""
+    return CloudwatchMetricAlarm(
+        scope,
+        id_,
+        alarm_name=name,
+        alarm_description=description,
+        namespace=namespace,
+        metric_name=metric,
+        dimensions=dimensions,
+        statistic="Sum",
+        period=300,
+        evaluation_periods=1,
+        threshold=1,
+        comparison_operator="GreaterThanOrEqualToThreshold",
+        treat_missing_data="notBreaching",
+        alarm_actions=[topic.arn],
+    )
 
-    Every run that gives up ends FAILED (see ``constructs_lib.asl``), so this fires even when the
-    alert Lambda could not deliver. ``alarm_actions`` (for example an SNS topic ARN) is empty by
-    default: the alarm state is visible in the console and to anything that watches alarms.
-    Metric: https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+
+class RunAlarms(Construct):
+    """Alarms on a job's failed, timed-out and aborted executions, notifying ``topic``.
+
+    Every run that gives up ends FAILED (``constructs_lib.asl``), so these fire even when the alert
+    Lambda could not deliver. Exposes ``alarms`` by metric name.
     """
 
     def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        name: str,
-        state_machine_arn: str,
-        alarm_actions: Sequence[str] = (),
+        self, scope: Construct, id_: str, *, name: str, job_name: str, state_machine: JobStateMachine, topic: AlertTopic
     ) -> None:
         super().__init__(scope, id_)
-        self.alarm = CloudwatchMetricAlarm(
-            self,
-            "alarm",
-            alarm_name=aws_name(name, "failed-runs", kind="cloudwatch_alarm"),
-            alarm_description=f"A run of {name} gave up: see the execution's error and cause",
-            namespace="AWS/States",
-            metric_name="ExecutionsFailed",
-            dimensions={"StateMachineArn": state_machine_arn},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=list(alarm_actions),
-        )
+        self.alarms: dict[str, Any] = {
+            metric: _alarm(
+                self,
+                suffix,
+                name=aws_name(name, suffix, kind="cloudwatch_alarm"),
+                description=description.format(job=job_name),
+                namespace="AWS/States",
+                metric=metric,
+                dimensions={"StateMachineArn": state_machine.arn},
+                topic=topic,
+            )
+            for metric, (suffix, description) in EXECUTION_METRICS.items()
+        }
+
+
+class AlertFunctionAlarms(Construct):
+    """Alarms on the alert Lambda's errors and throttles, notifying ``topic``: a broken alert path
+    is itself news. Exposes ``alarms`` by metric name."""
+
+    def __init__(self, scope: Construct, id_: str, *, function: AlertFunction, topic: AlertTopic) -> None:
+        super().__init__(scope, id_)
+        self.alarms: dict[str, Any] = {
+            metric: _alarm(
+                self,
+                suffix,
+                name=aws_name(function.name, suffix, kind="cloudwatch_alarm"),
+                description=description,
+                namespace="AWS/Lambda",
+                metric=metric,
+                dimensions={"FunctionName": function.function.function_name},
+                topic=topic,
+            )
+            for metric, (suffix, description) in FUNCTION_METRICS.items()
+        }

@@ -13,35 +13,52 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
 
+from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.config import check_ssm_parameter_name
 from constructs_lib.iam import render_statements
 from constructs_lib.naming import aws_name
 from constructs_lib.service_role import ServiceRole
-from lambda_src.alert import WEBHOOK_URL_VARIABLE
+from lambda_src.contract import (
+    CHATWORK_ROOM_VARIABLE,
+    CHATWORK_TOKEN_VARIABLE,
+    SNS_TOPIC_VARIABLE,
+    WEBHOOK_PARAMETER_VARIABLE,
+)
 
-__all__ = ["LAMBDA_SOURCE", "AlertFunction"]
+__all__ = ["HANDLER", "LAMBDA_SOURCE", "AlertFunction"]
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda_src"
+HANDLER = f"{LAMBDA_SOURCE.name}.alert.handler"
 # Supported Python runtimes: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html
 RUNTIME = "python3.13"
+# One invocation per channel takes an SSM read and one request (10 s each at most); a person's
+# invocation without a channel visits every channel in turn. The handler keeps each request
+# within what is left of this.
+TIMEOUT_SECONDS = 60
 
 
 def _staged_source(source: Path) -> str:
-    """A copy of the ``.py`` files of ``source``, so caches and editor files stay out of the zip
-    (and out of the asset hash, which keeps synth deterministic)."""
+    """A copy of the package's ``.py`` files under its own name (the zip holds ``lambda_src/*.py``),
+    so caches and editor files stay out of the zip and out of the asset hash."""
     staging = Path(tempfile.mkdtemp(prefix="alert-lambda-"))
     atexit.register(shutil.rmtree, staging, ignore_errors=True)  # synth has copied it by then
+    package = staging / source.name
+    package.mkdir()
     for path in sorted(source.glob("*.py")):
-        shutil.copy2(path, staging / path.name)
+        shutil.copy2(path, package / path.name)
     return str(staging)
 
 
 class AlertFunction(Construct):
-    """A Python Lambda (``lambda_src/alert.py``) packaged with ``TerraformAsset``; it logs each
-    alert and, given a ``webhook_url``, posts it there.
+    """A Python Lambda (``lambda_src``, handler ``lambda_src.alert.handler``) packaged with
+    ``TerraformAsset``. It logs each alert, publishes it to ``topic`` and posts it to the chat
+    channels that are configured.
 
-    It logs to its own log group with a retention period; its role may write to that group and
-    nothing else. Exposes ``arn`` and ``invoke_statements()`` for the roles that call it.
+    The chat secrets stay in SSM Parameter Store: the function's environment names the
+    parameters, and its role may read exactly those (and decrypt them through SSM only). It logs to
+    its own log group with a retention period. Exposes ``arn``, ``name``, ``channels`` (the
+    channels each alert goes to) and ``invoke_statements()``.
     """
 
     def __init__(
@@ -51,38 +68,67 @@ class AlertFunction(Construct):
         *,
         name: str,
         aws: AwsEnvironment,
+        topic: AlertTopic,
         log_retention_days: int = 30,
-        webhook_url: str | None = None,
+        webhook_ssm_parameter: str | None = None,
+        chatwork_room_id: str | None = None,
+        chatwork_token_ssm_parameter: str | None = None,
         source: Path = LAMBDA_SOURCE,
     ) -> None:
         super().__init__(scope, id_)
-        function_name = aws_name(name, kind="lambda_function")
+        for parameter in (webhook_ssm_parameter, chatwork_token_ssm_parameter):
+            check_ssm_parameter_name(parameter)
+        if (chatwork_room_id is None) != (chatwork_token_ssm_parameter is None):
+            raise ValueError(f"{name}: chatwork_room_id and chatwork_token_ssm_parameter go together")
+        self.name = aws_name(name, kind="lambda_function")
         self.log_group = CloudwatchLogGroup(
-            self, "logs", name=f"/aws/lambda/{function_name}", retention_in_days=log_retention_days
+            self, "logs", name=f"/aws/lambda/{self.name}", retention_in_days=log_retention_days
         )
+
+        environment = {SNS_TOPIC_VARIABLE: topic.arn}
+        self.channels: tuple[str, ...] = ("log", "email")
+        if webhook_ssm_parameter:
+            environment[WEBHOOK_PARAMETER_VARIABLE] = webhook_ssm_parameter
+            self.channels += ("slack",)
+        if chatwork_room_id and chatwork_token_ssm_parameter:
+            environment[CHATWORK_ROOM_VARIABLE] = chatwork_room_id
+            environment[CHATWORK_TOKEN_VARIABLE] = chatwork_token_ssm_parameter
+            self.channels += ("chatwork",)
+
+        statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")
+        statements += topic.publish_statements()
+        parameters = [p for p in (webhook_ssm_parameter, chatwork_token_ssm_parameter) if p]
+        if parameters:
+            statements += render_statements(
+                "ssm:read",
+                # A name with a leading '/' follows "parameter" directly: parameter/team/webhook.
+                parameters=[aws.arn("ssm", f"parameter{p}") for p in parameters],
+                account_keys=aws.arn("kms", "key/*"),
+                ssm_service=f"ssm.{aws.region}.amazonaws.com",
+            )
         self.role = ServiceRole(
             self,
             "role",
             name=aws_name(name, kind="iam_role"),
             service="lambda.amazonaws.com",
-            description="The scheduled jobs' alert Lambda: writes its own logs",
-            statements=render_statements("logs:write", log_streams=f"{self.log_group.arn}:*"),
+            description="The scheduled jobs' alert Lambda: logs, publishes and posts alerts",
+            statements=statements,
         )
         asset = TerraformAsset(self, "code", path=_staged_source(source), type=AssetType.ARCHIVE)
         self.function = LambdaFunction(
             self,
             "function",
-            function_name=function_name,
+            function_name=self.name,
             description="Alerts when a scheduled job's run gives up",
             role=self.role.arn,
             runtime=RUNTIME,
             architectures=["arm64"],
-            handler="alert.handler",
+            handler=HANDLER,
             filename=asset.path,
             source_code_hash=asset.asset_hash,
             memory_size=128,
-            timeout=30,  # the webhook call gives up after 10 s
-            environment={"variables": {WEBHOOK_URL_VARIABLE: webhook_url}} if webhook_url else None,
+            timeout=TIMEOUT_SECONDS,
+            environment={"variables": environment},
             depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
         )
         self.arn: str = self.function.arn

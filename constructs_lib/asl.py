@@ -1,6 +1,6 @@
 """The job's state machine definition (Amazon States Language), built as a dict by pure functions.
 
-The shape, and why (see DESIGN.md, "Failure semantics"):
+The shape, and why (README, "Failure semantics"):
 
     RunJob (Parallel, one branch)                Retry: launch failures and TaskFailedToStart
       RunTask (ecs:runTask.sync)                        (one budget), opt-in re-runs of TaskFailed
@@ -11,23 +11,29 @@ The shape, and why (see DESIGN.md, "Failure semantics"):
         TimedOut            the task ran past timeout_seconds; Step Functions stopped it
         LaunchFailed        RunTask itself failed; the ECS error name is kept (placement
                             failures are retried)
-    NotifyFailure (lambda:invoke, transient errors retried; its result is discarded)
+    NotifyFailure (Parallel, one branch per alert channel: log, email, slack, chatwork)
+      Alert<Channel> (lambda:invoke with "channel"; transient errors retried on their own)
+        └─ Catch States.ALL -> Alert<Channel>Undelivered (Pass: the other channels go on)
     JobFailed (Fail: the job's error and cause, so the execution ends FAILED)
 
 Step Functions cannot retry on a task's stop code, only on error names, so the branch turns the
 stop code into an error name that the Parallel state's retrier can match. A Retry on
 ``States.TaskFailed`` would also re-run containers that ran (``States.TaskFailed`` matches every
 error but ``States.Timeout``), which is what this design avoids.
+
+One alert invocation per channel, each with its own retrier, means that a retry after a channel
+was down never repeats the message on a channel that already has it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from constructs_lib.fargate import PLATFORM_VERSION
 from constructs_lib.retry_policy import RetryPolicy
-from lambda_src.alert import AlertDeliveryError
+from lambda_src.contract import CHANNELS, PLACEMENT_ERRORS, AlertDeliveryError
 
 __all__ = [
     "ALERT_RETRY",
@@ -36,18 +42,19 @@ __all__ = [
     "ERROR_TASK_FAILED",
     "ERROR_TIMED_OUT",
     "LAMBDA_TRANSIENT_ERRORS",
+    "LOG_STREAM_PREFIX",
     "PLACEMENT_ERRORS",
+    "AlertJob",
+    "alert_state_name",
     "render_definition",
     "render_retry",
 ]
 
 CONTAINER_NAME = "app"
 
-# RunTask answered 200 with `failures` (no capacity): the docs name it AmazonECS.Unknown, the
-# Knowledge Center ECS.AmazonECSException. Both mean the container never ran.
-# https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html
-# https://repost.aws/knowledge-center/ecs-fargate-capacity-errors  (see REFERENCE.md)
-PLACEMENT_ERRORS = ("AmazonECS.Unknown", "ECS.AmazonECSException")
+# The awslogs stream prefix of the job's container: streams are "<prefix>/<container>/<task id>".
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html
+LOG_STREAM_PREFIX = "job"
 
 # Error names the branch gives to a stopped task. Custom names may not start with "States.".
 ERROR_FAILED_TO_START = "Job.TaskFailedToStart"
@@ -58,7 +65,7 @@ ERROR_TIMED_OUT = "Job.TimedOut"
 FAILED_TO_START_PATTERN = '*"StopCode":"TaskFailedToStart"*'
 
 # Lambda errors worth retrying, as AWS CDK's LambdaInvoke retries them, plus throttling and the
-# alert function's own "webhook down" error (lambda_src/alert.py).
+# alert function's own "channel down" error (lambda_src/contract.py).
 # https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
 LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.ClientExecutionTimeoutException",
@@ -69,6 +76,16 @@ LAMBDA_TRANSIENT_ERRORS = (
     AlertDeliveryError.__name__,
 )
 ALERT_RETRY = RetryPolicy(max_attempts=6, interval_seconds=2, backoff_rate=2.0)
+
+
+@dataclass(frozen=True)
+class AlertJob:
+    """What an alert says about the job, known at synth time."""
+
+    name: str
+    launch_budget: int  # launches over which a placement failure is retried, the first included
+    timeout_seconds: int
+    log_group_name: str
 
 
 def render_retry(errors: Sequence[str], policy: RetryPolicy, *, attempts: int | None = None) -> dict[str, Any]:
@@ -187,26 +204,81 @@ def render_run_job(branch: Mapping[str, Any], *, retry: RetryPolicy) -> dict[str
     }
 
 
-def render_notify_failure(*, partition: str, job_name: str, alert_function_arn: str) -> dict[str, Any]:
-    """Invoke the alert Lambda with the payload documented in ``lambda_src/alert.py``."""
+def render_alert_payload(*, channel: str, stack_name: str, job: AlertJob) -> dict[str, Any]:
+    """What the alert Lambda gets (``lambda_src.contract.AlertPayload``), from the branch input that
+    ``render_notify_failure`` passes; every path exists in every execution, so building it cannot fail."""
     return {
-        "Type": "Task",
-        "Resource": f"arn:{partition}:states:::lambda:invoke",
-        "Parameters": {
-            "FunctionName": alert_function_arn,
-            "Payload": {
-                "job": job_name,
-                "error.$": "$.Failure.Error",
-                "cause.$": "$.Failure.Cause",
-                "execution.$": "$$.Execution.Id",
-                "startTime.$": "$$.Execution.StartTime",
-                "stateMachine.$": "$$.StateMachine.Id",
+        "channel": channel,
+        "stack": stack_name,
+        "job": job.name,
+        "error.$": "$.Failure.Error",
+        "cause.$": "$.Failure.Cause",
+        "execution.$": "$$.Execution.Id",
+        "startTime.$": "$$.Execution.StartTime",
+        "gaveUpAt.$": "$.GaveUpAt",
+        "stateMachine.$": "$$.StateMachine.Id",
+        "input.$": "$$.Execution.Input",
+        "launchBudget": job.launch_budget,
+        "timeoutSeconds": job.timeout_seconds,
+        "logGroup": job.log_group_name,
+        "logStreamPrefix": f"{LOG_STREAM_PREFIX}/{CONTAINER_NAME}",
+    }
+
+
+def alert_state_name(channel: str) -> str:
+    return f"Alert{channel.capitalize()}"
+
+
+def render_alert_branch(
+    *, partition: str, channel: str, stack_name: str, job: AlertJob, alert_function_arn: str
+) -> dict[str, Any]:
+    """One channel's delivery: invoke the Lambda for ``channel``, retry what is transient, and end
+    the branch either way (a channel that stays down must not stop the others)."""
+    name = alert_state_name(channel)
+    return {
+        "StartAt": name,
+        "States": {
+            name: {
+                "Type": "Task",
+                "Resource": f"arn:{partition}:states:::lambda:invoke",
+                "Parameters": {
+                    "FunctionName": alert_function_arn,
+                    "Payload": render_alert_payload(channel=channel, stack_name=stack_name, job=job),
+                },
+                "Retry": [render_retry(LAMBDA_TRANSIENT_ERRORS, ALERT_RETRY)],
+                "Catch": [render_catch(f"{name}Undelivered", result_path="$.AlertFailure")],
+                "End": True,
             },
+            f"{name}Undelivered": {"Type": "Pass", "End": True},
         },
-        # Discard the Lambda's result: JobFailed reads $.Failure.
+    }
+
+
+def render_notify_failure(
+    *, partition: str, stack_name: str, job: AlertJob, alert_function_arn: str, channels: Sequence[str]
+) -> dict[str, Any]:
+    """Alert on every channel at once, each on its own; then fail the run."""
+    unknown = sorted(set(channels) - set(CHANNELS))
+    if unknown or not channels:
+        raise ValueError(f"alert channels {list(channels)!r}: allowed a non-empty selection of {CHANNELS}")
+    return {
+        "Type": "Parallel",
+        # The branches' input: the failure, and when the run gave up (one time for every channel).
+        "Parameters": {"Failure.$": "$.Failure", "GaveUpAt.$": "$$.State.EnteredTime"},
+        "Branches": [
+            render_alert_branch(
+                partition=partition,
+                channel=channel,
+                stack_name=stack_name,
+                job=job,
+                alert_function_arn=alert_function_arn,
+            )
+            for channel in channels
+        ],
+        # Discard the deliveries' results: JobFailed reads $.Failure.
         "ResultPath": None,
-        "Retry": [render_retry(LAMBDA_TRANSIENT_ERRORS, ALERT_RETRY)],
-        # An alert that could not be delivered still ends in JobFailed (and its alarm).
+        # Every branch catches its own failures; should the state itself fail, the run still ends
+        # in JobFailed (and its alarm).
         "Catch": [render_catch("JobFailed", result_path="$.AlertFailure")],
         "Next": "JobFailed",
     }
@@ -215,6 +287,7 @@ def render_notify_failure(*, partition: str, job_name: str, alert_function_arn: 
 def render_definition(
     *,
     job_name: str,
+    stack_name: str,
     partition: str,
     cluster_arn: str,
     task_definition_arn: str,
@@ -223,6 +296,8 @@ def render_definition(
     security_group_ids: Sequence[str],
     assign_public_ip: bool,
     alert_function_arn: str,
+    alert_channels: Sequence[str],
+    log_group_name: str,
     retry: RetryPolicy,
     timeout_seconds: int,
 ) -> dict[str, Any]:
@@ -237,6 +312,12 @@ def render_definition(
         assign_public_ip=assign_public_ip,
         timeout_seconds=timeout_seconds,
     )
+    job = AlertJob(
+        name=job_name,
+        launch_budget=1 + retry.max_attempts,
+        timeout_seconds=timeout_seconds,
+        log_group_name=log_group_name,
+    )
     return {
         "Comment": f"Runs job {job_name} on Fargate: retries launches whose container never ran, "
         "alerts and fails otherwise.",
@@ -244,7 +325,11 @@ def render_definition(
         "States": {
             "RunJob": render_run_job(render_branch(run_task, timeout_seconds=timeout_seconds), retry=retry),
             "NotifyFailure": render_notify_failure(
-                partition=partition, job_name=job_name, alert_function_arn=alert_function_arn
+                partition=partition,
+                stack_name=stack_name,
+                job=job,
+                alert_function_arn=alert_function_arn,
+                channels=alert_channels,
             ),
             "JobFailed": {"Type": "Fail", "ErrorPath": "$.Failure.Error", "CausePath": "$.Failure.Cause"},
         },

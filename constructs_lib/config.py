@@ -13,11 +13,10 @@ import re
 import tomllib
 import types
 import typing
-import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from constructs_lib.fargate import check_cpu, check_fargate_size
@@ -141,24 +140,120 @@ class NetworkSpec(ValueObject):
         return zones
 
 
+# SSM parameter names: letters, digits, `_.-` and `/` between levels; at most 15 levels; not
+# starting with "aws" or "ssm"; 1011 characters at most.
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html
+SSM_PARAMETER_PATTERN = re.compile(r"(/[A-Za-z0-9_.-]+)+")
+SSM_PARAMETER_MAX_LENGTH = 1011
+SSM_PARAMETER_MAX_LEVELS = 15
+
+
+def check_ssm_parameter_name(name: str | None) -> str | None:
+    """A SecureString parameter the user created, named with a leading ``/``."""
+    if name is None:
+        return name
+    if not SSM_PARAMETER_PATTERN.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not an SSM parameter name (allowed: a leading '/', then letters, digits, "
+            "'_', '.', '-', with '/' between levels, for example '/scheduled-jobs/slack-webhook')"
+        )
+    if len(name) > SSM_PARAMETER_MAX_LENGTH:
+        raise ValueError(f"{name!r} has {len(name)} characters (allowed: at most {SSM_PARAMETER_MAX_LENGTH})")
+    levels = name.count("/")
+    if levels > SSM_PARAMETER_MAX_LEVELS:
+        raise ValueError(f"{name!r} has {levels} levels (allowed: at most {SSM_PARAMETER_MAX_LEVELS})")
+    if name[1:4].lower() in ("aws", "ssm"):
+        raise ValueError(f"{name!r} starts with {name[1:4]!r} (allowed: a name not starting with 'aws' or 'ssm')")
+    return name
+
+
+def check_email(address: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{address!r} is not an e-mail address ({exc})") from None
+    return address
+
+
+EmailAddress = Annotated[str, AfterValidator(check_email)]
+
+
 class AlertSpec(ValueObject):
-    """``[alert]``: the alert Lambda that all jobs share."""
+    """``[alert]``: where the alert Lambda that all jobs share tells people about a failed run.
+
+    Every channel is optional; the log and the stack's SNS topic are always there. Secrets (the
+    webhook URL, the Chatwork token) stay in SSM Parameter Store: the config names the parameters
+    and the Lambda reads them at run time, so they never reach the Terraform plan or state.
+    """
 
     log_retention_days: int = 30
-    #: Where the alert Lambda POSTs each alert (Slack-style ``{"text": ...}``); none by default.
-    #: It is a Lambda environment variable, so it shows in the Terraform plan and state.
-    webhook_url: str | None = None
+    #: A SecureString parameter holding a Slack-compatible incoming webhook URL.
+    webhook_ssm_parameter: str | None = None
+    #: The Chatwork room to post to, and the SecureString parameter holding the API token.
+    chatwork_room_id: str | None = None
+    chatwork_token_ssm_parameter: str | None = None
+    #: Addresses subscribed to the stack's alert topic (each confirms once, from the mail AWS sends).
+    emails: tuple[EmailAddress, ...] = ()
 
     _retention = field_validator("log_retention_days")(_check_retention)
+    _parameters = field_validator("webhook_ssm_parameter", "chatwork_token_ssm_parameter")(check_ssm_parameter_name)
+    _emails_list = field_validator("emails", mode="before")(_freeze_list)
 
-    @field_validator("webhook_url")
+    @model_validator(mode="before")
     @classmethod
-    def _webhook_url(cls, url: str | None) -> str | None:
-        if url is not None:
-            parsed = urllib.parse.urlsplit(url)
-            if parsed.scheme != "https" or not parsed.hostname:
-                raise ValueError(f"{url!r} is not an https:// URL")
-        return url
+    def _replaced_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "webhook_url" in data:
+            raise field_error(
+                "webhook_url",
+                "replaced by webhook_ssm_parameter; a webhook URL is a secret and would land in the Terraform "
+                "plan and state, so this key is refused and its value is not shown (allowed: store it in an "
+                "SSM SecureString parameter and name it with webhook_ssm_parameter, "
+                'for example webhook_ssm_parameter = "/scheduled-jobs/slack-webhook")',
+            )
+        return data
+
+    @field_validator("chatwork_room_id", mode="before")
+    @classmethod
+    def _room_id(cls, room: Any) -> Any:
+        if isinstance(room, int) and not isinstance(room, bool):
+            room = str(room)
+        if isinstance(room, str) and not re.fullmatch(r"[1-9][0-9]{0,19}", room):
+            raise ValueError(
+                f"{room!r} is not a Chatwork room id (allowed: its digits, as in the room's URL #!rid123456)"
+            )
+        return room
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, emails: tuple[str, ...]) -> tuple[str, ...]:
+        seen = [address.lower() for address in emails]
+        for index, address in enumerate(seen):
+            if address in seen[:index]:
+                raise ValueError(f"{emails[index]!r} is listed twice (allowed: each address once)")
+        return emails
+
+    @model_validator(mode="after")
+    def _chatwork_pair(self) -> AlertSpec:
+        if self.chatwork_room_id is not None and self.chatwork_token_ssm_parameter is None:
+            raise field_error(
+                "chatwork_token_ssm_parameter",
+                "required with chatwork_room_id (allowed: the SSM SecureString parameter that holds the API token)",
+            )
+        if self.chatwork_token_ssm_parameter is not None and self.chatwork_room_id is None:
+            raise field_error("chatwork_room_id", "required with chatwork_token_ssm_parameter (allowed: the room's id)")
+        return self
+
+    @property
+    def chat_channels(self) -> tuple[str, ...]:
+        """The chat channels configured, in the order alerts list them."""
+        return (("slack",) if self.webhook_ssm_parameter else ()) + (("chatwork",) if self.chatwork_room_id else ())
+
+    @property
+    def ssm_parameters(self) -> tuple[str, ...]:
+        """The SecureString parameters the Lambda reads, and may read."""
+        return tuple(p for p in (self.webhook_ssm_parameter, self.chatwork_token_ssm_parameter) if p)
 
 
 class JobSpec(ValueObject):

@@ -12,7 +12,7 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from constructs_lib.asl import CONTAINER_NAME
+from constructs_lib.asl import CONTAINER_NAME, LOG_STREAM_PREFIX
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.fargate import check_fargate_size
 from constructs_lib.iam import ECS_TASKS_PRINCIPAL, render_statements
@@ -101,7 +101,7 @@ class FargateTask(Construct):
                 "options": {
                     "awslogs-group": self.log_group.name,
                     "awslogs-region": aws.region,
-                    "awslogs-stream-prefix": "job",
+                    "awslogs-stream-prefix": LOG_STREAM_PREFIX,
                 },
             },
         }

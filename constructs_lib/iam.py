@@ -15,6 +15,8 @@ from typing import Any
 __all__ = [
     "INTEGRATIONS",
     "Need",
+    "alert_key_policy",
+    "alert_topic_policy",
     "policy_document",
     "policy_json",
     "render_statements",
@@ -85,6 +87,27 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
         Need("EcrLogin", ("ecr:GetAuthorizationToken",), "any"),
         Need("EcrPull", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"), "repository"),
     ),
+    # Reading SecureString parameters (the alert Lambda's chat secrets): exactly the named ones.
+    # Decryption goes through SSM only (kms:ViaService) and only for those parameters: SSM puts
+    # the parameter's ARN in the encryption context. The AWS-managed key aws/ssm already lets every
+    # principal of the account decrypt through SSM; a customer-managed key needs this statement.
+    # https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html
+    # https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html
+    "ssm:read": (
+        Need("ReadAlertSecrets", ("ssm:GetParameter",), "parameters"),
+        Need(
+            "DecryptAlertSecrets",
+            ("kms:Decrypt",),
+            "account_keys",
+            {"StringEquals": {"kms:ViaService": "ssm_service", "kms:EncryptionContext:PARAMETER_ARN": "parameters"}},
+        ),
+    ),
+    # Publishing to an SNS topic encrypted with a customer-managed key:
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+    "sns:publish": (
+        Need("PublishAlerts", ("sns:Publish",), "topic"),
+        Need("EncryptAlerts", ("kms:GenerateDataKey", "kms:Decrypt"), "topic_key"),
+    ),
 }
 
 
@@ -107,11 +130,77 @@ def render_statements(integration: str, **arns: str | Sequence[str]) -> list[dic
         }
         if need.conditions:
             statement["Condition"] = {
-                operator: {key: arns.get(name, name) for key, name in values.items()}
+                operator: {key: _value(arns[name]) if name in arns else name for key, name in values.items()}
                 for operator, values in need.conditions.items()
             }
         statements.append(statement)
     return statements
+
+
+def _value(value: str | Sequence[str]) -> str | list[str]:
+    return value if isinstance(value, str) else list(value)
+
+
+def alert_key_policy(*, account_root: str, account_id: str, alarm_arns: str) -> dict[str, Any]:
+    """The key policy of the alert topic's KMS key.
+
+    The account keeps control of the key through IAM (AWS's default key policy statement; the
+    Lambda's role is granted its use there). CloudWatch alarms may encrypt for the topic: they
+    cannot publish to a topic under the AWS-managed alias/aws/sns key, whose policy cannot name
+    them. https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+    """
+    return policy_document(
+        [
+            {
+                "Sid": "AccountManagesKeyThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": alarm_arns},
+                },
+            },
+        ]
+    )
+
+
+def alert_topic_policy(*, topic_arn: str, account_id: str, alarm_arns: str) -> dict[str, Any]:
+    """The alert topic's access policy: the account's CloudWatch alarms may publish; nobody may
+    use it without TLS. Principals of the account publish through their IAM policies.
+    https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"""
+    return policy_document(
+        [
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": alarm_arns},
+                },
+            },
+            {
+                "Sid": "DenyWithoutTls",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ]
+    )
 
 
 def policy_document(statements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

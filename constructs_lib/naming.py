@@ -17,6 +17,7 @@ __all__ = ["NAME_LIMITS", "aws_name", "check_job_name", "check_stack_name"]
 # Lambda function: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html
 # ECS task family: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html
 # Security group: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html
+# SNS topic: https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
 NAME_LIMITS = {
     "iam_role": 64,
     "state_machine": 80,
@@ -25,6 +26,7 @@ NAME_LIMITS = {
     "task_family": 255,
     "security_group": 255,
     "cloudwatch_alarm": 255,
+    "sns_topic": 256,
 }
 
 JOB_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

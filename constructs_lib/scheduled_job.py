@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from constructs_lib.alarm import FailedRunsAlarm
+from constructs_lib.alarm import RunAlarms
 from constructs_lib.alert_function import AlertFunction
+from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.config import JobSpec
@@ -19,10 +20,11 @@ __all__ = ["ScheduledJob"]
 
 
 class ScheduledJob(Construct):
-    """A Fargate task, the state machine that runs it, its schedule and its failure alarm.
+    """A Fargate task, the state machine that runs it, its schedule and its run alarms.
 
-    ``job`` is a validated ``JobSpec``; the network, cluster and alert function are shared and
-    passed in as constructs. Resource names start with ``<prefix>-<job name>``.
+    ``job`` is a validated ``JobSpec``; the network, cluster, alert function and alert topic are
+    shared and passed in as constructs. ``prefix`` is the stack's name; resource names start with
+    ``<prefix>-<job name>``.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class ScheduledJob(Construct):
         network: Network,
         cluster: Cluster,
         alert: AlertFunction,
+        topic: AlertTopic,
     ) -> None:
         super().__init__(scope, id_)
         name = f"{prefix}-{job.name}"
@@ -58,6 +61,7 @@ class ScheduledJob(Construct):
             "state-machine",
             name=name,
             job_name=job.name,
+            stack_name=prefix,
             aws=aws,
             cluster=cluster,
             task=self.task,
@@ -77,4 +81,6 @@ class ScheduledJob(Construct):
             enabled=job.enabled,
             description=f"Starts job {job.name}",
         )
-        self.alarm = FailedRunsAlarm(self, "alarm", name=name, state_machine_arn=self.state_machine.arn)
+        self.alarms = RunAlarms(
+            self, "alarms", name=name, job_name=job.name, state_machine=self.state_machine, topic=topic
+        )

@@ -1,4 +1,5 @@
-"""The whole stack for a ``Config``: provider, shared network / cluster / alert, one ScheduledJob per job."""
+"""The whole stack for a ``Config``: provider, shared network / cluster / alert topic and function,
+one ScheduledJob per job."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
+from constructs_lib.alarm import AlertFunctionAlarms
 from constructs_lib.alert_function import AlertFunction
+from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.config import Config
@@ -31,14 +34,19 @@ class ScheduledJobsStack(TerraformStack):
         aws = AwsEnvironment(self, "environment")
         self.network = Network(self, "network", name=name, spec=config.network)
         self.cluster = Cluster(self, "cluster", name=name, aws=aws)
+        self.topic = AlertTopic(self, "alert-topic", name=f"{name}-alerts", aws=aws, emails=config.alert.emails)
         self.alert = AlertFunction(
             self,
             "alert",
             name=f"{name}-alert",
             aws=aws,
+            topic=self.topic,
             log_retention_days=config.alert.log_retention_days,
-            webhook_url=config.alert.webhook_url,
+            webhook_ssm_parameter=config.alert.webhook_ssm_parameter,
+            chatwork_room_id=config.alert.chatwork_room_id,
+            chatwork_token_ssm_parameter=config.alert.chatwork_token_ssm_parameter,
         )
+        self.alert_alarms = AlertFunctionAlarms(self, "alert-alarms", function=self.alert, topic=self.topic)
         self.jobs = [
             ScheduledJob(
                 self,
@@ -49,6 +57,7 @@ class ScheduledJobsStack(TerraformStack):
                 network=self.network,
                 cluster=self.cluster,
                 alert=self.alert,
+                topic=self.topic,
             )
             for job in config.jobs
         ]

@@ -31,7 +31,8 @@ class JobStateMachine(Construct):
 
     The role may run exactly this task definition in this cluster, pass exactly the task's two
     roles to ECS, track tasks in this cluster, manage the `.sync` rule, and invoke the alert
-    function. Exposes ``arn`` and ``name``.
+    function. Its alert step invokes that function once per channel the function is configured
+    for (``alert.channels``). Exposes ``arn`` and ``name``.
     """
 
     def __init__(
@@ -41,6 +42,7 @@ class JobStateMachine(Construct):
         *,
         name: str,
         job_name: str,
+        stack_name: str,
         aws: AwsEnvironment,
         cluster: Cluster,
         task: FargateTask,
@@ -75,6 +77,7 @@ class JobStateMachine(Construct):
         )
         self.definition = render_definition(
             job_name=job_name,
+            stack_name=stack_name,
             partition=aws.partition,
             cluster_arn=cluster.arn,
             task_definition_arn=task.arn,
@@ -83,6 +86,8 @@ class JobStateMachine(Construct):
             security_group_ids=[task.security_group_id],
             assign_public_ip=network.assign_public_ip,
             alert_function_arn=alert.arn,
+            alert_channels=alert.channels,
+            log_group_name=task.log_group_name,
             retry=retry,
             timeout_seconds=timeout_seconds,
         )

@@ -1,24 +1,19 @@
-"""The alert Lambda: tells someone that a scheduled job gave up.
+"""The alert Lambda: tells people that a scheduled job's run gave up. Handler: ``handler``.
 
-Plain Python, standard library only (no cdktf, nothing to package). The state machine's
-NotifyFailure step invokes ``handler`` once per failed run with this payload:
+The state machine's ``NotifyFailure`` step invokes it once per channel, in parallel, with the
+payload described by ``lambda_src.contract.AlertPayload`` and ``"channel"`` set to ``log``,
+``email``, ``slack`` or ``chatwork``; each invocation is retried on its own, so a channel that is
+down never makes another channel repeat a message. Without ``"channel"`` (a person invoking the
+function, ``make test-alert``) it delivers to every configured channel in turn.
 
-    {
-      "job": "nightly-report",                      # the job's name from jobs.toml
-      "error": "Job.TaskFailed",                    # the error the run ended with
-      "cause": "{\"StopCode\": ...}",               # Step Functions' cause: for a stopped task,
-                                                    # the task as JSON; otherwise plain text
-      "execution": "arn:aws:states:...:execution:...",  # unique per run: the deduplication key
-      "startTime": "2026-11-28T08:00:00.000Z",
-      "stateMachine": "arn:aws:states:...:stateMachine:..."
-    }
+- ``log`` writes the alert record as one JSON line to the function's log group.
+- the others write one JSON line saying what the channel answered, then: return when it took the
+  alert; raise ``AlertDeliveryError`` when it is down (5xx, 429, timeout, unreachable), which the
+  state machine retries; raise ``AlertRejectedError`` when it refused (401, 403, 404, a missing
+  parameter), which it does not.
 
-It writes one structured JSON line to its log group and, when ``ALERT_WEBHOOK_URL`` is set,
-POSTs ``{"text": <one line>, "alert": <the record>}`` to it (Slack and Mattermost incoming
-webhooks show ``text``). A webhook that is down (5xx, 429, timeout, unreachable) raises
-``AlertDeliveryError``, which the state machine retries; one that refuses the request (other 4xx)
-raises ``AlertRejectedError``, which it does not. A retried delivery can call the handler twice
-for the same run; ``alert_id`` (the execution ARN) makes such duplicates recognisable.
+The handler never crashes on its input: a payload it does not recognise becomes an alert that
+carries the raw content.
 """
 
 from __future__ import annotations
@@ -26,113 +21,110 @@ from __future__ import annotations
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
-WEBHOOK_URL_VARIABLE = "ALERT_WEBHOOK_URL"
-WEBHOOK_TIMEOUT_SECONDS = 10.0
+from lambda_src.channels import AWS_TIMEOUTS, HTTP_TIMEOUT_SECONDS, Channel, Parameters, configured_channels
+from lambda_src.contract import AlertDeliveryError, AlertRejectedError
+from lambda_src.message import Alert, describe
+
+__all__ = ["handler", "reset"]
+
+TIME_MARGIN_SECONDS = 2.0  # left for logging and returning after the last request
 
 
-class AlertDeliveryError(Exception):
-    """The webhook could not take the alert now; worth retrying."""
+def _aws_client(service: str) -> Any:
+    import boto3  # the Lambda runtime provides it; imported here so the formatting needs none
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(**AWS_TIMEOUTS))
 
 
-class AlertRejectedError(Exception):
-    """The webhook refused the alert (a 4xx other than 429); retrying will not help."""
+class _Clients:
+    """boto3 clients and decrypted parameters, kept across invocations of one environment."""
+
+    def __init__(self) -> None:
+        self.sns: Any = None
+        self.parameters = Parameters(lambda: _aws_client("ssm"))
+
+    def sns_client(self) -> Any:
+        if self.sns is None:
+            self.sns = _aws_client("sns")
+        return self.sns
 
 
-# Errors a run can end with, and what they mean for the job (see README, "Failure semantics").
-MEANINGS = {
-    "Job.TaskFailed": "the task ran and stopped with an error; it was not re-run",
-    "Job.TaskFailedToStart": "the task never started (image pull, network, secrets), even after retries",
-    "Job.TimedOut": "the task ran past its timeout and was stopped",
-    "AmazonECS.Unknown": "Fargate could not place the task (capacity), even after retries",
-    "ECS.AmazonECSException": "Fargate could not place the task (capacity), even after retries",
-}
+_clients = _Clients()
 
 
-def describe_failure(event: dict[str, Any]) -> dict[str, Any]:
-    """The alert record for a failed run: what happened, in fields a person or a tool can read."""
-    error = str(event.get("error") or "unknown")
-    cause = event.get("cause")
-    record: dict[str, Any] = {
-        "level": "ERROR",
-        "message": f"scheduled job {event.get('job', '?')} failed: {error}",
-        "alert_id": event.get("execution"),
-        "job": event.get("job"),
-        "error": error,
-        "meaning": MEANINGS.get(error, "the run failed and was not retried"),
-        "cause": cause,
-        "execution": event.get("execution"),
-        "start_time": event.get("startTime"),
-        "state_machine": event.get("stateMachine"),
-    }
-    task = _parse_task(cause)
-    if task is not None:
-        record["task"] = {
-            "task_arn": task.get("TaskArn"),
-            "stop_code": task.get("StopCode"),
-            "stopped_reason": task.get("StoppedReason"),
-            "containers": [
+def reset() -> None:
+    """Forget cached clients and parameter values (a new execution environment)."""
+    global _clients
+    _clients = _Clients()
+
+
+def _log(entry: Mapping[str, Any]) -> None:
+    print(json.dumps(entry, sort_keys=True, ensure_ascii=False, default=repr), file=sys.stdout, flush=True)
+
+
+def _timeout(context: Any) -> float:
+    """A request timeout that ends before the function's own timeout does."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return HTTP_TIMEOUT_SECONDS
+    left = remaining() / 1000 - TIME_MARGIN_SECONDS
+    if left <= 0.5:
+        raise AlertDeliveryError("no time left in this invocation to deliver the alert")
+    return min(HTTP_TIMEOUT_SECONDS, left)
+
+
+def _deliver(channel: Channel, alert: Alert, context: Any) -> str:
+    entry = {"alert_id": alert.alert_id, "channel": channel.name}
+    try:
+        answer = channel.send(alert, timeout=_timeout(context))
+    except AlertDeliveryError as error:
+        _log({**entry, "level": "WARNING", "outcome": "down, to be retried", "reason": str(error)})
+        raise
+    except AlertRejectedError as error:
+        _log({**entry, "level": "ERROR", "outcome": "refused, not retried", "reason": str(error)})
+        raise
+    _log({**entry, "level": "INFO", "outcome": "delivered", "answer": answer})
+    return answer
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    alert = describe(event)
+    channel = event.get("channel") if isinstance(event, dict) else None
+    if channel == "log":
+        _log(alert.record)
+        return {"alert_id": alert.alert_id, "delivered": {"log": "written"}}
+    channels = configured_channels(os.environ, parameters=_clients.parameters, sns_client=_clients.sns_client)
+    if channel is not None:
+        if channel not in channels:
+            reason = f"channel {channel!r} is not configured (configured: {', '.join(sorted(channels)) or 'none'})"
+            _log(
                 {
-                    "name": container.get("Name"),
-                    "exit_code": container.get("ExitCode"),
-                    "reason": container.get("Reason"),
+                    "alert_id": alert.alert_id,
+                    "channel": channel,
+                    "level": "ERROR",
+                    "outcome": "refused",
+                    "reason": reason,
                 }
-                for container in task.get("Containers") or []
-                if isinstance(container, dict)
-            ],
-        }
-    return record
+            )
+            raise AlertRejectedError(reason)
+        return {"alert_id": alert.alert_id, "delivered": {channel: _deliver(channels[channel], alert, context)}}
 
-
-def _parse_task(cause: Any) -> dict[str, Any] | None:
-    """The stopped task in a ``States.TaskFailed`` cause, or ``None`` for a plain-text cause."""
-    if not isinstance(cause, str):
-        return None
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return None
-    if isinstance(parsed, dict) and ("StopCode" in parsed or "TaskArn" in parsed):
-        return parsed
-    return None
-
-
-def summary_line(record: dict[str, Any]) -> str:
-    """One line for a chat message: what failed, what it means, and where to look."""
-    line = f"{record['message']}: {record['meaning']}"
-    task = record.get("task")
-    if task:
-        exits = [f"{c['name']} exited {c['exit_code']}" for c in task["containers"] if c["exit_code"] is not None]
-        details = [task.get("stop_code"), task.get("stopped_reason"), *exits]
-        line += " (" + "; ".join(str(d) for d in details if d) + ")"
-    return f"{line}. Execution: {record['execution']}"
-
-
-def post_webhook(url: str, record: dict[str, Any], *, timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> int:
-    """POST the alert to ``url``; return the HTTP status, or raise one of the two errors above."""
-    body = json.dumps({"text": summary_line(record), "alert": record}, ensure_ascii=False).encode()
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        if error.code == 429 or error.code >= 500:
-            raise AlertDeliveryError(f"webhook answered HTTP {error.code}") from None
-        raise AlertRejectedError(f"webhook refused the alert: HTTP {error.code}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        reason = getattr(error, "reason", error)
-        raise AlertDeliveryError(f"webhook unreachable: {reason}") from None
-
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    record = describe_failure(event if isinstance(event, dict) else {"cause": event})
-    print(json.dumps(record, sort_keys=True, ensure_ascii=False), file=sys.stdout, flush=True)
-    url = os.environ.get(WEBHOOK_URL_VARIABLE)
-    if url:
-        record["webhook_status"] = post_webhook(url, record)
-    return record
+    # Every channel in turn: report each, then fail if one did (the first transient failure wins,
+    # so that a caller that retries does).
+    _log(alert.record)
+    delivered: dict[str, str] = {"log": "written"}
+    failures: list[Exception] = []
+    for name, target in channels.items():
+        try:
+            delivered[name] = _deliver(target, alert, context)
+        except (AlertDeliveryError, AlertRejectedError) as error:
+            failures.append(error)
+    transient = [f for f in failures if isinstance(f, AlertDeliveryError)]
+    if transient or failures:
+        kind = AlertDeliveryError if transient else AlertRejectedError
+        raise kind("; ".join(str(f) for f in failures))
+    return {"alert_id": alert.alert_id, "delivered": delivered}

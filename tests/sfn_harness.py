@@ -11,8 +11,9 @@ module adds what a fault-injection test needs:
   model (botocore's own validator), so a misspelt or misplaced parameter fails the test. A
   successful task is simulated rather than run by moto's ECS backend, whose awsvpc support
   fails in 5.2.5 (``'NetworkInterface' object has no attribute 'private_dns_name'``);
-- the alert Lambda invoke routed to the real handler in ``lambda_src`` (or to a scripted fault),
-  recording which function the definition named;
+- the alert Lambda invoke routed to the real handler in ``lambda_src`` (or to a scripted fault,
+  per alert channel: the channels' branches run in parallel threads), recording which function
+  the definition named;
 - virtual time: the retrier's ``time.sleep`` records the wait instead of sleeping.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +55,21 @@ REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 ALERT_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:alert"
 CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/jobs"
+JOB_LOG_GROUP = "/ecs/job"
+SCHEDULED_TIME = "2026-11-28T08:00:00Z"
+# What an EventBridge schedule rule's target passes as the execution input: the event itself.
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
+SCHEDULED_EVENT = {
+    "version": "0",
+    "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": ACCOUNT,
+    "time": SCHEDULED_TIME,
+    "region": REGION,
+    "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/jobs-job"],
+    "detail": {},
+}
 
 
 # --- what a launch or an alert does -------------------------------------------------------------
@@ -126,13 +143,17 @@ class Run:
     error: str | None
     cause: str | None
     launches: list[dict[str, Any]]
-    alerts: list[dict[str, Any]]
-    alert_results: list[Any]
+    alerts: list[dict[str, Any]]  # every invocation's payload, all channels
+    alert_results: list[Any]  # what each invocation that returned gave back
     waits: list[float]
     execution_arn: str = ""
     alert_functions: list[str] = field(default_factory=list)  # FunctionName of each invoke
     state_machine_arn: str = ""
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def alerts_to(self, channel: str) -> list[dict[str, Any]]:
+        """The payloads of the invocations for ``channel``."""
+        return [payload for payload in self.alerts if payload.get("channel") == channel]
 
 
 # --- the moto fixes and hooks -------------------------------------------------------------------
@@ -188,7 +209,9 @@ def _failure(env, error: str, cause: str) -> FailureEventException:
 
 
 @contextmanager
-def _hooks(launch_script: list, alert_script: list, run: Run, handler: Callable) -> Iterator[None]:
+def _hooks(launch_script: list, alert_script: dict[str, list], run: Run, handler: Callable) -> Iterator[None]:
+    lock = threading.Lock()
+
     def eval_service_task(self, env, resource_runtime_part, normalised_parameters, state_credentials):
         index = len(run.launches)
         run.launches.append(json.loads(json.dumps(normalised_parameters)))
@@ -204,12 +227,15 @@ def _hooks(launch_script: list, alert_script: list, run: Run, handler: Callable)
         return lambda: submitted["Tasks"][0]
 
     def invoke_lambda(parameters, region, state_credentials):
-        index = len(run.alerts)
-        run.alert_functions.append(parameters["FunctionName"])
         payload = parameters["Payload"]
         payload = json.loads(payload) if isinstance(payload, (bytes, str)) else payload
-        run.alerts.append(payload)
-        outcome = alert_script[min(index, len(alert_script) - 1)] if alert_script else None
+        channel = payload.get("channel") if isinstance(payload, dict) else None
+        with lock:
+            index = len(run.alerts_to(channel))
+            run.alert_functions.append(parameters["FunctionName"])
+            run.alerts.append(payload)
+        script = alert_script.get(channel, [])
+        outcome = script[min(index, len(script) - 1)] if script else None
         if isinstance(outcome, LambdaFault):
             raise ClientError(
                 {
@@ -223,13 +249,15 @@ def _hooks(launch_script: list, alert_script: list, run: Run, handler: Callable)
         except Exception as error:  # what the Lambda runtime reports for an unhandled exception
             failure = {"errorType": type(error).__name__, "errorMessage": str(error)}
             return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": failure}
-        run.alert_results.append(result)
+        with lock:
+            run.alert_results.append(result)
         return {"StatusCode": 200, "Payload": result}
 
     class VirtualTime:
         @staticmethod
         def sleep(seconds: float) -> None:
-            run.waits.append(seconds)
+            with lock:
+                run.waits.append(seconds)
 
     with (
         mock.patch.object(StateTaskServiceEcs, "_normalise_parameters", _normalise_parameters),
@@ -250,6 +278,7 @@ PLAUSIBLE_VALUES = {
     ("aws_subnet", "id"): "subnet-0123456789abcdef0",
     ("aws_security_group", "id"): "sg-0123456789abcdef0",
     ("aws_lambda_function", "arn"): ALERT_FUNCTION_ARN,
+    ("aws_cloudwatch_log_group", "name"): JOB_LOG_GROUP,
 }
 
 _REFERENCE = re.compile(r"\$\{((?:data\.)?[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
@@ -300,17 +329,21 @@ class Sandbox:
         definition: str,
         *,
         launches: list,
-        alerts: list | None = None,
+        alerts: dict[str, list] | None = None,
         handler: Callable,
+        execution_input: dict[str, Any] | None = None,
         timeout: float = 30.0,
     ) -> Run:
-        """Execute ``definition`` (with Terraform references) once, following the scripts."""
+        """Execute ``definition`` (with Terraform references) once, following the scripts:
+        ``launches`` for the task launches in order, ``alerts`` per alert channel."""
         run = Run(status="", error=None, cause=None, launches=[], alerts=[], alert_results=[], waits=[])
         run.state_machine_arn = self._machine(definition)
         self._executions += 1
-        with _hooks(launches, alerts or [], run, handler):
+        with _hooks(launches, alerts or {}, run, handler):
             execution = self._sfn.start_execution(
-                stateMachineArn=run.state_machine_arn, name=f"run-{self._executions}", input="{}"
+                stateMachineArn=run.state_machine_arn,
+                name=f"run-{self._executions}",
+                input=json.dumps(SCHEDULED_EVENT if execution_input is None else execution_input),
             )
             run.execution_arn = execution["executionArn"]
             deadline = time.monotonic() + timeout

@@ -95,11 +95,17 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     stack_dir = previous_output / "stacks" / "scheduled-jobs"
     assert result.stdout.splitlines() == [
         f"Synthesized stack 'scheduled-jobs' (ap-northeast-1) into {stack_dir}",
-        "  39 resources, 1 job(s):",
+        "  47 resources, 1 job(s):",
         "  - run-once-a-hour: cron(0 * * * ? *), 256 cpu / 512 MiB, timeout 1 h, 3 launch retries "
         "(waits 1 s, 2 s, 4 s; 7 s in all)",
+        "  alerts: log, SNS topic scheduled-jobs-alerts",
         f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)",
     ]
+    # The shipped example configures no channel that reaches a person: said, not refused.
+    assert result.stderr.splitlines()[-1] == (
+        "warning: no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "
+        'subscribed to. Set [alert] emails, webhook_ssm_parameter or chatwork_room_id (README, "Alerts").'
+    )
     assert not (previous_output / "stacks" / "old").exists()
     synthesized = json.loads((stack_dir / "cdk.tf.json").read_text())
     assert "aws_sfn_state_machine" in synthesized["resource"]
@@ -122,3 +128,19 @@ def test_failed_synthesis_keeps_the_previous_output(tmp_path, previous_output, m
         main.synthesize(default_config, previous_output)
     assert snapshot_tree(previous_output) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+
+
+def test_the_summary_names_every_alert_route_and_warns_only_without_one(multi_config, default_config):
+    import main
+
+    assert main.alert_routes(multi_config) == (
+        "log, SNS topic batch-alerts (e-mail to ops@example.com, oncall+batch@example.org; each confirms AWS's "
+        "subscription mail first), Slack (webhook URL in SSM /batch/alerts/slack-webhook), Chatwork room 123456 "
+        "(token in SSM /batch/alerts/chatwork-token)"
+    )
+    assert main.warnings(multi_config) == []
+    assert len(main.warnings(default_config)) == 1
+    chat_only = multi_config.model_copy(
+        update={"alert": multi_config.alert.model_copy(update={"emails": (), "chatwork_room_id": None})}
+    )
+    assert main.warnings(chat_only) == []

@@ -397,10 +397,115 @@ def test_retry_window_just_below_the_period_is_accepted():
 # --- alert -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["http://hooks.example.com/x", "hooks.example.com/x", "https://"])
-def test_webhook_url_must_be_https(url):
-    assert problems(STACK + f'[alert]\nwebhook_url = "{url}"\n' + JOB) == [
-        f"alert.webhook_url: {url!r} is not an https:// URL"
+def alert_problems(lines: str) -> list[str]:
+    return problems(STACK + "[alert]\n" + lines + "\n" + JOB)
+
+
+def test_alert_channels_default_to_none():
+    alert = parse_config(STACK + JOB).alert
+    assert (alert.webhook_ssm_parameter, alert.chatwork_room_id, alert.chatwork_token_ssm_parameter) == (None,) * 3
+    assert (alert.emails, alert.chat_channels, alert.ssm_parameters) == ((), (), ())
+
+
+def test_every_alert_channel_together():
+    alert = parse_config(
+        STACK
+        + "[alert]\n"
+        + 'webhook_ssm_parameter = "/team/alerts/slack-webhook"\n'
+        + "chatwork_room_id = 123456\n"  # a number is taken as the room's digits
+        + 'chatwork_token_ssm_parameter = "/team/alerts/chatwork_token.v2"\n'
+        + 'emails = ["ops@example.com", "On-Call+jobs@example.co.jp"]\n'
+        + JOB
+    ).alert
+    assert alert.webhook_ssm_parameter == "/team/alerts/slack-webhook"
+    assert (alert.chatwork_room_id, alert.chatwork_token_ssm_parameter) == ("123456", "/team/alerts/chatwork_token.v2")
+    assert alert.emails == ("ops@example.com", "On-Call+jobs@example.co.jp")
+    assert alert.chat_channels == ("slack", "chatwork")
+    assert alert.ssm_parameters == ("/team/alerts/slack-webhook", "/team/alerts/chatwork_token.v2")
+
+
+def test_webhook_url_is_refused_with_what_replaced_it_and_without_its_value():
+    secret = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
+    (problem,) = alert_problems(f'webhook_url = "{secret}"')
+    assert problem == (
+        "alert.webhook_url: replaced by webhook_ssm_parameter; a webhook URL is a secret and would land in the "
+        "Terraform plan and state, so this key is refused and its value is not shown (allowed: store it in an SSM "
+        "SecureString parameter and name it with webhook_ssm_parameter, for example "
+        'webhook_ssm_parameter = "/scheduled-jobs/slack-webhook")'
+    )
+    assert "XXXXSECRET" not in problem
+
+
+PARAMETER_ALLOWED = (
+    "(allowed: a leading '/', then letters, digits, '_', '.', '-', with '/' between levels, "
+    "for example '/scheduled-jobs/slack-webhook')"
+)
+
+
+@pytest.mark.parametrize("name", ["slack-webhook", "/team//webhook", "/team/web hook", "/team/webhook/", "/tëam/x", ""])
+@pytest.mark.parametrize("field", ["webhook_ssm_parameter", "chatwork_token_ssm_parameter"])
+def test_ssm_parameter_name_characters(field, name):
+    lines = f'{field} = "{name}"' + ('\nchatwork_room_id = "1"' if field.startswith("chatwork") else "")
+    assert alert_problems(lines) == [f"alert.{field}: {name!r} is not an SSM parameter name {PARAMETER_ALLOWED}"]
+
+
+@pytest.mark.parametrize("name", ["/aws/reference/x", "/SSM/x", "/awsome"])
+def test_ssm_parameter_name_reserved_prefixes(name):
+    assert alert_problems(f'webhook_ssm_parameter = "{name}"') == [
+        f"alert.webhook_ssm_parameter: {name!r} starts with {name[1:4]!r} (allowed: a name not starting with "
+        "'aws' or 'ssm')"
+    ]
+
+
+def test_ssm_parameter_name_length_and_depth():
+    long_name = "/" + "a" * 1011
+    assert alert_problems(f'webhook_ssm_parameter = "{long_name}"') == [
+        f"alert.webhook_ssm_parameter: {long_name!r} has 1012 characters (allowed: at most 1011)"
+    ]
+    deep = "/a" * 16
+    assert alert_problems(f'webhook_ssm_parameter = "{deep}"') == [
+        f"alert.webhook_ssm_parameter: {deep!r} has 16 levels (allowed: at most 15)"
+    ]
+    assert parse_config(STACK + f'[alert]\nwebhook_ssm_parameter = "{"/a" * 15}"\n' + JOB).alert.webhook_ssm_parameter
+
+
+@pytest.mark.parametrize("room", ['"abc"', '"0123"', '"12 34"', "0", "-5"])
+def test_chatwork_room_id_is_digits(room):
+    shown = room.strip('"') if room.startswith('"') else room
+    assert alert_problems(f'chatwork_room_id = {room}\nchatwork_token_ssm_parameter = "/t"') == [
+        f"alert.chatwork_room_id: {shown!r} is not a Chatwork room id (allowed: its digits, as in the room's URL "
+        "#!rid123456)"
+    ]
+
+
+def test_chatwork_room_and_token_go_together():
+    assert alert_problems('chatwork_room_id = "1"') == [
+        "alert.chatwork_token_ssm_parameter: required with chatwork_room_id (allowed: the SSM SecureString "
+        "parameter that holds the API token)"
+    ]
+    assert alert_problems('chatwork_token_ssm_parameter = "/t"') == [
+        "alert.chatwork_room_id: required with chatwork_token_ssm_parameter (allowed: the room's id)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("ops", "An email address must have an @-sign."),
+        ("ops@example", "The part after the @-sign is not valid. It should have a period."),
+        ("@example.com", "There must be something before the @-sign."),
+        ("ops@@example.com", "The part after the @-sign contains invalid characters: '@'."),
+    ],
+)
+def test_emails_are_addresses(address, reason):
+    assert alert_problems(f'emails = ["ops@example.com", "{address}"]') == [
+        f"alert.emails[1]: {address!r} is not an e-mail address ({reason})"
+    ]
+
+
+def test_emails_are_listed_once_whatever_the_case():
+    assert alert_problems('emails = ["ops@example.com", "OPS@example.com"]') == [
+        "alert.emails: 'OPS@example.com' is listed twice (allowed: each address once)"
     ]
 
 

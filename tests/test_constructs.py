@@ -10,6 +10,7 @@ from stack_helpers import resources
 
 from constructs_lib import (
     AlertFunction,
+    AlertTopic,
     AwsEnvironment,
     Cluster,
     FargateTask,
@@ -30,7 +31,8 @@ def composed():
     aws = AwsEnvironment(stack, "aws")
     network = Network(stack, "net", name="own", spec=NetworkSpec(nat_gateways=0, max_azs=1))
     cluster = Cluster(stack, "cluster", name="own", aws=aws)
-    alert = AlertFunction(stack, "alert", name="own-alert", aws=aws)
+    topic = AlertTopic(stack, "topic", name="own-alerts", aws=aws)
+    alert = AlertFunction(stack, "alert", name="own-alert", aws=aws, topic=topic)
     job = JobSpec(
         name="hello",
         schedule="rate(1 day)",
@@ -40,12 +42,14 @@ def composed():
         memory=1024,
         retry=RetryPolicy(max_attempts=2, interval_seconds=60, backoff_rate=1.0),
     )
-    ScheduledJob(stack, "hello", prefix="own", job=job, aws=aws, network=network, cluster=cluster, alert=alert)
-    return json.loads(cdktf.Testing.synth(stack)), stack, aws
+    ScheduledJob(
+        stack, "hello", prefix="own", job=job, aws=aws, network=network, cluster=cluster, alert=alert, topic=topic
+    )
+    return json.loads(cdktf.Testing.synth(stack)), stack, aws, topic
 
 
 def test_a_composed_stack_synthesizes(composed):
-    synthesized, _, _ = composed
+    synthesized, _, _, _ = composed
     (machine,) = resources(synthesized, "aws_sfn_state_machine").values()
     assert machine["name"] == "own-hello"
     definition = json.loads(machine["definition"])
@@ -53,16 +57,27 @@ def test_a_composed_stack_synthesizes(composed):
     assert definition["States"]["RunJob"]["Retry"][0]["BackoffRate"] == 1.0
     (rule,) = resources(synthesized, "aws_cloudwatch_event_rule").values()
     assert rule["schedule_expression"] == "rate(1 day)"
+    # Without chat channels, each alert goes to the log and to the topic.
+    branches = definition["States"]["NotifyFailure"]["Branches"]
+    assert [branch["StartAt"] for branch in branches] == ["AlertLog", "AlertEmail"]
+
+
+def test_alert_function_checks_its_channels(composed):
+    _, stack, aws, topic = composed
+    with pytest.raises(ValueError, match=r"^'slack-webhook' is not an SSM parameter name \(allowed: a leading '/'"):
+        AlertFunction(stack, "bad-parameter", name="x", aws=aws, topic=topic, webhook_ssm_parameter="slack-webhook")
+    with pytest.raises(ValueError, match=r"^x: chatwork_room_id and chatwork_token_ssm_parameter go together$"):
+        AlertFunction(stack, "half-chatwork", name="x", aws=aws, topic=topic, chatwork_room_id="1")
 
 
 def test_inputs_are_keyword_only(composed):
-    _, stack, _ = composed
+    _, stack, _, _ = composed
     with pytest.raises(TypeError, match=r"takes 3 positional arguments but 4 were given"):
         Cluster(stack, "positional", "name")  # type: ignore[misc]
 
 
 def test_fargate_task_checks_its_size(composed):
-    _, stack, aws = composed
+    _, stack, aws, _ = composed
     with pytest.raises(ValueError, match=r"^4096 is not valid with cpu 256 \(allowed: 512, 1024, 2048\)$"):
         FargateTask(
             stack, "bad-size", name="x", aws=aws, vpc_id="vpc", image="alpine", command=["x"], cpu=256, memory=4096
@@ -72,7 +87,7 @@ def test_fargate_task_checks_its_size(composed):
 
 
 def test_schedule_checks_its_expression(composed):
-    _, stack, aws = composed
+    _, stack, aws, _ = composed
     with pytest.raises(ValueError, match=r"^x: schedule 'cron\(0 8 \* \* \*\)' has 5 fields"):
         Schedule(stack, "bad-schedule", name="x", expression="cron(0 8 * * *)", aws=aws, state_machine=None)  # type: ignore[arg-type]
 

@@ -2,22 +2,30 @@
 interpreter with faults injected at the ECS and Lambda integrations, in virtual time.
 
 Each scenario asserts the final status, the error and cause the execution ends with, the number of
-task launches and alert invocations, every wait, and the alert payload.
+task launches and alert invocations, every wait, the alert payload, and what each alert channel
+received: the Slack and Chatwork stand-ins are real HTTP servers on 127.0.0.1, SSM and SNS are
+moto's, and the alert Lambda is the real handler.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from alert_world import AlertWorld, alert_world
 from sfn_harness import (
     ALERT_FUNCTION_ARN,
     CLUSTER_ARN,
     CONTAINER_EXIT_1,
     FAILED_TO_START,
+    JOB_LOG_GROUP,
     NO_CAPACITY,
+    REGION,
+    SCHEDULED_EVENT,
     TIMEOUT,
     LambdaFault,
     Raise,
@@ -25,8 +33,9 @@ from sfn_harness import (
     Succeed,
 )
 from stack_helpers import resources
-from webhook_server import webhook_server
+from webhook_server import Webhook, webhook_server
 
+from lambda_src import alert
 from lambda_src.alert import handler
 
 logging.getLogger("moto").setLevel(logging.CRITICAL)
@@ -46,6 +55,14 @@ class Job:
     timeout_seconds: int
     rerun_waits: list[float]  # opt-in re-runs of a container that failed
     jittered: bool = False
+    channels: tuple[str, ...] = ("log", "email")  # the alert channels its stack configures
+
+    @property
+    def stack_name(self) -> str:
+        return {"default_stack": "scheduled-jobs", "multi_stack": "batch"}[self.stack]
+
+
+ALL_CHANNELS = ("log", "email", "slack", "chatwork")
 
 
 JOBS = [
@@ -57,8 +74,9 @@ JOBS = [
         [10, 20, 40, 80] + [120] * 8,  # the default policy: 1110 s
         1800,
         [],
+        channels=ALL_CHANNELS,
     ),
-    Job("multi_stack", "every-5-minutes", ["sh", "-c", "date"], [10, 20, 40, 80, 120], 3600, []),
+    Job("multi_stack", "every-5-minutes", ["sh", "-c", "date"], [10, 20, 40, 80, 120], 3600, [], channels=ALL_CHANNELS),
     Job(
         "multi_stack",
         "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x",
@@ -67,6 +85,7 @@ JOBS = [
         600,
         [30],
         jittered=True,
+        channels=ALL_CHANNELS,
     ),
 ]
 
@@ -77,8 +96,47 @@ def sandbox():
         yield sandbox
 
 
+@dataclass
+class Channels:
+    """What the alert Lambda reaches in a test: Slack and Chatwork stand-ins, the topic's mailbox."""
+
+    slack: Webhook
+    chatwork: Webhook
+    world: AlertWorld
+
+    def messages(self) -> dict[str, int]:
+        """How many messages each channel accepted (the mailbox is drained)."""
+        return {
+            "slack": len(self.slack.accepted),
+            "chatwork": len(self.chatwork.accepted),
+            "email": len(self.world.emails()),
+        }
+
+
+_worlds = itertools.count()
+
+
+def configure_channels(monkeypatch, slack_answers, chatwork_answers) -> Iterator[Channels]:
+    with webhook_server(slack_answers) as slack, webhook_server(chatwork_answers) as chatwork:
+        world = alert_world(
+            monkeypatch.setenv,
+            region=REGION,
+            slack_url=slack.url,
+            chatwork_base=chatwork.base,
+            topic_name=f"alerts-{next(_worlds)}",
+        )
+        yield Channels(slack, chatwork, world)
+    alert.reset()
+
+
+@pytest.fixture
+def channels(sandbox, monkeypatch) -> Iterator[Channels]:
+    """Every channel configured (whether the job's stack uses it or not) and answering 200."""
+    yield from configure_channels(monkeypatch, [200], [200])
+
+
 @pytest.fixture(params=JOBS, ids=lambda job: job.name[:20])
-def job(request, sandbox) -> tuple[Job, str, Sandbox]:
+def job(request, sandbox, channels) -> tuple[Job, str, Sandbox]:
     """The job and its synthesized definition (Terraform references and all)."""
     expected: Job = request.param
     stack = request.getfixturevalue(expected.stack)
@@ -98,23 +156,45 @@ def assert_waits(job: Job, waits: list[float], expected: list[float]) -> None:
         assert waits == expected
 
 
+PAYLOAD_KEYS = {
+    "channel", "stack", "job", "error", "cause", "execution", "stateMachine", "startTime", "gaveUpAt", "input",
+    "launchBudget", "timeoutSeconds", "logGroup", "logStreamPrefix",
+}  # fmt: skip
+
+
 def assert_alert(run, job: Job, *, error: str, cause: str) -> None:
+    """One invocation per channel the job's stack configures (more only where a channel was retried),
+    each with the same payload but for its channel."""
     assert set(run.alert_functions) == {ALERT_FUNCTION_ARN}  # the stack's alert function
+    assert {payload["channel"] for payload in run.alerts} == set(job.channels)
     (payload, *repeats) = run.alerts
-    assert all(repeat == payload for repeat in repeats)  # a retried delivery repeats it exactly
-    assert set(payload) == {"job", "error", "cause", "execution", "startTime", "stateMachine"}
+    assert all({**repeat, "channel": "-"} == {**payload, "channel": "-"} for repeat in repeats)
+    assert set(payload) == PAYLOAD_KEYS
+    assert payload["stack"] == job.stack_name
     assert payload["job"] == job.name
     assert payload["error"] == error
     assert payload["cause"] == cause
     assert payload["execution"] == run.execution_arn  # unique per run: the deduplication key
     assert payload["stateMachine"] == run.state_machine_arn
+    assert payload["input"] == SCHEDULED_EVENT  # its "time" is the scheduled time
+    assert payload["startTime"] <= payload["gaveUpAt"]
     assert payload["startTime"].startswith("20")
+    assert payload["launchBudget"] == 1 + len(job.launch_waits)
+    assert payload["timeoutSeconds"] == job.timeout_seconds
+    assert (payload["logGroup"], payload["logStreamPrefix"]) == (JOB_LOG_GROUP, "job/app")
 
 
-def test_success_runs_once_with_the_job_parameters(job):
+def assert_one_message_each(channels: Channels, job: Job) -> None:
+    """Every chat and e-mail channel the job's stack configures got the alert exactly once."""
+    expected = {name: int(name in job.channels) for name in ("slack", "chatwork", "email")}
+    assert channels.messages() == expected
+
+
+def test_success_runs_once_with_the_job_parameters(job, channels):
     expected, definition, sandbox = job
     run = sandbox.execute(definition, launches=[Succeed()], handler=handler)
     assert (run.status, run.error, run.alerts, run.waits) == ("SUCCEEDED", None, [], [])
+    assert channels.messages() == {"slack": 0, "chatwork": 0, "email": 0}
     (launch,) = run.launches
     assert launch["cluster"] == CLUSTER_ARN
     assert launch["launchType"] == "FARGATE"
@@ -138,36 +218,35 @@ def test_launch_failure_twice_then_success(job):
 
 
 @pytest.mark.parametrize(
-    ("fault", "error", "branch_end", "meaning"),
+    ("fault", "error", "branch_end", "summary"),
     [
-        (
-            NO_CAPACITY,
-            "ECS.AmazonECSException",
-            "LaunchFailed",
-            "Fargate could not place the task (capacity), even after retries",
-        ),
-        (
-            FAILED_TO_START,
-            "Job.TaskFailedToStart",
-            "TaskFailedToStart",
-            "the task never started (image pull, network, secrets), even after retries",
-        ),
+        (NO_CAPACITY, "ECS.AmazonECSException", "LaunchFailed", "Fargate had no capacity"),
+        (FAILED_TO_START, "Job.TaskFailedToStart", "TaskFailedToStart", "the task never started"),
     ],
     ids=["no-capacity", "failed-to-start"],
 )
-def test_a_container_that_never_runs_is_relaunched_until_the_budget_ends(job, fault, error, branch_end, meaning):
+def test_a_container_that_never_runs_is_relaunched_until_the_budget_ends(
+    job, channels, fault, error, branch_end, summary
+):
     expected, definition, sandbox = job
     run = sandbox.execute(definition, launches=[fault], handler=handler)
     assert (run.status, run.error, run.cause) == ("FAILED", error, fault.cause)
     assert len(run.launches) == 1 + len(expected.launch_waits)
     assert_waits(expected, run.waits, expected.launch_waits)
-    assert len(run.alerts) == 1
+    assert len(run.alerts) == len(expected.channels)
     assert_alert(run, expected, error=error, cause=fault.cause)
+    assert_one_message_each(channels, expected)
     # A retry of the Parallel state runs its branch again without re-entering RunJob.
     launches = ["RunTask", "ClassifyFailure", branch_end] * len(run.launches)
-    assert entered(run) == ["RunJob", *launches, "NotifyFailure", "JobFailed"]
-    (record,) = run.alert_results
-    assert record["meaning"] == meaning
+    alerting = entered(run)[2 + len(launches) : -1]  # the branches interleave
+    assert entered(run) == ["RunJob", *launches, "NotifyFailure", *alerting, "JobFailed"]
+    assert sorted(alerting) == sorted(f"Alert{channel.capitalize()}" for channel in expected.channels)
+    (log_call,) = run.alerts_to("log")
+    assert log_call["launchBudget"] == len(run.launches)
+    assert all(result["alert_id"] == run.execution_arn for result in run.alert_results)
+    if "slack" in expected.channels:
+        (message,) = channels.slack.accepted
+        assert message["body"]["text"] == f"[batch] {expected.name} failed: {summary}"
 
 
 def test_placement_error_named_amazon_ecs_unknown_is_retried_too(job):
@@ -183,10 +262,10 @@ def test_other_ecs_errors_are_not_retried(job):
     denied = Raise("ECS.AccessDeniedException", "not authorized to perform: ecs:RunTask")
     run = sandbox.execute(definition, launches=[denied], handler=handler)
     assert (run.status, run.error, run.cause) == ("FAILED", "ECS.AccessDeniedException", denied.cause)
-    assert (len(run.launches), run.waits, len(run.alerts)) == (1, [], 1)
+    assert (len(run.launches), run.waits, len(run.alerts)) == (1, [], len(_expected.channels))
 
 
-def test_container_exit_1_is_not_rerun_by_default(job):
+def test_container_exit_1_is_not_rerun_by_default(job, channels):
     expected, definition, sandbox = job
     run = sandbox.execute(definition, launches=[CONTAINER_EXIT_1, Succeed()], handler=handler)
     if expected.rerun_waits:  # the idempotent job opted in to one re-run
@@ -196,10 +275,7 @@ def test_container_exit_1_is_not_rerun_by_default(job):
     assert (run.status, run.error, run.cause) == ("FAILED", "Job.TaskFailed", CONTAINER_EXIT_1.cause)
     assert (len(run.launches), run.waits) == (1, [])
     assert_alert(run, expected, error="Job.TaskFailed", cause=CONTAINER_EXIT_1.cause)
-    (record,) = run.alert_results
-    assert record["task"]["stop_code"] == "EssentialContainerExited"
-    assert record["task"]["stopped_reason"] == "Essential container in task exited"
-    assert record["task"]["containers"] == [{"name": "app", "exit_code": 1, "reason": None}]
+    assert_one_message_each(channels, expected)
 
 
 def test_opted_in_reruns_are_bounded(job):
@@ -208,7 +284,7 @@ def test_opted_in_reruns_are_bounded(job):
     assert (run.status, run.error) == ("FAILED", "Job.TaskFailed")
     assert len(run.launches) == 1 + len(expected.rerun_waits)
     assert_waits(expected, run.waits, expected.rerun_waits)
-    assert len(run.alerts) == 1
+    assert len(run.alerts) == len(expected.channels)
 
 
 def test_failed_to_start_once_then_success(job):
@@ -238,60 +314,88 @@ def test_timeout_is_not_rerun_and_alerts(job):
     assert run_task["TimeoutSeconds"] == expected.timeout_seconds
 
 
-def test_alert_lambda_failing_once_is_retried(job):
+def test_alert_lambda_failing_once_is_retried_for_that_channel_only(job, channels):
     expected, definition, sandbox = job
-    run = sandbox.execute(definition, launches=[CONTAINER_EXIT_1], alerts=[LambdaFault(), None], handler=handler)
+    run = sandbox.execute(
+        definition, launches=[CONTAINER_EXIT_1], alerts={"email": [LambdaFault(), None]}, handler=handler
+    )
     if expected.rerun_waits:
         run.waits = run.waits[len(expected.rerun_waits) :]
     assert (run.status, run.error, run.cause) == ("FAILED", "Job.TaskFailed", CONTAINER_EXIT_1.cause)
-    assert len(run.alerts) == 2
-    assert len(run.alert_results) == 1
+    assert len(run.alerts_to("email")) == 2
+    assert all(len(run.alerts_to(channel)) == 1 for channel in expected.channels if channel != "email")
+    assert len(run.alert_results) == len(expected.channels)
     assert run.waits == ALERT_WAITS[:1]
     assert_alert(run, expected, error="Job.TaskFailed", cause=CONTAINER_EXIT_1.cause)
+    assert_one_message_each(channels, expected)
 
 
-def test_alert_lambda_failing_always_still_ends_failed_with_the_jobs_error(job):
+def test_alert_lambda_failing_always_still_ends_failed_with_the_jobs_error(job, channels):
     expected, definition, sandbox = job
-    run = sandbox.execute(
-        definition, launches=[TIMEOUT], alerts=[LambdaFault("TooManyRequestsException")], handler=handler
-    )
+    throttled = {channel: [LambdaFault("TooManyRequestsException")] for channel in expected.channels}
+    run = sandbox.execute(definition, launches=[TIMEOUT], alerts=throttled, handler=handler)
     assert (run.status, run.error) == ("FAILED", "Job.TimedOut")
     assert run.cause == TIMEOUT_CAUSE.format(expected.timeout_seconds)
-    assert len(run.alerts) == 1 + len(ALERT_WAITS)
+    assert len(run.alerts) == len(expected.channels) * (1 + len(ALERT_WAITS))
     assert run.alert_results == []
-    assert run.waits == ALERT_WAITS
-
-
-def test_webhook_down_once_is_retried_and_the_alert_delivered(job, monkeypatch):
-    _expected, definition, sandbox = job
-    with webhook_server([503, 200]) as hook:
-        monkeypatch.setenv("ALERT_WEBHOOK_URL", hook.url)
-        run = sandbox.execute(definition, launches=[TIMEOUT], handler=handler)
-    assert (run.status, run.error) == ("FAILED", "Job.TimedOut")
-    assert len(run.alerts) == 2
-    assert run.waits == ALERT_WAITS[:1]
-    (record,) = run.alert_results
-    assert record["webhook_status"] == 200
-    assert [request["body"]["alert"]["alert_id"] for request in hook.received] == [run.execution_arn] * 2
-
-
-def test_webhook_refusing_the_alert_is_not_retried(job, monkeypatch):
-    _expected, definition, sandbox = job
-    with webhook_server([404]) as hook:
-        monkeypatch.setenv("ALERT_WEBHOOK_URL", hook.url)
-        run = sandbox.execute(definition, launches=[TIMEOUT], handler=handler)
-    assert (run.status, run.error, len(run.alerts), len(hook.received), run.waits) == (
-        "FAILED",
-        "Job.TimedOut",
-        1,
-        1,
-        [],
-    )
+    assert sorted(run.waits) == sorted(ALERT_WAITS * len(expected.channels))  # each branch backs off
+    assert channels.messages() == {"slack": 0, "chatwork": 0, "email": 0}
 
 
 def test_alert_function_errors_that_are_not_transient_are_not_retried(job):
-    _expected, definition, sandbox = job
-    run = sandbox.execute(
-        definition, launches=[TIMEOUT], alerts=[LambdaFault("ResourceNotFoundException")], handler=handler
-    )
-    assert (run.status, run.error, len(run.alerts), run.waits) == ("FAILED", "Job.TimedOut", 1, [])
+    expected, definition, sandbox = job
+    missing = {channel: [LambdaFault("ResourceNotFoundException")] for channel in expected.channels}
+    run = sandbox.execute(definition, launches=[TIMEOUT], alerts=missing, handler=handler)
+    assert (run.status, run.error, len(run.alerts), run.waits) == ("FAILED", "Job.TimedOut", len(expected.channels), [])
+
+
+# --- the chat channels of the three-job stack, down and refusing ------------------------------------
+
+NIGHTLY = JOBS[1]
+
+
+@pytest.fixture
+def nightly(sandbox, multi_stack) -> str:
+    (machine,) = [
+        body for name, body in resources(multi_stack, "aws_sfn_state_machine").items() if name.startswith("job-nightly")
+    ]
+    return machine["definition"]
+
+
+def test_slack_down_then_up_gets_one_message_and_no_channel_repeats(sandbox, nightly, monkeypatch):
+    for channels in configure_channels(monkeypatch, [(503, "rollup_error"), 200], [200]):
+        run = sandbox.execute(nightly, launches=[TIMEOUT], handler=handler)
+        assert (run.status, run.error) == ("FAILED", "Job.TimedOut")
+        assert [len(run.alerts_to(channel)) for channel in ALL_CHANNELS] == [1, 1, 2, 1]
+        assert run.waits == ALERT_WAITS[:1]  # the Slack branch's one retry
+        assert [request["status"] for request in channels.slack.received] == [503, 200]
+        assert channels.messages() == {"slack": 1, "chatwork": 1, "email": 1}
+        (message,) = channels.slack.accepted
+        assert message["body"]["text"] == "[batch] nightly-report failed: the task ran past its timeout"
+
+
+def test_slack_down_for_good_is_given_up_after_its_retries_and_the_others_still_deliver(sandbox, nightly, monkeypatch):
+    for channels in configure_channels(monkeypatch, [503], [200]):
+        run = sandbox.execute(nightly, launches=[TIMEOUT], handler=handler)
+        assert (run.status, run.error) == ("FAILED", "Job.TimedOut")
+        assert len(channels.slack.received) == 1 + len(ALERT_WAITS)
+        assert run.waits == ALERT_WAITS
+        assert channels.messages() == {"slack": 0, "chatwork": 1, "email": 1}
+        assert "AlertSlackUndelivered" in entered(run)
+
+
+def test_chatwork_refusing_the_token_is_not_retried(sandbox, nightly, monkeypatch):
+    for channels in configure_channels(monkeypatch, [200], [(401, '{"errors":["Invalid API token"]}')]):
+        run = sandbox.execute(nightly, launches=[CONTAINER_EXIT_1], handler=handler)
+        assert (run.status, run.error) == ("FAILED", "Job.TaskFailed")
+        assert (len(channels.chatwork.received), run.waits) == (1, [])
+        assert channels.messages() == {"slack": 1, "chatwork": 0, "email": 1}
+        assert "AlertChatworkUndelivered" in entered(run)
+        assert "AlertSlackUndelivered" not in entered(run)
+
+
+def test_a_manual_run_without_a_scheduled_event_still_alerts(sandbox, nightly, monkeypatch):
+    for channels in configure_channels(monkeypatch, [200], [200]):
+        run = sandbox.execute(nightly, launches=[TIMEOUT], handler=handler, execution_input={})
+        assert {payload["input"] == {} for payload in run.alerts} == {True}
+        assert channels.messages() == {"slack": 1, "chatwork": 1, "email": 1}

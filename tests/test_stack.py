@@ -372,7 +372,7 @@ def test_events_role_may_only_start_its_state_machine(default_stack):
     ]
 
 
-def test_alert_role_writes_only_its_log_group(default_stack):
+def test_alert_role_writes_its_logs_and_publishes_to_the_topic(default_stack):
     _, statement = trust(default_stack, "alert_role")
     assert statement == {
         "Effect": "Allow",
@@ -387,8 +387,51 @@ def test_alert_role_writes_only_its_log_group(default_stack):
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": [f"{log_group}:*"],
-        }
+        },
+        {
+            "Sid": "PublishAlerts",
+            "Effect": "Allow",
+            "Action": ["sns:Publish"],
+            "Resource": [ids(default_stack, "aws_sns_topic", "alert-topic", "arn")],
+        },
+        {
+            "Sid": "EncryptAlerts",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": [ids(default_stack, "aws_kms_key", "alert-topic_key", "arn")],
+        },
     ]
+
+
+def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through_ssm_only(multi_stack):
+    _, body = named(multi_stack, "aws_iam_role_policy", "alert_role_policy")
+    parameters = [
+        arn(multi_stack, "ssm", "parameter/batch/alerts/slack-webhook"),
+        arn(multi_stack, "ssm", "parameter/batch/alerts/chatwork-token"),
+    ]
+    statements = statements_by_sid(policy(body))
+    assert sorted(statements) == sorted(
+        ["WriteLogs", "PublishAlerts", "EncryptAlerts", "ReadAlertSecrets", "DecryptAlertSecrets"]
+    )
+    assert statements["ReadAlertSecrets"] == {
+        "Sid": "ReadAlertSecrets",
+        "Effect": "Allow",
+        "Action": ["ssm:GetParameter"],
+        "Resource": parameters,
+    }
+    region = data_ref(multi_stack, "aws_region", "region")
+    assert statements["DecryptAlertSecrets"] == {
+        "Sid": "DecryptAlertSecrets",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [arn(multi_stack, "kms", "key/*")],
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": f"ssm.{region}.amazonaws.com",
+                "kms:EncryptionContext:PARAMETER_ARN": parameters,
+            }
+        },
+    }
 
 
 def test_no_wildcard_resource_except_ecr_login(default_stack, multi_stack):
@@ -407,8 +450,9 @@ def test_alert_function(default_stack):
     _, function = named(default_stack, "aws_lambda_function", "alert_function")
     assert function["function_name"] == "scheduled-jobs-alert"
     assert function["runtime"] == "python3.13"
-    assert function["handler"] == "alert.handler"
+    assert function["handler"] == "lambda_src.alert.handler"
     assert function["architectures"] == ["arm64"]
+    assert function["timeout"] == 60
     assert function["role"] == ids(default_stack, "aws_iam_role", "alert_role", "arn")
     assert function["filename"].startswith("assets/alert_code_")
     assert function["filename"].endswith("/archive.zip")
@@ -416,15 +460,34 @@ def test_alert_function(default_stack):
     log_group_name, log_group = named(default_stack, "aws_cloudwatch_log_group", "alert_logs")
     assert log_group == {"name": "/aws/lambda/scheduled-jobs-alert", "retention_in_days": 30}
     assert f"aws_cloudwatch_log_group.{log_group_name}" in function["depends_on"]
+    # Without chat channels, the function knows the topic only.
+    assert function["environment"] == {
+        "variables": {"SNS_TOPIC_ARN": ids(default_stack, "aws_sns_topic", "alert-topic", "arn")}
+    }
 
 
-def test_alert_webhook_is_a_function_variable_only_when_configured(default_stack, multi_stack):
-    _, function = named(default_stack, "aws_lambda_function", "alert_function")
-    assert "environment" not in function
+def test_alert_function_environment_names_the_parameters_not_the_secrets(multi_stack):
     _, function = named(multi_stack, "aws_lambda_function", "alert_function")
     assert function["environment"] == {
-        "variables": {"ALERT_WEBHOOK_URL": "https://hooks.example.com/services/T000/B000/XXXX"}
+        "variables": {
+            "SNS_TOPIC_ARN": ids(multi_stack, "aws_sns_topic", "alert-topic", "arn"),
+            "WEBHOOK_SSM_PARAMETER": "/batch/alerts/slack-webhook",
+            "CHATWORK_ROOM_ID": "123456",
+            "CHATWORK_TOKEN_SSM_PARAMETER": "/batch/alerts/chatwork-token",
+        }
     }
+
+
+def test_no_secret_can_reach_the_plan_or_the_state(default_stack, multi_stack):
+    """The stack never reads a secret: no SSM parameter data source or resource (their values would
+    be stored in the state), no Secrets Manager value, no URL but the AWS endpoints'."""
+    for stack in (default_stack, multi_stack):
+        kinds = set(stack.get("data", {})) | set(stack.get("resource", {}))
+        assert not {kind for kind in kinds if "ssm" in kind or "secretsmanager" in kind}
+        text = json.dumps(stack)
+        assert "webhook_url" not in text
+        assert "hooks." not in text
+        assert "https://" not in text
 
 
 def test_alert_function_is_shared_by_all_jobs(multi_stack):
@@ -432,10 +495,118 @@ def test_alert_function_is_shared_by_all_jobs(multi_stack):
     assert others == []
     alert = ref("aws_lambda_function", function_name, "arn")
     for job in ("nightly-report", "every-5-minutes"):
-        notify = definition(multi_stack, job)["States"]["NotifyFailure"]
-        assert notify["Parameters"]["FunctionName"] == alert
+        for branch in definition(multi_stack, job)["States"]["NotifyFailure"]["Branches"]:
+            assert branch["States"][branch["StartAt"]]["Parameters"]["FunctionName"] == alert
     _, logs = named(multi_stack, "aws_cloudwatch_log_group", "alert_logs")
     assert logs["retention_in_days"] == 90
+
+
+def test_alert_step_invokes_the_function_once_per_configured_channel(default_stack, multi_stack):
+    default = definition(default_stack, JOB)["States"]["NotifyFailure"]
+    assert [branch["StartAt"] for branch in default["Branches"]] == ["AlertLog", "AlertEmail"]
+    multi = definition(multi_stack, "nightly-report")["States"]["NotifyFailure"]
+    assert [branch["StartAt"] for branch in multi["Branches"]] == [
+        "AlertLog",
+        "AlertEmail",
+        "AlertSlack",
+        "AlertChatwork",
+    ]
+    assert (multi["Type"], multi["ResultPath"], multi["Next"]) == ("Parallel", None, "JobFailed")
+    assert multi["Parameters"] == {"Failure.$": "$.Failure", "GaveUpAt.$": "$$.State.EnteredTime"}
+    slack = multi["Branches"][2]["States"]
+    assert slack["AlertSlackUndelivered"] == {"Type": "Pass", "End": True}
+    assert slack["AlertSlack"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.AlertFailure", "Next": "AlertSlackUndelivered"}
+    ]
+    log_group = ids(multi_stack, "aws_cloudwatch_log_group", "job-nightly-report_task_logs", "name")
+    assert slack["AlertSlack"]["Parameters"]["Payload"] == {
+        "channel": "slack",
+        "stack": "batch",
+        "job": "nightly-report",
+        "error.$": "$.Failure.Error",
+        "cause.$": "$.Failure.Cause",
+        "execution.$": "$$.Execution.Id",
+        "startTime.$": "$$.Execution.StartTime",
+        "gaveUpAt.$": "$.GaveUpAt",
+        "stateMachine.$": "$$.StateMachine.Id",
+        "input.$": "$$.Execution.Input",
+        "launchBudget": 13,
+        "timeoutSeconds": 1800,
+        "logGroup": log_group,
+        "logStreamPrefix": "job/app",
+    }
+
+
+# --- alert topic -----------------------------------------------------------------------------------
+
+
+def test_alert_topic_is_encrypted_with_its_own_rotated_key(default_stack):
+    _, topic = named(default_stack, "aws_sns_topic", "alert-topic")
+    key = ids(default_stack, "aws_kms_key", "alert-topic_key", "arn")
+    assert topic == {"name": "scheduled-jobs-alerts", "kms_master_key_id": key}
+    _, alias = named(default_stack, "aws_kms_alias", "alert-topic_key-alias")
+    assert alias == {
+        "name": "alias/scheduled-jobs-alerts",
+        "target_key_id": ids(default_stack, "aws_kms_key", "alert-topic_key", "key_id"),
+    }
+    _, body = named(default_stack, "aws_kms_key", "alert-topic_key")
+    assert (body["enable_key_rotation"], body["deletion_window_in_days"]) == (True, 30)
+    account = data_ref(default_stack, "aws_caller_identity", "account_id")
+    alarms = arn(default_stack, "cloudwatch", "alarm:*")
+    assert policy(body)["Statement"] == [
+        {
+            "Sid": "AccountManagesKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": arn(default_stack, "iam", "root", regional=False)},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}, "ArnLike": {"aws:SourceArn": alarms}},
+        },
+    ]
+
+
+def test_alert_topic_policy_lets_the_accounts_alarms_publish_over_tls_only(default_stack):
+    _, body = named(default_stack, "aws_sns_topic_policy", "alert-topic_policy")
+    topic = ids(default_stack, "aws_sns_topic", "alert-topic", "arn")
+    assert body["arn"] == topic
+    assert policy(body)["Statement"] == [
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": data_ref(default_stack, "aws_caller_identity", "account_id")},
+                "ArnLike": {"aws:SourceArn": arn(default_stack, "cloudwatch", "alarm:*")},
+            },
+        },
+        {
+            "Sid": "DenyWithoutTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": topic,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    ]
+
+
+def test_each_email_is_subscribed_and_none_without_emails(default_stack, multi_stack):
+    assert resources(default_stack, "aws_sns_topic_subscription") == {}
+    topic = ids(multi_stack, "aws_sns_topic", "alert-topic", "arn")
+    subscriptions = [body for _, body in sorted(resources(multi_stack, "aws_sns_topic_subscription").items())]
+    assert subscriptions == [
+        {"topic_arn": topic, "protocol": "email", "endpoint": "ops@example.com"},
+        {"topic_arn": topic, "protocol": "email", "endpoint": "oncall+batch@example.org"},
+    ]
 
 
 # --- state machine, schedule, alarm ----------------------------------------------------------------
@@ -503,17 +674,63 @@ def test_schedule_rule_and_target(default_stack, multi_stack):
     assert disabled["schedule_expression"] == "rate(5 minutes)"
 
 
-def test_failed_runs_alarm(default_stack):
-    _, alarm = job_resource(default_stack, "aws_cloudwatch_metric_alarm", JOB, "alarm")
-    assert alarm["alarm_name"] == f"{NAME}-failed-runs"
-    assert alarm["namespace"] == "AWS/States"
-    assert alarm["metric_name"] == "ExecutionsFailed"
-    assert alarm["dimensions"] == {
-        "StateMachineArn": ids(default_stack, "aws_sfn_state_machine", f"job-{JOB}_state-machine", "arn")
+ALARM = {
+    "statistic": "Sum",
+    "period": 300,
+    "evaluation_periods": 1,
+    "threshold": 1,
+    "comparison_operator": "GreaterThanOrEqualToThreshold",
+    "treat_missing_data": "notBreaching",
+}
+
+
+@pytest.mark.parametrize(
+    ("metric", "suffix"),
+    [
+        ("ExecutionsFailed", "failed-runs"),
+        ("ExecutionsTimedOut", "timed-out-runs"),
+        ("ExecutionsAborted", "aborted-runs"),
+    ],
+)
+def test_run_alarms_notify_the_topic(default_stack, metric, suffix):
+    _, alarm = job_resource(default_stack, "aws_cloudwatch_metric_alarm", JOB, f"alarms_{suffix}")
+    alarm = dict(alarm)  # the synthesized stack is shared by the session
+    description = alarm.pop("alarm_description")
+    assert description.startswith(f"A run of {JOB} ")
+    assert alarm == {
+        **ALARM,
+        "alarm_name": f"{NAME}-{suffix}",
+        "namespace": "AWS/States",
+        "metric_name": metric,
+        "dimensions": {
+            "StateMachineArn": ids(default_stack, "aws_sfn_state_machine", f"job-{JOB}_state-machine", "arn")
+        },
+        "alarm_actions": [ids(default_stack, "aws_sns_topic", "alert-topic", "arn")],
     }
-    assert (alarm["statistic"], alarm["period"], alarm["threshold"]) == ("Sum", 300, 1)
-    assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
-    assert alarm["treat_missing_data"] == "notBreaching"
+
+
+@pytest.mark.parametrize(("metric", "suffix"), [("Errors", "errors"), ("Throttles", "throttles")])
+def test_alert_function_alarms_notify_the_topic(default_stack, metric, suffix):
+    _, alarm = named(default_stack, "aws_cloudwatch_metric_alarm", f"alert-alarms_{suffix}")
+    alarm = dict(alarm)
+    assert alarm.pop("alarm_description").startswith("The alert Lambda ")
+    assert alarm == {
+        **ALARM,
+        "alarm_name": f"scheduled-jobs-alert-{suffix}",
+        "namespace": "AWS/Lambda",
+        "metric_name": metric,
+        "dimensions": {"FunctionName": ids(default_stack, "aws_lambda_function", "alert_function", "function_name")},
+        "alarm_actions": [ids(default_stack, "aws_sns_topic", "alert-topic", "arn")],
+    }
+
+
+def test_every_alarm_notifies_the_one_topic(multi_stack):
+    topic = ids(multi_stack, "aws_sns_topic", "alert-topic", "arn")
+    alarms = resources(multi_stack, "aws_cloudwatch_metric_alarm").values()
+    assert sorted(alarm["metric_name"] for alarm in alarms) == sorted(
+        ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] * 3 + ["Errors", "Throttles"]
+    )
+    assert {json.dumps(alarm["alarm_actions"]) for alarm in alarms} == {json.dumps([topic])}
 
 
 # --- names that fit -------------------------------------------------------------------------------
@@ -525,6 +742,8 @@ LIMITS = {
     ("aws_lambda_function", "function_name"): 64,
     ("aws_ecs_task_definition", "family"): 255,
     ("aws_security_group", "name"): 255,
+    ("aws_cloudwatch_metric_alarm", "alarm_name"): 255,
+    ("aws_sns_topic", "name"): 256,
 }
 
 

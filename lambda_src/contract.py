@@ -1,0 +1,76 @@
+"""What the state machine, the constructs and the alert Lambda agree on, defined once.
+
+Standard library only: ``constructs_lib.asl`` and ``constructs_lib.alert_function`` import it at
+synth time, and the Lambda imports it at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+__all__ = [
+    "CHANNELS",
+    "CHATWORK_API_BASE_VARIABLE",
+    "CHATWORK_ROOM_VARIABLE",
+    "CHATWORK_TOKEN_VARIABLE",
+    "DEFAULT_CHATWORK_API_BASE",
+    "PLACEMENT_ERRORS",
+    "SNS_TOPIC_VARIABLE",
+    "WEBHOOK_PARAMETER_VARIABLE",
+    "AlertDeliveryError",
+    "AlertPayload",
+    "AlertRejectedError",
+]
+
+# The Lambda's environment (other tools rely on these names).
+WEBHOOK_PARAMETER_VARIABLE = "WEBHOOK_SSM_PARAMETER"
+CHATWORK_ROOM_VARIABLE = "CHATWORK_ROOM_ID"
+CHATWORK_TOKEN_VARIABLE = "CHATWORK_TOKEN_SSM_PARAMETER"
+CHATWORK_API_BASE_VARIABLE = "CHATWORK_API_BASE"
+SNS_TOPIC_VARIABLE = "SNS_TOPIC_ARN"
+
+# https://developer.chatwork.com/reference/post-rooms-room_id-messages
+DEFAULT_CHATWORK_API_BASE = "https://api.chatwork.com"
+
+# Where an alert goes. "log" writes the full alert record to the function's log group and cannot
+# fail; "email" publishes to the stack's SNS topic (its e-mail subscriptions and anything else
+# subscribed); "slack" and "chatwork" post to the chat services.
+CHANNELS = ("log", "email", "slack", "chatwork")
+
+# RunTask answered 200 with `failures` (no capacity). The Step Functions guide names the error
+# AmazonECS.Unknown; the Knowledge Center article on Fargate capacity names it
+# ECS.AmazonECSException. Both mean the container never ran.
+# https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html
+# https://repost.aws/knowledge-center/ecs-fargate-capacity-errors
+PLACEMENT_ERRORS = ("AmazonECS.Unknown", "ECS.AmazonECSException")
+
+
+class AlertDeliveryError(Exception):
+    """The channel could not take the alert now (5xx, 429, timeout, unreachable): worth retrying.
+
+    The state machine retries the invocation on this error name (Step Functions reports a Lambda
+    function's unhandled exception by its class name).
+    """
+
+
+class AlertRejectedError(Exception):
+    """The channel refused the alert (401, 403, 404, a missing parameter): retrying will not help."""
+
+
+class AlertPayload(TypedDict, total=False):
+    """What the state machine's alert step sends (``constructs_lib.asl.render_alert_payload``)."""
+
+    channel: str  # one of CHANNELS; absent: every configured channel
+    stack: str
+    job: str
+    error: str  # the error the run ended with
+    cause: str  # Step Functions' cause: for a stopped task, the task as JSON
+    execution: str  # the execution ARN: unique per run
+    stateMachine: str
+    startTime: str  # when the execution started (ISO 8601)
+    gaveUpAt: str  # when the run gave up and the alert step began (ISO 8601)
+    input: Any  # the execution's input; a scheduled run's EventBridge event has "time"
+    launchBudget: int  # launches a placement failure is retried over, the first included
+    timeoutSeconds: int
+    logGroup: str  # the task's log group
+    logStreamPrefix: str  # "<awslogs-stream-prefix>/<container name>"

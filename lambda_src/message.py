@@ -1,0 +1,369 @@
+"""What an alert says: a failed run's payload turned into words a person can act on, per channel.
+
+``describe(event)`` never raises: a payload it does not recognise becomes an alert that carries
+the raw content. The renderers (``slack_message``, ``chatwork_message``, ``email_message``) turn
+one ``Alert`` into each channel's format.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lambda_src.contract import PLACEMENT_ERRORS
+
+__all__ = ["Alert", "chatwork_message", "describe", "email_message", "slack_message"]
+
+# Console sign-in domains per partition.
+# https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html
+CONSOLE = {
+    "aws": "https://console.aws.amazon.com",
+    "aws-cn": "https://console.amazonaws.cn",
+    "aws-us-gov": "https://console.amazonaws-us-gov.com",
+}
+# SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than
+# 100 characters long." https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+SUBJECT_LIMIT = 99
+RAW_LIMIT = 3000  # characters of an unrecognised payload or a long cause kept in a message
+
+# What a task that never started was stuck on, by the words in ECS's reason.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
+_NEVER_STARTED = (
+    ("CannotPullContainer", "the image could not be pulled"),
+    ("secret", "its secrets could not be fetched"),
+    ("ssm", "its secrets could not be fetched"),
+    ("network interface", "its network interface could not be set up"),
+    ("ENI", "its network interface could not be set up"),
+    ("ResourceInitializationError", "its resources could not be set up"),
+)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert, channel-neutral. ``facts`` are label/value lines; ``links`` label/URL pairs."""
+
+    title: str  # one line: the notification text and the e-mail subject
+    what: str  # what happened, in plain words
+    facts: tuple[tuple[str, str], ...] = ()
+    links: tuple[tuple[str, str], ...] = ()
+    alert_id: str | None = None  # the execution ARN: duplicates of one run's alert share it
+    record: dict[str, Any] = field(default_factory=dict)  # the structured log line
+
+    @property
+    def body_lines(self) -> list[str]:
+        facts = [f"{label}: {value}" for label, value in self.facts]
+        return [self.what, "", *facts] if facts else [self.what]
+
+
+def describe(event: Any) -> Alert:
+    """The alert for ``event``: a failed run's payload, a test request, or anything else."""
+    if not isinstance(event, dict):
+        return _unrecognised(event)
+    if event.get("test") is True:
+        return _test_alert(event)
+    if not isinstance(event.get("job"), str) or not isinstance(event.get("error"), str):
+        return _unrecognised(event)
+    try:
+        return _failed_run(event)
+    except Exception as error:  # a payload of the right shape with surprising values
+        return _unrecognised(event, note=f"({type(error).__name__} while reading it: {error})")
+
+
+def _failed_run(event: dict[str, Any]) -> Alert:
+    job, error = event["job"], event["error"]
+    stack = _text(event.get("stack")) or "?"
+    execution = _text(event.get("execution"))
+    partition, region = _arn_location(execution)
+    cause = event.get("cause")
+    task = _parse_task(cause)
+    started = _time(event.get("startTime"))
+    gave_up = _time(event.get("gaveUpAt"))
+    elapsed = f" over {_duration(gave_up - started)}" if started and gave_up else ""
+    scheduled = _time(_scheduled_time(event.get("input")))
+
+    short, what = _what_happened(event, error, task, cause, elapsed)
+    facts = [("Job", job), ("Stack", stack), ("Region", region or "?")]
+    if scheduled:
+        facts.append(("Scheduled for", _show_time(scheduled)))
+    if started:
+        facts.append(("Started", _show_time(started)))
+    if gave_up:
+        facts.append(("Gave up", _show_time(gave_up)))
+    facts.append(("Error", error))
+    if task and task.get("TaskArn"):
+        facts.append(("Task", str(task["TaskArn"])))
+
+    links = []
+    console = CONSOLE.get(partition or "aws", CONSOLE["aws"])
+    if execution and region:
+        links.append(
+            (
+                "Execution (Step Functions console)",
+                f"{console}/states/home?region={region}#/v2/executions/details/{execution}",
+            )
+        )
+    log_link = _log_link(console, region, event, task)
+    if log_link:
+        links.append(log_link)
+
+    record = {
+        "level": "ERROR",
+        "message": f"scheduled job {job} failed: {error}",
+        "alert_id": execution,
+        "stack": stack,
+        "job": job,
+        "error": error,
+        "what": what,
+        "cause": cause,
+        "execution": execution,
+        "start_time": event.get("startTime"),
+        "gave_up_at": event.get("gaveUpAt"),
+        "state_machine": event.get("stateMachine"),
+    }
+    if task is not None:
+        record["task"] = _task_summary(task)
+    return Alert(
+        title=f"[{stack}] {job} failed: {short}",
+        what=what,
+        facts=tuple(facts),
+        links=tuple(links),
+        alert_id=execution,
+        record=record,
+    )
+
+
+def _what_happened(
+    event: dict[str, Any], error: str, task: dict[str, Any] | None, cause: Any, elapsed: str
+) -> tuple[str, str]:
+    """``(short, long)``: a few words for the title, and a sentence or two for the body."""
+    budget = event.get("launchBudget")
+    launches = f"{budget} launches" if isinstance(budget, int) and budget > 1 else "launching"
+    if error in PLACEMENT_ERRORS:
+        reason = f' ECS said: "{_clip(cause, 300)}"' if isinstance(cause, str) and cause else ""
+        return (
+            "Fargate had no capacity",
+            f"Fargate had no capacity for the task: it was not placed after {launches}{elapsed}, "
+            f"so the job did not run.{reason}",
+        )
+    if error == "Job.TaskFailedToStart":
+        reason = _start_reason(task)
+        stuck = next((what for word, what in _NEVER_STARTED if word.lower() in reason.lower()), None)
+        return (
+            "the task never started",
+            f"The task never started{f' ({stuck})' if stuck else ''}, after {launches}{elapsed}, "
+            f"so the job did not run. ECS said: {reason or 'no reason given'}",
+        )
+    if error == "Job.TaskFailed":
+        exited = _exited_container(task)
+        if exited is not None:
+            code, reason = exited
+            detail = f" ({reason})" if reason else ""
+            return (
+                f"the container exited with code {code}",
+                f"The container exited with code {code}{detail}. The job ran, maybe half-way; it was not re-run.",
+            )
+        stop = ": ".join(str(task[key]) for key in ("StopCode", "StoppedReason") if task and task.get(key))
+        return (
+            "the task stopped",
+            f"The task stopped before its container exited: {stop or 'no reason given'}. It was not re-run.",
+        )
+    if error == "Job.TimedOut":
+        limit = event.get("timeoutSeconds")
+        limit_text = f" of {_duration_seconds(limit)}" if isinstance(limit, int) else ""
+        return (
+            "the task ran past its timeout",
+            f"The task ran past its timeout{limit_text}; Step Functions stopped it. It was not re-run.",
+        )
+    return (
+        error,
+        f"The run failed with {error} and was not retried. Cause: {_clip(cause, RAW_LIMIT) if cause else 'none given'}",
+    )
+
+
+def _test_alert(event: dict[str, Any]) -> Alert:
+    stack = _text(event.get("stack")) or "this stack"
+    what = "This is a test alert. If you read it, alerts reach you here."
+    return Alert(
+        title=f"[{stack}] test alert",
+        what=what,
+        alert_id=_text(event.get("id")),
+        record={"level": "INFO", "message": "test alert", "what": what, "event": event},
+    )
+
+
+def _unrecognised(event: Any, *, note: str = "") -> Alert:
+    raw = _clip(json.dumps(event, ensure_ascii=False, default=repr, sort_keys=True), RAW_LIMIT)
+    what = f"The alert function was called with a payload it does not recognise{' ' + note if note else ''}: {raw}"
+    return Alert(
+        title="Scheduled jobs alert (unrecognised payload)",
+        what=what,
+        record={"level": "ERROR", "message": "unrecognised alert payload", "what": what, "event": event},
+    )
+
+
+# --- reading the payload ---------------------------------------------------------------------------
+
+
+def _parse_task(cause: Any) -> dict[str, Any] | None:
+    """The stopped task in a ``States.TaskFailed`` cause (DescribeTasks' task as JSON), or ``None``."""
+    if not isinstance(cause, str):
+        return None
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict) and ("StopCode" in parsed or "TaskArn" in parsed):
+        return parsed
+    return None
+
+
+def _containers(task: dict[str, Any] | None) -> list[dict[str, Any]]:
+    containers = (task or {}).get("Containers")
+    return [c for c in containers if isinstance(c, dict)] if isinstance(containers, list) else []
+
+
+def _task_summary(task: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "task_arn": task.get("TaskArn"),
+        "stop_code": task.get("StopCode"),
+        "stopped_reason": task.get("StoppedReason"),
+        "containers": [
+            {"name": c.get("Name"), "exit_code": c.get("ExitCode"), "reason": c.get("Reason")}
+            for c in _containers(task)
+        ],
+    }
+
+
+def _exited_container(task: dict[str, Any] | None) -> tuple[int, str] | None:
+    """The first container that exited non-zero (the job's one container), with its reason."""
+    for container in _containers(task):
+        code = container.get("ExitCode")
+        if isinstance(code, int) and code != 0:
+            return code, str(container.get("Reason") or "")
+    return None
+
+
+def _start_reason(task: dict[str, Any] | None) -> str:
+    reasons = [str(c["Reason"]) for c in _containers(task) if c.get("Reason")]
+    stopped = (task or {}).get("StoppedReason")
+    if stopped and str(stopped) not in reasons:
+        reasons.append(str(stopped))
+    return "; ".join(reasons)
+
+
+def _scheduled_time(execution_input: Any) -> Any:
+    """A scheduled run's input is the EventBridge event, whose ``time`` is the scheduled time."""
+    return execution_input.get("time") if isinstance(execution_input, dict) else None
+
+
+def _arn_location(arn: str | None) -> tuple[str | None, str | None]:
+    parts = (arn or "").split(":")
+    return (parts[1], parts[3]) if len(parts) > 4 and parts[0] == "arn" and parts[3] else (None, None)
+
+
+def _log_link(
+    console: str, region: str | None, event: dict[str, Any], task: dict[str, Any] | None
+) -> tuple[str, str] | None:
+    """The task's log stream when the task ran (awslogs names it ``<prefix>/<container>/<task id>``),
+    else the job's log group."""
+    group = event.get("logGroup")
+    if not region or not isinstance(group, str) or not group:
+        return None
+    base = f"{console}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{_console_escape(group)}"
+    task_arn = (task or {}).get("TaskArn")
+    prefix = event.get("logStreamPrefix")
+    ran = task is not None and task.get("StopCode") != "TaskFailedToStart"
+    if ran and isinstance(task_arn, str) and isinstance(prefix, str):
+        stream = f"{prefix}/{task_arn.rsplit('/', 1)[-1]}"
+        return "Task log (CloudWatch console)", f"{base}/log-events/{_console_escape(stream)}"
+    return "Job log group (CloudWatch console)", base
+
+
+def _console_escape(text: str) -> str:
+    """The CloudWatch console's fragment encoding: URL-encoded twice, with ``%`` written ``$``."""
+    return urllib.parse.quote(urllib.parse.quote(text, safe=""), safe="").replace("%", "$")
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _show_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(delta: Any) -> str:
+    return _duration_seconds(int(delta.total_seconds()))
+
+
+def _duration_seconds(seconds: int) -> str:
+    seconds = max(seconds, 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
+    return " ".join(part for part in parts if part) or "0 s"
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _clip(value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- one alert, per channel ------------------------------------------------------------------------
+
+
+def slack_message(alert: Alert) -> dict[str, Any]:
+    """A Slack incoming-webhook message: ``text`` is the notification (and the fallback of
+    clients that show no blocks); the blocks hold the readable body.
+    https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks"""
+    facts = "\n".join(f"*{label}:* {_slack_escape(value)}" for label, value in alert.facts)
+    links = "  ·  ".join(f"<{url}|{label}>" for label, url in alert.links)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(alert.title)}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(alert.what)}},
+    ]
+    if facts:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": facts}})
+    if links:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links}]})
+    return {"text": alert.title, "blocks": blocks}
+
+
+def _slack_escape(text: str) -> str:
+    """Slack's three control characters. https://docs.slack.dev/messaging/formatting-message-text"""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def chatwork_message(alert: Alert) -> str:
+    """Chatwork message notation: ``[info][title]…[/title]…[/info]``; Chatwork links bare URLs.
+    https://developer.chatwork.com/docs/message-notation"""
+    lines = [*alert.body_lines]
+    if alert.links:
+        lines += ["", *(f"{label}: {url}" for label, url in alert.links)]
+    return f"[info][title]{alert.title}[/title]" + "\n".join(lines) + "[/info]"
+
+
+def email_message(alert: Alert) -> tuple[str, str]:
+    """``(subject, body)`` for SNS: a subject within SNS's limits and a plain-text body."""
+    subject = "".join(ch if ch.isprintable() else " " for ch in alert.title)
+    if len(subject) > SUBJECT_LIMIT:
+        subject = subject[: SUBJECT_LIMIT - 1] + "…"
+    lines = [*alert.body_lines]
+    if alert.links:
+        lines += ["", *(f"{label}:\n  {url}" for label, url in alert.links)]
+    if alert.alert_id:
+        lines += ["", f"Alert id: {alert.alert_id}"]
+    return subject, "\n".join(lines) + "\n"
