@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,31 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     (function,) = synthesized["resource"]["aws_lambda_function"].values()
     archive = stack_dir / function["filename"]
     assert archive.is_file()
+    assert_the_package_runs_with_the_standard_library_alone(archive, tmp_path.parent / f"{tmp_path.name}-unzipped")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]  # no staging folders left
+
+
+def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where: Path) -> None:
+    """The zip holds the lambda_src package and nothing else, and its handler imports and logs an
+    alert with no site-packages at all (the Lambda runtime adds only boto3, used for SSM and SNS)."""
+    with zipfile.ZipFile(archive) as zipped:
+        assert sorted(zipped.namelist()) == [
+            "lambda_src/",
+            "lambda_src/__init__.py",
+            "lambda_src/alert.py",
+            "lambda_src/channels.py",
+            "lambda_src/contract.py",
+            "lambda_src/message.py",
+        ]
+        zipped.extractall(where)
+    code = (
+        "import json, lambda_src.alert as a\n"
+        "print(json.dumps(a.handler({'channel': 'log', 'job': 'x', 'error': 'E'}, None)))"
+    )
+    result = subprocess.run([sys.executable, "-S", "-c", code], cwd=where, capture_output=True, text=True, check=True)
+    record, returned = (json.loads(line) for line in result.stdout.splitlines())
+    assert record["message"] == "scheduled job x failed: E"
+    assert returned == {"alert_id": None, "delivered": {"log": "written"}}
 
 
 def test_failed_synthesis_keeps_the_previous_output(tmp_path, previous_output, monkeypatch, default_config):
