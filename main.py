@@ -1,6 +1,7 @@
 """Synthesize the scheduled-jobs stack from jobs.toml (or $JOBS_CONFIG) into cdktf.out.
 
-    python main.py            # what `make synth` and `cdktf synth` run
+    python main.py                  # what `make synth` and `cdktf synth` run
+    python main.py --stack-folder   # print where the stack is synthesized (for `make test-alert`)
 
 A bad config is reported, one line per problem, before the AWS provider bindings are imported;
 nothing is written and the previous cdktf.out stays as it was. A good one is synthesized into a
@@ -102,7 +103,10 @@ def warnings(config: Config) -> list[str]:
     return []
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if argv not in ([], ["--stack-folder"]):
+        print(f"usage: {Path(__file__).name} [--stack-folder]", file=sys.stderr)
+        return 2
     path = config_path()
     try:
         config = load_config(path)
@@ -112,6 +116,9 @@ def main() -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    if argv == ["--stack-folder"]:
+        print(output_dir() / "stacks" / config.stack.name)
+        return 0
     try:
         stack_dir = synthesize(config, output_dir())
     except Exception as error:  # a construct check or a jsii error: say it, keep cdktf.out
@@ -124,4 +131,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

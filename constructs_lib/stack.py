@@ -3,7 +3,7 @@ one ScheduledJob per job."""
 
 from __future__ import annotations
 
-from cdktf import TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
@@ -47,6 +47,17 @@ class ScheduledJobsStack(TerraformStack):
             chatwork_token_ssm_parameter=config.alert.chatwork_token_ssm_parameter,
         )
         self.alert_alarms = AlertFunctionAlarms(self, "alert-alarms", function=self.alert, topic=self.topic)
+        # What `make test-alert` and people subscribing other endpoints need.
+        TerraformOutput(self, "region", value=aws.region, description="The stack's region")
+        TerraformOutput(
+            self, "alert_function_name", value=self.alert.function.function_name, description="The alert Lambda"
+        )
+        TerraformOutput(
+            self,
+            "alert_topic_arn",
+            value=self.topic.arn,
+            description="Alerts and alarms are published here: subscribe e-mail, SMS or HTTPS endpoints to it",
+        )
         self.jobs = [
             ScheduledJob(
                 self,

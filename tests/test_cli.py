@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -169,3 +170,105 @@ def test_the_summary_names_every_alert_route_and_warns_only_without_one(multi_co
         update={"alert": multi_config.alert.model_copy(update={"emails": (), "chatwork_room_id": None})}
     )
     assert main.warnings(chat_only) == []
+
+
+# --- make test-alert: tools/test-alert with stand-ins for the aws and terraform commands ------------
+
+FAKE_TERRAFORM = """#!/bin/sh
+case "$*" in
+  *"output -raw alert_function_name") echo scheduled-jobs-alert ;;
+  *"output -raw region") echo ap-northeast-1 ;;
+  *) exit 1 ;;
+esac
+"""
+FAKE_AWS = """#!/bin/sh
+printf '%s\\n' "$@" > "$CALLS"
+for last in "$@"; do :; done
+printf '%s' '{"alert_id": null, "delivered": {"log": "written"}}' > "$last"  # as Lambda: no newline
+echo "$ANSWER"
+"""
+
+
+def fake_bin(tmp_path: Path, *, aws: bool = True) -> Path:
+    """A PATH holding what the script runs: stand-ins for terraform and aws, and real coreutils."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("mktemp", "cat", "rm"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    scripts = {"terraform": FAKE_TERRAFORM, **({"aws": FAKE_AWS} if aws else {})}
+    for name, text in scripts.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    return bin_dir
+
+
+def run_test_alert(tmp_path: Path, bin_dir: Path, answer: str) -> subprocess.CompletedProcess[str]:
+    stack_dir = tmp_path / "stacks" / "scheduled-jobs"
+    stack_dir.mkdir(parents=True)
+    (stack_dir / "cdk.tf.json").write_text("{}")
+    env = {"PATH": str(bin_dir), "CALLS": str(tmp_path / "calls"), "ANSWER": answer}
+    return subprocess.run(
+        [shutil.which("bash"), str(ROOT / "tools" / "test-alert"), str(stack_dir), "scheduled-jobs"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_test_alert_invokes_the_deployed_function_with_a_test_payload(tmp_path):
+    result = run_test_alert(tmp_path, fake_bin(tmp_path), "None")
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[:-1] == [
+        "lambda",
+        "invoke",
+        "--region",
+        "ap-northeast-1",
+        "--function-name",
+        "scheduled-jobs-alert",
+        "--cli-binary-format",
+        "raw-in-base64-out",
+        "--payload",
+        '{"test": true, "stack": "scheduled-jobs"}',
+        "--query",
+        "FunctionError",
+        "--output",
+        "text",
+    ]
+    assert result.stdout.splitlines() == [
+        '{"alert_id": null, "delivered": {"log": "written"}}',
+        'Sent. Check each channel for "[scheduled-jobs] test alert".',
+    ]
+
+
+def test_test_alert_fails_when_the_function_does(tmp_path):
+    result = run_test_alert(tmp_path, fake_bin(tmp_path), "Unhandled")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "make test-alert: the function failed (Unhandled): a channel is down or refused; "
+        "see its log group /aws/lambda/scheduled-jobs-alert\n"
+    )
+
+
+def test_test_alert_says_what_is_missing(tmp_path):
+    result = run_test_alert(tmp_path, fake_bin(tmp_path, aws=False), "None")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "make test-alert: needs the AWS CLI (v2): "
+        "https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html\n"
+    )
+
+
+def test_stack_folder_is_printed_for_the_tools(tmp_path):
+    flagged = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--stack-folder"],
+        cwd=tmp_path,
+        env={**os.environ, "JOBS_CONFIG": str(ROOT / "tests" / "configs" / "multi.toml"), "CDKTF_OUTDIR": "out"},
+        capture_output=True,
+        text=True,
+    )
+    assert (flagged.returncode, flagged.stdout) == (0, "out/stacks/batch\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing synthesized
+    wrong = subprocess.run([sys.executable, str(ROOT / "main.py"), "--stack"], capture_output=True, text=True)
+    assert (wrong.returncode, wrong.stderr) == (2, "usage: main.py [--stack-folder]\n")

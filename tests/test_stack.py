@@ -762,3 +762,17 @@ def test_long_names_keep_a_readable_start(multi_stack):
     assert role["name"].startswith("batch-idempotent-sync-job-with-a-name-that-uses-all-")
     _, machine = job_resource(multi_stack, "aws_sfn_state_machine", job, "state-machine")
     assert machine["name"] == f"batch-{job}"
+
+
+def test_outputs_name_the_alert_path(default_stack):
+    assert default_stack["output"] == {
+        "region": {"description": "The stack's region", "value": data_ref(default_stack, "aws_region", "region")},
+        "alert_function_name": {
+            "description": "The alert Lambda",
+            "value": ids(default_stack, "aws_lambda_function", "alert_function", "function_name"),
+        },
+        "alert_topic_arn": {
+            "description": "Alerts and alarms are published here: subscribe e-mail, SMS or HTTPS endpoints to it",
+            "value": ids(default_stack, "aws_sns_topic", "alert-topic", "arn"),
+        },
+    }
