@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from constructs_lib.config import ConfigError, load_config, parse_config
@@ -514,3 +517,15 @@ def test_alert_log_retention():
         "alert.log_retention_days: 2 is not a CloudWatch Logs retention period (allowed: 1, 3, 5, 7, 14, 30, "
         "60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"
     ]
+
+
+def test_the_readme_configuration_reference_is_a_valid_config_with_every_key():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if b.startswith("[stack]")]
+    config = parse_config(block, source="README.md")
+    assert config.alert.chat_channels == ("slack", "chatwork")
+    assert config.alert.emails == ("ops@example.com",)
+    documented = set(re.findall(r"^([a-z_]+) = ", block, re.M))
+    models = [type(config.stack), type(config.network), type(config.alert), type(config.jobs[0])]
+    declared = {name for model in models for name in model.model_fields} | set(RetryPolicy.model_fields)
+    assert declared - documented - {"retry", "stack", "network", "alert", "jobs"} == set()
