@@ -82,10 +82,35 @@ ALERT_RETRY = RetryPolicy(max_attempts=6, interval_seconds=2, backoff_rate=2.0)
 class AlertJob:
     """What an alert says about the job, known at synth time."""
 
+    stack_name: str
     name: str
     launch_budget: int  # launches over which a placement failure is retried, the first included
     timeout_seconds: int
     log_group_name: str
+
+    @classmethod
+    def of(
+        cls, *, stack_name: str, job_name: str, retry: RetryPolicy, timeout_seconds: int, log_group_name: str
+    ) -> AlertJob:
+        return cls(
+            stack_name=stack_name,
+            name=job_name,
+            launch_budget=1 + retry.max_attempts,
+            timeout_seconds=timeout_seconds,
+            log_group_name=log_group_name,
+        )
+
+    def static_fields(self, channel: str) -> dict[str, Any]:
+        """The alert payload's fields that do not depend on the run."""
+        return {
+            "channel": channel,
+            "stack": self.stack_name,
+            "job": self.name,
+            "launchBudget": self.launch_budget,
+            "timeoutSeconds": self.timeout_seconds,
+            "logGroup": self.log_group_name,
+            "logStreamPrefix": f"{LOG_STREAM_PREFIX}/{CONTAINER_NAME}",
+        }
 
 
 def render_retry(errors: Sequence[str], policy: RetryPolicy, *, attempts: int | None = None) -> dict[str, Any]:
@@ -204,13 +229,11 @@ def render_run_job(branch: Mapping[str, Any], *, retry: RetryPolicy) -> dict[str
     }
 
 
-def render_alert_payload(*, channel: str, stack_name: str, job: AlertJob) -> dict[str, Any]:
+def render_alert_payload(*, channel: str, job: AlertJob) -> dict[str, Any]:
     """What the alert Lambda gets (``lambda_src.contract.AlertPayload``), from the branch input that
     ``render_notify_failure`` passes; every path exists in every execution, so building it cannot fail."""
     return {
-        "channel": channel,
-        "stack": stack_name,
-        "job": job.name,
+        **job.static_fields(channel),
         "error.$": "$.Failure.Error",
         "cause.$": "$.Failure.Cause",
         "execution.$": "$$.Execution.Id",
@@ -218,10 +241,6 @@ def render_alert_payload(*, channel: str, stack_name: str, job: AlertJob) -> dic
         "gaveUpAt.$": "$.GaveUpAt",
         "stateMachine.$": "$$.StateMachine.Id",
         "input.$": "$$.Execution.Input",
-        "launchBudget": job.launch_budget,
-        "timeoutSeconds": job.timeout_seconds,
-        "logGroup": job.log_group_name,
-        "logStreamPrefix": f"{LOG_STREAM_PREFIX}/{CONTAINER_NAME}",
     }
 
 
@@ -229,9 +248,7 @@ def alert_state_name(channel: str) -> str:
     return f"Alert{channel.capitalize()}"
 
 
-def render_alert_branch(
-    *, partition: str, channel: str, stack_name: str, job: AlertJob, alert_function_arn: str
-) -> dict[str, Any]:
+def render_alert_branch(*, partition: str, channel: str, job: AlertJob, alert_function_arn: str) -> dict[str, Any]:
     """One channel's delivery: invoke the Lambda for ``channel``, retry what is transient, and end
     the branch either way (a channel that stays down must not stop the others)."""
     name = alert_state_name(channel)
@@ -243,7 +260,7 @@ def render_alert_branch(
                 "Resource": f"arn:{partition}:states:::lambda:invoke",
                 "Parameters": {
                     "FunctionName": alert_function_arn,
-                    "Payload": render_alert_payload(channel=channel, stack_name=stack_name, job=job),
+                    "Payload": render_alert_payload(channel=channel, job=job),
                 },
                 "Retry": [render_retry(LAMBDA_TRANSIENT_ERRORS, ALERT_RETRY)],
                 "Catch": [render_catch(f"{name}Undelivered", result_path="$.AlertFailure")],
@@ -255,7 +272,7 @@ def render_alert_branch(
 
 
 def render_notify_failure(
-    *, partition: str, stack_name: str, job: AlertJob, alert_function_arn: str, channels: Sequence[str]
+    *, partition: str, job: AlertJob, alert_function_arn: str, channels: Sequence[str]
 ) -> dict[str, Any]:
     """Alert on every channel at once, each on its own; then fail the run."""
     unknown = sorted(set(channels) - set(CHANNELS))
@@ -266,13 +283,7 @@ def render_notify_failure(
         # The branches' input: the failure, and when the run gave up (one time for every channel).
         "Parameters": {"Failure.$": "$.Failure", "GaveUpAt.$": "$$.State.EnteredTime"},
         "Branches": [
-            render_alert_branch(
-                partition=partition,
-                channel=channel,
-                stack_name=stack_name,
-                job=job,
-                alert_function_arn=alert_function_arn,
-            )
+            render_alert_branch(partition=partition, channel=channel, job=job, alert_function_arn=alert_function_arn)
             for channel in channels
         ],
         # Discard the deliveries' results: JobFailed reads $.Failure.
@@ -286,8 +297,7 @@ def render_notify_failure(
 
 def render_definition(
     *,
-    job_name: str,
-    stack_name: str,
+    job: AlertJob,
     partition: str,
     cluster_arn: str,
     task_definition_arn: str,
@@ -297,11 +307,9 @@ def render_definition(
     assign_public_ip: bool,
     alert_function_arn: str,
     alert_channels: Sequence[str],
-    log_group_name: str,
     retry: RetryPolicy,
-    timeout_seconds: int,
 ) -> dict[str, Any]:
-    """The whole definition for one job."""
+    """The whole definition for one job (``job`` says what its alerts say about it)."""
     run_task = render_run_task(
         partition=partition,
         cluster_arn=cluster_arn,
@@ -310,26 +318,16 @@ def render_definition(
         subnet_ids=subnet_ids,
         security_group_ids=security_group_ids,
         assign_public_ip=assign_public_ip,
-        timeout_seconds=timeout_seconds,
-    )
-    job = AlertJob(
-        name=job_name,
-        launch_budget=1 + retry.max_attempts,
-        timeout_seconds=timeout_seconds,
-        log_group_name=log_group_name,
+        timeout_seconds=job.timeout_seconds,
     )
     return {
-        "Comment": f"Runs job {job_name} on Fargate: retries launches whose container never ran, "
+        "Comment": f"Runs job {job.name} on Fargate: retries launches whose container never ran, "
         "alerts and fails otherwise.",
         "StartAt": "RunJob",
         "States": {
-            "RunJob": render_run_job(render_branch(run_task, timeout_seconds=timeout_seconds), retry=retry),
+            "RunJob": render_run_job(render_branch(run_task, timeout_seconds=job.timeout_seconds), retry=retry),
             "NotifyFailure": render_notify_failure(
-                partition=partition,
-                stack_name=stack_name,
-                job=job,
-                alert_function_arn=alert_function_arn,
-                channels=alert_channels,
+                partition=partition, job=job, alert_function_arn=alert_function_arn, channels=alert_channels
             ),
             "JobFailed": {"Type": "Fail", "ErrorPath": "$.Failure.Error", "CausePath": "$.Failure.Cause"},
         },

@@ -9,7 +9,7 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
 from constructs_lib.alert_function import AlertFunction
-from constructs_lib.asl import render_definition
+from constructs_lib.asl import AlertJob, render_definition
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.fargate_task import FargateTask
@@ -32,7 +32,7 @@ class JobStateMachine(Construct):
     The role may run exactly this task definition in this cluster, pass exactly the task's two
     roles to ECS, track tasks in this cluster, manage the `.sync` rule, and invoke the alert
     function. Its alert step invokes that function once per channel the function is configured
-    for (``alert.channels``). Exposes ``arn`` and ``name``.
+    for (``alert.channels``). Exposes ``arn``, ``name`` and ``alert_job`` (what alerts say about the job).
     """
 
     def __init__(
@@ -75,9 +75,15 @@ class JobStateMachine(Construct):
             source_account=aws.account_id,
             source_arn=aws.arn("states", f"stateMachine:{self.name}"),
         )
-        self.definition = render_definition(
-            job_name=job_name,
+        self.alert_job = AlertJob.of(
             stack_name=stack_name,
+            job_name=job_name,
+            retry=retry,
+            timeout_seconds=timeout_seconds,
+            log_group_name=task.log_group_name,
+        )
+        self.definition = render_definition(
+            job=self.alert_job,
             partition=aws.partition,
             cluster_arn=cluster.arn,
             task_definition_arn=task.arn,
@@ -87,9 +93,7 @@ class JobStateMachine(Construct):
             assign_public_ip=network.assign_public_ip,
             alert_function_arn=alert.arn,
             alert_channels=alert.channels,
-            log_group_name=task.log_group_name,
             retry=retry,
-            timeout_seconds=timeout_seconds,
         )
         self.state_machine = SfnStateMachine(
             self,
