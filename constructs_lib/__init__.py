@@ -22,6 +22,7 @@ _EXPORTS = {
     "AwsEnvironment": "constructs_lib.aws_environment",
     "Cluster": "constructs_lib.cluster",
     "Config": "constructs_lib.config",
+    "EndedEarlyAlerts": "constructs_lib.ended_early_alerts",
     "ConfigError": "constructs_lib.config",
     "FargateTask": "constructs_lib.fargate_task",
     "JobSpec": "constructs_lib.config",
@@ -43,6 +44,7 @@ __all__ = [
     "Cluster",
     "Config",
     "ConfigError",
+    "EndedEarlyAlerts",
     "FargateTask",
     "JobSpec",
     "JobStateMachine",
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     from constructs_lib.aws_environment import AwsEnvironment
     from constructs_lib.cluster import Cluster
     from constructs_lib.config import Config, ConfigError, JobSpec, load_config
+    from constructs_lib.ended_early_alerts import EndedEarlyAlerts
     from constructs_lib.fargate_task import FargateTask
     from constructs_lib.network import Network
     from constructs_lib.retry_policy import RetryPolicy

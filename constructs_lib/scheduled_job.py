@@ -11,6 +11,7 @@ from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.config import JobSpec
+from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.network import Network
 from constructs_lib.schedule import Schedule
@@ -20,7 +21,8 @@ __all__ = ["ScheduledJob"]
 
 
 class ScheduledJob(Construct):
-    """A Fargate task, the state machine that runs it, its schedule and its run alarms.
+    """A Fargate task, the state machine that runs it, its schedule, the alerts for runs that end
+    without reaching the alert step, and its run alarms.
 
     ``job`` is a validated ``JobSpec``; the network, cluster, alert function and alert topic are
     shared and passed in as constructs. ``prefix`` is the stack's name; resource names start with
@@ -80,6 +82,9 @@ class ScheduledJob(Construct):
             state_machine=self.state_machine,
             enabled=job.enabled,
             description=f"Starts job {job.name}",
+        )
+        self.ended_early = EndedEarlyAlerts(
+            self, "ended-early", name=name, aws=aws, state_machine=self.state_machine, alert=alert
         )
         self.alarms = RunAlarms(
             self, "alarms", name=name, job_name=job.name, state_machine=self.state_machine, topic=topic

@@ -14,12 +14,14 @@ __all__ = [
     "CHATWORK_ROOM_VARIABLE",
     "CHATWORK_TOKEN_VARIABLE",
     "DEFAULT_CHATWORK_API_BASE",
+    "ENDED_EARLY_STATUSES",
     "PLACEMENT_ERRORS",
     "SNS_TOPIC_VARIABLE",
     "WEBHOOK_PARAMETER_VARIABLE",
     "AlertDeliveryError",
     "AlertPayload",
     "AlertRejectedError",
+    "ended_early_error",
 ]
 
 # The Lambda's environment (other tools rely on these names).
@@ -44,6 +46,14 @@ CHANNELS = ("log", "email", "slack", "chatwork")
 # https://repost.aws/knowledge-center/ecs-fargate-capacity-errors
 PLACEMENT_ERRORS = ("AmazonECS.Unknown", "ECS.AmazonECSException")
 
+# Executions that end without reaching the state machine's alert step, reported through an
+# EventBridge rule on their status change; their alert's error is "Execution.<status>".
+ENDED_EARLY_STATUSES = ("ABORTED", "TIMED_OUT")
+
+
+def ended_early_error(status: str) -> str:
+    return f"Execution.{status}"
+
 
 class AlertDeliveryError(Exception):
     """The channel could not take the alert now (5xx, 429, timeout, unreachable): worth retrying.
@@ -67,8 +77,8 @@ class AlertPayload(TypedDict, total=False):
     cause: str  # Step Functions' cause: for a stopped task, the task as JSON
     execution: str  # the execution ARN: unique per run
     stateMachine: str
-    startTime: str  # when the execution started (ISO 8601)
-    gaveUpAt: str  # when the run gave up and the alert step began (ISO 8601)
+    startTime: str | int  # when the execution started (ISO 8601, or epoch ms from an event)
+    gaveUpAt: str | int  # when the run gave up (ISO 8601, or epoch ms: when it stopped)
     input: Any  # the execution's input; a scheduled run's EventBridge event has "time"
     launchBudget: int  # launches a placement failure is retried over, the first included
     timeoutSeconds: int

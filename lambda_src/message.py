@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lambda_src.contract import PLACEMENT_ERRORS
+from lambda_src.contract import PLACEMENT_ERRORS, ended_early_error
 
 __all__ = ["Alert", "chatwork_message", "describe", "email_message", "slack_message"]
 
@@ -170,6 +170,18 @@ def _what_happened(
             "the task stopped",
             f"The task stopped before its container exited: {stop or 'no reason given'}. It was not re-run.",
         )
+    if error == ended_early_error("ABORTED"):
+        return (
+            "the run was aborted",
+            "The run was aborted (stopped by hand, or by a deploy that replaced the state machine) before it "
+            "finished; Step Functions asked ECS to stop its task. The job may have run half-way; it was not re-run.",
+        )
+    if error == ended_early_error("TIMED_OUT"):
+        return (
+            "the run timed out",
+            "The execution ran past its own time limit and was stopped before it finished. The job may have run "
+            "half-way; it was not re-run.",
+        )
     if error == "Job.TimedOut":
         limit = event.get("timeoutSeconds")
         limit_text = f" of {_duration_seconds(limit)}" if isinstance(limit, int) else ""
@@ -288,6 +300,12 @@ def _console_escape(text: str) -> str:
 
 
 def _time(value: Any) -> datetime | None:
+    """An ISO 8601 time (Step Functions' context object) or epoch milliseconds (its events)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
     if not isinstance(value, str):
         return None
     try:

@@ -97,7 +97,7 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     stack_dir = previous_output / "stacks" / "scheduled-jobs"
     assert result.stdout.splitlines() == [
         f"Synthesized stack 'scheduled-jobs' (ap-northeast-1) into {stack_dir}",
-        "  47 resources, 1 job(s):",
+        "  51 resources, 1 job(s):",
         "  - run-once-a-hour: cron(0 * * * ? *), 256 cpu / 512 MiB, timeout 1 h, 3 launch retries "
         "(waits 1 s, 2 s, 4 s; 7 s in all)",
         "  alerts: log, SNS topic scheduled-jobs-alerts",

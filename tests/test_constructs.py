@@ -55,8 +55,9 @@ def test_a_composed_stack_synthesizes(composed):
     definition = json.loads(machine["definition"])
     assert definition["States"]["RunJob"]["Retry"][0]["MaxAttempts"] == 2
     assert definition["States"]["RunJob"]["Retry"][0]["BackoffRate"] == 1.0
-    (rule,) = resources(synthesized, "aws_cloudwatch_event_rule").values()
-    assert rule["schedule_expression"] == "rate(1 day)"
+    rules = {rule["name"]: rule for rule in resources(synthesized, "aws_cloudwatch_event_rule").values()}
+    assert sorted(rules) == ["own-hello", "own-hello-ended-early"]
+    assert rules["own-hello"]["schedule_expression"] == "rate(1 day)"
     # Without chat channels, each alert goes to the log and to the topic.
     branches = definition["States"]["NotifyFailure"]["Branches"]
     assert [branch["StartAt"] for branch in branches] == ["AlertLog", "AlertEmail"]

@@ -776,3 +776,58 @@ def test_outputs_name_the_alert_path(default_stack):
             "value": ids(default_stack, "aws_sns_topic", "alert-topic", "arn"),
         },
     }
+
+
+# --- runs that end without reaching the alert step ------------------------------------------------
+
+
+def test_ended_early_rule_matches_this_state_machines_aborted_and_timed_out_executions(default_stack):
+    _, rule = job_resource(default_stack, "aws_cloudwatch_event_rule", JOB, "ended-early_rule")
+    assert rule["name"] == f"{NAME}-ended-early"
+    assert json.loads(rule["event_pattern"]) == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "status": ["ABORTED", "TIMED_OUT"],
+            "stateMachineArn": [ids(default_stack, "aws_sfn_state_machine", f"job-{JOB}_state-machine", "arn")],
+        },
+    }
+    assert "schedule_expression" not in rule
+
+
+def test_ended_early_rule_invokes_the_alert_function_once_per_channel(default_stack, multi_stack):
+    for stack, channels in ((default_stack, ["email", "log"]), (multi_stack, ["chatwork", "email", "log", "slack"])):
+        job = JOB if stack is default_stack else "nightly-report"
+        rule = ids(stack, "aws_cloudwatch_event_rule", f"job-{job}_ended-early_rule", "name")
+        targets = {
+            body["target_id"]: body
+            for name, body in resources(stack, "aws_cloudwatch_event_target").items()
+            if name.startswith(f"job-{job}_ended-early_")
+        }
+        assert sorted(targets) == [f"alert-{channel}" for channel in channels]
+        function = ids(stack, "aws_lambda_function", "alert_function", "arn")
+        for channel in channels:
+            target = targets[f"alert-{channel}"]
+            assert (target["rule"], target["arn"]) == (rule, function)
+            assert target["retry_policy"] == {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 20}
+            assert target["input_transformer"]["input_paths"] == {
+                "execution": "$.detail.executionArn",
+                "stateMachine": "$.detail.stateMachineArn",
+                "status": "$.detail.status",
+                "startDate": "$.detail.startDate",
+                "stopDate": "$.detail.stopDate",
+            }
+            assert f'"channel": "{channel}"' in target["input_transformer"]["input_template"]
+
+
+def test_only_its_rule_may_invoke_the_alert_function(default_stack):
+    _, permission = job_resource(default_stack, "aws_lambda_permission", JOB, "ended-early_permission")
+    assert permission == {
+        "statement_id": f"{NAME}-ended-early",
+        "action": "lambda:InvokeFunction",
+        "function_name": ids(default_stack, "aws_lambda_function", "alert_function", "function_name"),
+        "principal": "events.amazonaws.com",
+        "source_arn": ids(default_stack, "aws_cloudwatch_event_rule", f"job-{JOB}_ended-early_rule", "arn"),
+        "source_account": data_ref(default_stack, "aws_caller_identity", "account_id"),
+    }
+    assert len(resources(default_stack, "aws_lambda_permission")) == 1

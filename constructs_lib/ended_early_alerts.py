@@ -1,0 +1,77 @@
+"""Alerts for runs that end without reaching the alert step: an EventBridge rule on the job's
+aborted and timed-out executions, whose targets invoke the alert Lambda once per channel."""
+
+from __future__ import annotations
+
+import json
+
+from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
+from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from constructs import Construct
+
+from constructs_lib.alert_function import AlertFunction
+from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.execution_events import INPUT_PATHS, alert_input_template, ended_early_pattern
+from constructs_lib.naming import aws_name
+from constructs_lib.state_machine import JobStateMachine
+
+__all__ = ["TARGET_RETRY", "EndedEarlyAlerts"]
+
+# EventBridge retries delivery to the Lambda for an hour (its default is 24 h and 185 attempts):
+# an alert a day late is noise. Function errors are retried by Lambda's asynchronous invocation
+# (twice). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
+TARGET_RETRY = {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 20}
+
+
+class EndedEarlyAlerts(Construct):
+    """An execution that is aborted (stopped by hand, or by a deploy) or times out as a whole never
+    reaches the state machine's alert step. This rule catches its status change on the default
+    bus and invokes the alert function once per channel (one target each, so that each channel
+    is retried on its own), with the same payload shape as the alert step's.
+    Exposes ``rule``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name: str,
+        aws: AwsEnvironment,
+        state_machine: JobStateMachine,
+        alert: AlertFunction,
+    ) -> None:
+        super().__init__(scope, id_)
+        rule_name = aws_name(name, "ended-early", kind="event_rule")
+        self.rule = CloudwatchEventRule(
+            self,
+            "rule",
+            name=rule_name,
+            description=f"Runs of {state_machine.alert_job.name} that were aborted or timed out: alert",
+            event_pattern=json.dumps(ended_early_pattern(state_machine.arn), sort_keys=True),
+        )
+        for channel in alert.channels:
+            CloudwatchEventTarget(
+                self,
+                f"target-{channel}",
+                rule=self.rule.name,
+                target_id=f"alert-{channel}",
+                arn=alert.arn,
+                input_transformer={
+                    "input_paths": INPUT_PATHS,
+                    "input_template": alert_input_template(channel=channel, job=state_machine.alert_job),
+                },
+                retry_policy=TARGET_RETRY,
+            )
+        # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-lambda-permissions
+        LambdaPermission(
+            self,
+            "permission",
+            statement_id=rule_name[:100],
+            action="lambda:InvokeFunction",
+            function_name=alert.function.function_name,
+            principal="events.amazonaws.com",
+            source_arn=self.rule.arn,
+            source_account=aws.account_id,
+        )
