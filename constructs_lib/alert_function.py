@@ -20,6 +20,7 @@ from constructs_lib.iam import render_statements
 from constructs_lib.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 from lambda_src.contract import (
+    CHANNELS,
     CHATWORK_ROOM_VARIABLE,
     CHATWORK_TOKEN_VARIABLE,
     SNS_TOPIC_VARIABLE,
@@ -86,14 +87,18 @@ class AlertFunction(Construct):
         )
 
         environment = {SNS_TOPIC_VARIABLE: topic.arn}
-        self.channels: tuple[str, ...] = ("log", "email")
         if webhook_ssm_parameter:
             environment[WEBHOOK_PARAMETER_VARIABLE] = webhook_ssm_parameter
-            self.channels += ("slack",)
         if chatwork_room_id and chatwork_token_ssm_parameter:
             environment[CHATWORK_ROOM_VARIABLE] = chatwork_room_id
             environment[CHATWORK_TOKEN_VARIABLE] = chatwork_token_ssm_parameter
-            self.channels += ("chatwork",)
+        configured = {
+            "log": True,
+            "email": True,
+            "slack": bool(webhook_ssm_parameter),
+            "chatwork": bool(chatwork_room_id),
+        }
+        self.channels: tuple[str, ...] = tuple(channel for channel in CHANNELS if configured[channel])
 
         statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")
         statements += topic.publish_statements()

@@ -250,11 +250,6 @@ class AlertSpec(ValueObject):
         """The chat channels configured, in the order alerts list them."""
         return (("slack",) if self.webhook_ssm_parameter else ()) + (("chatwork",) if self.chatwork_room_id else ())
 
-    @property
-    def ssm_parameters(self) -> tuple[str, ...]:
-        """The SecureString parameters the Lambda reads, and may read."""
-        return tuple(p for p in (self.webhook_ssm_parameter, self.chatwork_token_ssm_parameter) if p)
-
 
 class JobSpec(ValueObject):
     """``[[jobs]]``: one scheduled Fargate job."""

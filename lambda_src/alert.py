@@ -113,18 +113,17 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             raise AlertRejectedError(reason)
         return {"alert_id": alert.alert_id, "delivered": {channel: _deliver(channels[channel], alert, context)}}
 
-    # Every channel in turn: report each, then fail if one did (the first transient failure wins,
-    # so that a caller that retries does).
+    # Every channel in turn, then fail if one did: with the retryable error if any failure is
+    # transient, so that a caller that retries does.
     _log(alert.record)
     delivered: dict[str, str] = {"log": "written"}
-    failures: list[Exception] = []
+    failures: list[AlertDeliveryError | AlertRejectedError] = []
     for name, target in channels.items():
         try:
             delivered[name] = _deliver(target, alert, context)
         except (AlertDeliveryError, AlertRejectedError) as error:
             failures.append(error)
-    transient = [f for f in failures if isinstance(f, AlertDeliveryError)]
-    if transient or failures:
-        kind = AlertDeliveryError if transient else AlertRejectedError
-        raise kind("; ".join(str(f) for f in failures))
+    if failures:
+        transient = any(isinstance(failure, AlertDeliveryError) for failure in failures)
+        raise (AlertDeliveryError if transient else AlertRejectedError)("; ".join(map(str, failures)))
     return {"alert_id": alert.alert_id, "delivered": delivered}

@@ -8,6 +8,7 @@ the life of the execution environment, and never written to a log or an error me
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -62,8 +63,8 @@ def post(url: str, data: bytes, *, headers: Mapping[str, str], service: str, tim
         if error.code == 429 or error.code >= 500:
             raise AlertDeliveryError(f"{service} answered {answer}") from None
         raise AlertRejectedError(f"{service} refused the alert: {answer}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
-        reason = getattr(error, "reason", error)
+    except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, resets, bad answers
+        reason = getattr(error, "reason", None) or error
         raise AlertDeliveryError(f"{service} unreachable: {reason}") from None
 
 

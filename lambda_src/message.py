@@ -8,6 +8,7 @@ one ``Alert`` into each channel's format.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,12 +33,10 @@ RAW_LIMIT = 3000  # characters of an unrecognised payload or a long cause kept i
 # What a task that never started was stuck on, by the words in ECS's reason.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
 _NEVER_STARTED = (
-    ("CannotPullContainer", "the image could not be pulled"),
-    ("secret", "its secrets could not be fetched"),
-    ("ssm", "its secrets could not be fetched"),
-    ("network interface", "its network interface could not be set up"),
-    ("ENI", "its network interface could not be set up"),
-    ("ResourceInitializationError", "its resources could not be set up"),
+    (re.compile(r"CannotPullContainer|pull image", re.I), "the image could not be pulled"),
+    (re.compile(r"secret|\bssm\b", re.I), "its secrets could not be fetched"),
+    (re.compile(r"network interface|\bENI\b"), "its network interface could not be set up"),
+    (re.compile(r"ResourceInitializationError"), "its resources could not be set up"),
 )
 
 
@@ -150,7 +149,7 @@ def _what_happened(
         )
     if error == "Job.TaskFailedToStart":
         reason = _start_reason(task)
-        stuck = next((what for word, what in _NEVER_STARTED if word.lower() in reason.lower()), None)
+        stuck = next((what for pattern, what in _NEVER_STARTED if pattern.search(reason)), None)
         return (
             "the task never started",
             f"The task never started{f' ({stuck})' if stuck else ''}, after {launches}{elapsed}, "

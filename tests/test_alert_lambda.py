@@ -240,6 +240,30 @@ def test_without_a_channel_a_channel_down_fails_the_call_after_the_others_were_t
         assert (len(channels.chatwork.accepted), len(channels.world.emails())) == (1, 1)
 
 
+@pytest.mark.parametrize(
+    ("slack", "chatwork", "error", "message"),
+    [
+        (
+            403,
+            401,
+            AlertRejectedError,
+            "slack refused the alert: HTTP 403 ok; chatwork refused the alert: HTTP 401 ok",
+        ),
+        (503, 401, AlertDeliveryError, "slack answered HTTP 503 ok; chatwork refused the alert: HTTP 401 ok"),
+    ],
+    ids=["all-refused", "one-down"],
+)
+def test_without_a_channel_the_error_is_retryable_when_any_failure_is(
+    aws, monkeypatch, slack, chatwork, error, message
+):
+    for channels in channels_with(monkeypatch, [slack], [chatwork]):
+        with pytest.raises(error) as raised:
+            handler(payload(), Context())
+        assert type(raised.value) is error
+        assert str(raised.value) == message
+        assert len(channels.world.emails()) == 1
+
+
 # --- secrets: read from SSM at run time, cached, never logged ---------------------------------------
 
 

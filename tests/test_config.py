@@ -407,7 +407,7 @@ def alert_problems(lines: str) -> list[str]:
 def test_alert_channels_default_to_none():
     alert = parse_config(STACK + JOB).alert
     assert (alert.webhook_ssm_parameter, alert.chatwork_room_id, alert.chatwork_token_ssm_parameter) == (None,) * 3
-    assert (alert.emails, alert.chat_channels, alert.ssm_parameters) == ((), (), ())
+    assert (alert.emails, alert.chat_channels) == ((), ())
 
 
 def test_every_alert_channel_together():
@@ -424,7 +424,6 @@ def test_every_alert_channel_together():
     assert (alert.chatwork_room_id, alert.chatwork_token_ssm_parameter) == ("123456", "/team/alerts/chatwork_token.v2")
     assert alert.emails == ("ops@example.com", "On-Call+jobs@example.co.jp")
     assert alert.chat_channels == ("slack", "chatwork")
-    assert alert.ssm_parameters == ("/team/alerts/slack-webhook", "/team/alerts/chatwork_token.v2")
 
 
 def test_webhook_url_is_refused_with_what_replaced_it_and_without_its_value():
