@@ -94,13 +94,24 @@ def alert_routes(config: Config) -> str:
 
 def warnings(config: Config) -> list[str]:
     """What is allowed but probably not meant."""
+    found = []
     alert = config.alert
     if not (alert.emails or alert.chat_channels):
-        return [
+        found.append(
             "no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "
             'subscribed to. Set [alert] emails, webhook_ssm_parameter or chatwork_room_id (README, "Alerts").'
-        ]
-    return []
+        )
+    for index, job in enumerate(config.jobs):
+        period = job.parsed_schedule.period_seconds
+        if job.concurrency == "forbid" and period is not None and job.longest_run_seconds > period:
+            found.append(
+                f"jobs[{index}] ({job.name}): a run can last {format_duration(job.longest_run_seconds)} "
+                f"(retry waits, and timeout_seconds {format_duration(job.timeout_seconds)} per run of the task), "
+                f"longer than the {format_duration(period)} between runs of {job.schedule}: a run due while the "
+                'previous one still runs launches nothing and alerts (concurrency = "forbid"). Shorten '
+                'timeout_seconds, or set concurrency = "allow" if runs may overlap.'
+            )
+    return found
 
 
 def main(argv: list[str]) -> int:

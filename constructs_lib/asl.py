@@ -31,9 +31,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from constructs_lib.config import Concurrency
 from constructs_lib.fargate import PLATFORM_VERSION
 from constructs_lib.retry_policy import RetryPolicy
-from lambda_src.contract import CHANNELS, PLACEMENT_ERRORS, AlertDeliveryError
+from lambda_src.contract import CHANNELS, ERROR_PREVIOUS_RUN, PLACEMENT_ERRORS, AlertDeliveryError
 
 __all__ = [
     "ALERT_RETRY",
@@ -41,6 +42,7 @@ __all__ = [
     "ERROR_FAILED_TO_START",
     "ERROR_TASK_FAILED",
     "ERROR_TIMED_OUT",
+    "GUARD_RETRY",
     "LAMBDA_TRANSIENT_ERRORS",
     "LOG_STREAM_PREFIX",
     "PLACEMENT_ERRORS",
@@ -76,6 +78,8 @@ LAMBDA_TRANSIENT_ERRORS = (
     AlertDeliveryError.__name__,
 )
 ALERT_RETRY = RetryPolicy(max_attempts=6, interval_seconds=2, backoff_rate=2.0)
+# The concurrency guard's ListExecutions call reads and changes nothing, so any error is retried.
+GUARD_RETRY = RetryPolicy(max_attempts=3, interval_seconds=1, backoff_rate=2.0)
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,43 @@ def render_branch(run_task: Mapping[str, Any], *, timeout_seconds: int) -> dict[
     }
 
 
+def render_concurrency_guard(*, partition: str, next_state: str) -> dict[str, dict[str, Any]]:
+    """States that let a run start only when no other execution of this state machine is running.
+
+    ``ListExecutions`` with ``StatusFilter: RUNNING`` counts this execution too, so two or more
+    means another run is still going: this one launches nothing and fails, after alerting. If the
+    call itself keeps failing, the run goes ahead (fail open): a skipped run is worse than a rare
+    overlap. https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html
+    """
+    return {
+        "CheckPreviousRun": {
+            "Type": "Task",
+            "Resource": f"arn:{partition}:states:::aws-sdk:sfn:listExecutions",
+            "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "StatusFilter": "RUNNING", "MaxResults": 2},
+            "ResultSelector": {"Running.$": "States.ArrayLength($.Executions)"},
+            "ResultPath": "$.Guard",
+            "Retry": [render_retry(["States.ALL"], GUARD_RETRY)],
+            "Catch": [render_catch(next_state, result_path="$.GuardFailure")],
+            "Next": "IsPreviousRunRunning",
+        },
+        "IsPreviousRunRunning": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.Guard.Running", "NumericGreaterThan": 1, "Next": "PreviousRunStillRunning"}],
+            "Default": next_state,
+        },
+        "PreviousRunStillRunning": {
+            "Type": "Pass",
+            "Result": {
+                "Error": ERROR_PREVIOUS_RUN,
+                "Cause": 'Another execution of this job was still running (concurrency = "forbid"), '
+                "so this run launched no task.",
+            },
+            "ResultPath": "$.Failure",
+            "Next": "NotifyFailure",
+        },
+    }
+
+
 def render_run_job(branch: Mapping[str, Any], *, retry: RetryPolicy) -> dict[str, Any]:
     retries = [render_retry([*PLACEMENT_ERRORS, ERROR_FAILED_TO_START], retry)]
     if retry.rerun_attempts:
@@ -308,6 +349,7 @@ def render_definition(
     alert_function_arn: str,
     alert_channels: Sequence[str],
     retry: RetryPolicy,
+    concurrency: Concurrency = "forbid",
 ) -> dict[str, Any]:
     """The whole definition for one job (``job`` says what its alerts say about it)."""
     run_task = render_run_task(
@@ -320,11 +362,13 @@ def render_definition(
         assign_public_ip=assign_public_ip,
         timeout_seconds=job.timeout_seconds,
     )
+    guard = render_concurrency_guard(partition=partition, next_state="RunJob") if concurrency == "forbid" else {}
     return {
         "Comment": f"Runs job {job.name} on Fargate: retries launches whose container never ran, "
         "alerts and fails otherwise.",
-        "StartAt": "RunJob",
+        "StartAt": "CheckPreviousRun" if guard else "RunJob",
         "States": {
+            **guard,
             "RunJob": render_run_job(render_branch(run_task, timeout_seconds=job.timeout_seconds), retry=retry),
             "NotifyFailure": render_notify_failure(
                 partition=partition, job=job, alert_function_arn=alert_function_arn, channels=alert_channels

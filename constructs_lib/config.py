@@ -14,7 +14,7 @@ import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -45,6 +45,7 @@ LOG_RETENTION_DAYS = (
 REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
 ZONE_PATTERN = re.compile(REGION_PATTERN.pattern + r"[a-z]")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+Concurrency = Literal["forbid", "allow"]
 
 
 def field_error(field: str, message: str) -> PydanticCustomError:
@@ -269,6 +270,9 @@ class JobSpec(ValueObject):
     timeout_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     #: ``None`` takes ``default_retry_policy`` scaled to the schedule.
     retry: RetryPolicy | None = None
+    #: ``forbid``: a run that finds the previous one still running launches nothing, alerts and
+    #: fails (``Job.PreviousRunStillRunning``). ``allow``: runs may overlap.
+    concurrency: Concurrency = "forbid"
 
     _name = field_validator("name")(check_job_name)
     _cpu = field_validator("cpu")(check_cpu)
@@ -339,6 +343,14 @@ class JobSpec(ValueObject):
     @property
     def parsed_schedule(self) -> Schedule:
         return parse_schedule(self.schedule)
+
+    @property
+    def longest_run_seconds(self) -> int:
+        """How long one run can last at worst: every retry wait, plus the task running to its
+        timeout once (launches that were never placed or never started take no time) and again
+        for each opt-in re-run."""
+        retry = self.retry_policy
+        return int(retry.window_seconds) + (1 + retry.rerun_attempts) * self.timeout_seconds
 
     @property
     def retry_policy(self) -> RetryPolicy:

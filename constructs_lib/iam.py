@@ -74,6 +74,9 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
     # Step Functions `lambda:invoke`: https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html
     # The function ARN and its qualified forms (`:*`), as AWS CDK grants.
     "lambda:invoke": (Need("InvokeAlert", ("lambda:InvokeFunction",), "function"),),
+    # The concurrency guard lists its own state machine's running executions (aws-sdk integration):
+    # https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html
+    "sfn:listExecutions": (Need("ListOwnExecutions", ("states:ListExecutions",), "state_machine"),),
     # EventBridge rule target that starts an execution:
     # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
     "states:StartExecution": (Need("StartJob", ("states:StartExecution",), "state_machine"),),

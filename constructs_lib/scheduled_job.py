@@ -72,6 +72,7 @@ class ScheduledJob(Construct):
             command=job.command,
             retry=job.retry_policy,
             timeout_seconds=job.timeout_seconds,
+            concurrency=job.concurrency,
         )
         self.schedule = Schedule(
             self,

@@ -12,6 +12,7 @@ from constructs_lib.alert_function import AlertFunction
 from constructs_lib.asl import AlertJob, render_definition
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
+from constructs_lib.config import Concurrency
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.iam import render_statements
 from constructs_lib.naming import aws_name
@@ -30,9 +31,10 @@ class JobStateMachine(Construct):
     """The state machine for one job (definition: ``constructs_lib.asl``) and its role.
 
     The role may run exactly this task definition in this cluster, pass exactly the task's two
-    roles to ECS, track tasks in this cluster, manage the `.sync` rule, and invoke the alert
-    function. Its alert step invokes that function once per channel the function is configured
-    for (``alert.channels``). Exposes ``arn``, ``name`` and ``alert_job`` (what alerts say about the job).
+    roles to ECS, track tasks in this cluster, manage the `.sync` rule, invoke the alert function
+    and, with ``concurrency="forbid"``, list its own running executions. Its alert step invokes
+    the function once per channel it is configured for (``alert.channels``). Exposes ``arn``,
+    ``name`` and ``alert_job`` (what alerts say about the job).
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class JobStateMachine(Construct):
         command: Sequence[str],
         retry: RetryPolicy,
         timeout_seconds: int,
+        concurrency: Concurrency = "forbid",
     ) -> None:
         super().__init__(scope, id_)
         self.name = aws_name(name, kind="state_machine")
@@ -65,6 +68,10 @@ class JobStateMachine(Construct):
             )
             + alert.invoke_statements()
         )
+        # Built from the name, not the resource: the role must exist before the state machine.
+        own_arn = aws.arn("states", f"stateMachine:{self.name}")
+        if concurrency == "forbid":
+            statements += render_statements("sfn:listExecutions", state_machine=own_arn)
         self.role = ServiceRole(
             self,
             "role",
@@ -73,7 +80,7 @@ class JobStateMachine(Construct):
             description=f"Step Functions runs job {job_name}",
             statements=statements,
             source_account=aws.account_id,
-            source_arn=aws.arn("states", f"stateMachine:{self.name}"),
+            source_arn=own_arn,
         )
         self.alert_job = AlertJob.of(
             stack_name=stack_name,
@@ -94,6 +101,7 @@ class JobStateMachine(Construct):
             alert_function_arn=alert.arn,
             alert_channels=alert.channels,
             retry=retry,
+            concurrency=concurrency,
         )
         self.state_machine = SfnStateMachine(
             self,

@@ -15,6 +15,7 @@ __all__ = [
     "CHATWORK_TOKEN_VARIABLE",
     "DEFAULT_CHATWORK_API_BASE",
     "ENDED_EARLY_STATUSES",
+    "ERROR_PREVIOUS_RUN",
     "PLACEMENT_ERRORS",
     "SNS_TOPIC_VARIABLE",
     "WEBHOOK_PARAMETER_VARIABLE",
@@ -45,6 +46,10 @@ CHANNELS = ("log", "email", "slack", "chatwork")
 # https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html
 # https://repost.aws/knowledge-center/ecs-fargate-capacity-errors
 PLACEMENT_ERRORS = ("AmazonECS.Unknown", "ECS.AmazonECSException")
+
+# A run that found an earlier execution of its state machine still running (concurrency "forbid")
+# launches nothing and ends with this error.
+ERROR_PREVIOUS_RUN = "Job.PreviousRunStillRunning"
 
 # Executions that end without reaching the state machine's alert step, reported through an
 # EventBridge rule on their status change; their alert's error is "Execution.<status>".

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lambda_src.contract import PLACEMENT_ERRORS, ended_early_error
+from lambda_src.contract import ERROR_PREVIOUS_RUN, PLACEMENT_ERRORS, ended_early_error
 
 __all__ = ["Alert", "chatwork_message", "describe", "email_message", "slack_message"]
 
@@ -104,6 +104,14 @@ def _failed_run(event: dict[str, Any]) -> Alert:
                 f"{console}/states/home?region={region}#/v2/executions/details/{execution}",
             )
         )
+    machine = _text(event.get("stateMachine"))
+    if error == ERROR_PREVIOUS_RUN and machine and region:
+        links.append(
+            (
+                "Running executions (Step Functions console)",
+                f"{console}/states/home?region={region}#/statemachines/view/{machine}",
+            )
+        )
     log_link = _log_link(console, region, event, task)
     if log_link:
         links.append(log_link)
@@ -168,6 +176,13 @@ def _what_happened(
         return (
             "the task stopped",
             f"The task stopped before its container exited: {stop or 'no reason given'}. It was not re-run.",
+        )
+    if error == ERROR_PREVIOUS_RUN:
+        return (
+            "the previous run was still running",
+            "The previous run of this job was still running when this one started, so this run launched no "
+            'task (concurrency = "forbid"). A run still going a whole period later is news of its own: see '
+            "the state machine's running executions.",
         )
     if error == ended_early_error("ABORTED"):
         return (

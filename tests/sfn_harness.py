@@ -3,9 +3,10 @@
 moto 5.2.5 executes definitions in-process with its copy of LocalStack's ASL interpreter. This
 module adds what a fault-injection test needs:
 
-- the fix for getmoto/moto#10076: ``_normalise_parameters`` is a no-op in 5.2.5, so ECS
-  parameters reach boto3 in PascalCase and fail; LocalStack's botocore-model-based normalisation
-  is restored here for the ECS integration only;
+- the fix for getmoto/moto#10076: ``_normalise_parameters`` and ``_normalise_response`` are
+  no-ops in 5.2.5, so parameters reach boto3 in PascalCase and fail, and an ``aws-sdk`` result
+  keeps boto3's casing (``executions``, where Step Functions gives ``Executions``); LocalStack's
+  botocore-model-based normalisation is restored here for the ECS and ``aws-sdk`` integrations;
 - a script of what each task launch does (run and succeed, fail to place, fail to start, exit
   non-zero, time out). Every launch's parameters are first checked against the ECS RunTask API
   model (botocore's own validator), so a misspelt or misplaced parameter fails the test. A
@@ -46,6 +47,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
     StateTaskServiceEcs,
 )
@@ -78,6 +82,14 @@ SCHEDULED_EVENT = {
 @dataclass(frozen=True)
 class Succeed:
     """The task runs and its container exits 0."""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The task runs until ``release`` is set (``running`` says when it has started), then exits 0."""
+
+    running: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,14 @@ def _normalise_parameters(self, parameters, boto_service_name=None, service_acti
     self._to_boto_request(parameters, _operation_model(service, action).input_shape)
 
 
+def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
+    service = self._get_boto_service_name(boto_service_name)
+    action = self._get_boto_service_action(service_action_name)
+    shape = _operation_model(service, action).output_shape
+    if shape is not None:
+        self._from_boto_response(response, shape)
+
+
 def _check_run_task(parameters: dict) -> None:
     report = ParamValidator().validate(parameters, _operation_model("ecs", "run_task").input_shape)
     if report.has_errors():
@@ -219,6 +239,10 @@ def _hooks(launch_script: list, alert_script: dict[str, list], run: Run, handler
         outcome = launch_script[min(index, len(launch_script) - 1)]
         if isinstance(outcome, Raise):
             raise _failure(env, outcome.error, outcome.cause)
+        if isinstance(outcome, Hold):
+            outcome.running.set()
+            if not outcome.release.wait(timeout=30):
+                raise AssertionError("a held task was never released")
         task = _stopped_ok(normalised_parameters["cluster"], index)
         env.stack.append({"Tasks": [task], "Failures": []})
 
@@ -261,6 +285,8 @@ def _hooks(launch_script: list, alert_script: dict[str, list], run: Run, handler
 
     with (
         mock.patch.object(StateTaskServiceEcs, "_normalise_parameters", _normalise_parameters),
+        mock.patch.object(StateTaskServiceAwsSdk, "_normalise_parameters", _normalise_parameters),
+        mock.patch.object(StateTaskServiceAwsSdk, "_normalise_response", _normalise_response),
         mock.patch.object(StateTaskServiceEcs, "_eval_service_task", eval_service_task),
         mock.patch.object(StateTaskServiceEcs, "_build_sync_resolver", build_sync_resolver),
         mock.patch.object(lambda_eval_utils, "_invoke_lambda_function", invoke_lambda),
@@ -336,6 +362,26 @@ class Sandbox:
     ) -> Run:
         """Execute ``definition`` (with Terraform references) once, following the scripts:
         ``launches`` for the task launches in order, ``alerts`` per alert channel."""
+        with self.running(
+            definition, launches=launches, alerts=alerts, handler=handler, execution_input=execution_input
+        ) as run:
+            pass
+        return run
+
+    @contextmanager
+    def running(
+        self,
+        definition: str,
+        *,
+        launches: list,
+        alerts: dict[str, list] | None = None,
+        handler: Callable,
+        execution_input: dict[str, Any] | None = None,
+        timeout: float = 30.0,
+    ) -> Iterator[Run]:
+        """Start an execution and yield its ``Run`` while it runs (a ``Hold`` launch keeps it
+        running); on leaving, wait until it ends and fill in the ``Run``. Executions started inside
+        the block follow their own scripts."""
         run = Run(status="", error=None, cause=None, launches=[], alerts=[], alert_results=[], waits=[])
         run.state_machine_arn = self._machine(definition)
         self._executions += 1
@@ -346,9 +392,10 @@ class Sandbox:
                 input=json.dumps(SCHEDULED_EVENT if execution_input is None else execution_input),
             )
             run.execution_arn = execution["executionArn"]
+            yield run
             deadline = time.monotonic() + timeout
             while True:
-                described = self._sfn.describe_execution(executionArn=execution["executionArn"])
+                described = self._sfn.describe_execution(executionArn=run.execution_arn)
                 if described["status"] != "RUNNING":
                     break
                 if time.monotonic() > deadline:
@@ -357,5 +404,4 @@ class Sandbox:
         run.status = described["status"]
         run.error = described.get("error")
         run.cause = described.get("cause")
-        run.history = self._sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
-        return run
+        run.history = self._sfn.get_execution_history(executionArn=run.execution_arn)["events"]

@@ -18,6 +18,7 @@ from sfn_harness import (
     NO_CAPACITY,
     SCHEDULED_EVENT,
     TIMEOUT,
+    Hold,
     Raise,
     Sandbox,
     Succeed,
@@ -194,4 +195,34 @@ def test_slack_and_chatwork_carry_the_same_words(payloads):
     assert (
         f"Execution (Step Functions console): https://console.aws.amazon.com/states/home?region=ap-northeast-1#/v2/executions/details/{execution}\n"
         in chatwork
+    )
+
+
+def test_previous_run_still_running(multi_stack):
+    (definition,) = [
+        body["definition"]
+        for name, body in resources(multi_stack, "aws_sfn_state_machine").items()
+        if name.startswith("job-nightly-report_")
+    ]
+    hold = Hold()
+    with Sandbox() as sandbox, sandbox.running(definition, launches=[hold], handler=lambda e, c: {"delivered": {}}):
+        assert hold.running.wait(timeout=10)
+        run = sandbox.execute(definition, launches=[Succeed()], handler=lambda e, c: {"delivered": {}})
+        hold.release.set()
+    (payload,) = run.alerts_to("log")
+    subject, body = email_message(describe(payload))
+    assert subject == "[batch] nightly-report failed: the previous run was still running"
+    machine = payload["stateMachine"]
+    assert body == (
+        "The previous run of this job was still running when this one started, so this run launched no task "
+        '(concurrency = "forbid"). A run still going a whole period later is news of its own: see the state '
+        "machine's running executions.\n\n"
+        + facts(payload, "Job.PreviousRunStillRunning")
+        + "\n\nExecution (Step Functions console):\n"
+        f"  https://console.aws.amazon.com/states/home?region=ap-northeast-1#/v2/executions/details/{run.execution_arn}\n"
+        "Running executions (Step Functions console):\n"
+        f"  https://console.aws.amazon.com/states/home?region=ap-northeast-1#/statemachines/view/{machine}\n"
+        "Job log group (CloudWatch console):\n  https://console.aws.amazon.com/cloudwatch/home"
+        "?region=ap-northeast-1#logsV2:log-groups/log-group/$252Fecs$252Fjob\n\n"
+        f"Alert id: {run.execution_arn}\n"
     )

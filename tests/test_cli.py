@@ -103,11 +103,15 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
         "  alerts: log, SNS topic scheduled-jobs-alerts",
         f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)",
     ]
-    # The shipped example configures no channel that reaches a person: said, not refused.
-    assert result.stderr.splitlines()[-1] == (
+    # The shipped example reaches nobody, and its hourly job may outlast its hour: said, not refused.
+    assert result.stderr.splitlines() == [
         "warning: no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "
-        'subscribed to. Set [alert] emails, webhook_ssm_parameter or chatwork_room_id (README, "Alerts").'
-    )
+        'subscribed to. Set [alert] emails, webhook_ssm_parameter or chatwork_room_id (README, "Alerts").',
+        "warning: jobs[0] (run-once-a-hour): a run can last 1 h 7 s (retry waits, and timeout_seconds 1 h per run "
+        "of the task), longer than the 1 h between runs of cron(0 * * * ? *): a run due while the previous one "
+        'still runs launches nothing and alerts (concurrency = "forbid"). Shorten timeout_seconds, or set '
+        'concurrency = "allow" if runs may overlap.',
+    ]
     assert not (previous_output / "stacks" / "old").exists()
     synthesized = json.loads((stack_dir / "cdk.tf.json").read_text())
     assert "aws_sfn_state_machine" in synthesized["resource"]
@@ -164,12 +168,14 @@ def test_the_summary_names_every_alert_route_and_warns_only_without_one(multi_co
         "subscription mail first), Slack (webhook URL in SSM /batch/alerts/slack-webhook), Chatwork room 123456 "
         "(token in SSM /batch/alerts/chatwork-token)"
     )
-    assert main.warnings(multi_config) == []
-    assert len(main.warnings(default_config)) == 1
+    # every-5-minutes may run for an hour; the sync job allows overlaps; the report has a day.
+    (overlap,) = main.warnings(multi_config)
+    assert overlap.startswith("jobs[1] (every-5-minutes): a run can last 1 h 4 min 30 s ")
+    assert len(main.warnings(default_config)) == 2
     chat_only = multi_config.model_copy(
         update={"alert": multi_config.alert.model_copy(update={"emails": (), "chatwork_room_id": None})}
     )
-    assert main.warnings(chat_only) == []
+    assert [w for w in main.warnings(chat_only) if w.startswith("no alert")] == []
 
 
 # --- make test-alert: tools/test-alert with stand-ins for the aws and terraform commands ------------

@@ -92,7 +92,7 @@ def test_toml_syntax_error_names_the_line():
 def test_unknown_key_lists_the_allowed_ones():
     assert job_problems(memroy="512") == [
         "jobs[0].memroy: unknown key (allowed: name, schedule, image, command, cpu, memory, enabled, "
-        "environment, log_retention_days, timeout_seconds, retry)"
+        "environment, log_retention_days, timeout_seconds, retry, concurrency)"
     ]
 
 
@@ -528,3 +528,18 @@ def test_the_readme_configuration_reference_is_a_valid_config_with_every_key():
     models = [type(config.stack), type(config.network), type(config.alert), type(config.jobs[0])]
     declared = {name for model in models for name in model.model_fields} | set(RetryPolicy.model_fields)
     assert declared - documented - {"retry", "stack", "network", "alert", "jobs"} == set()
+
+
+def test_concurrency_defaults_to_forbid():
+    assert parse_config(STACK + JOB).jobs[0].concurrency == "forbid"
+    assert parse_config(STACK + JOB + 'concurrency = "allow"\n').jobs[0].concurrency == "allow"
+    assert job_problems(concurrency='"replace"') == [
+        "jobs[0].concurrency: input should be 'forbid' or 'allow' (got \"replace\")"
+    ]
+
+
+def test_longest_run_counts_every_wait_and_each_run_of_the_task():
+    text = STACK + JOB + "timeout_seconds = 600\n[jobs.retry]\nmax_attempts = 2\ninterval_seconds = 10\n"
+    assert parse_config(text).jobs[0].longest_run_seconds == 10 + 20 + 600
+    rerun = text + "rerun_attempts = 1\n"
+    assert parse_config(rerun).jobs[0].longest_run_seconds == 10 + 20 + 10 + 2 * 600

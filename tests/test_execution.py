@@ -27,6 +27,7 @@ from sfn_harness import (
     REGION,
     SCHEDULED_EVENT,
     TIMEOUT,
+    Hold,
     LambdaFault,
     Raise,
     Sandbox,
@@ -56,6 +57,7 @@ class Job:
     rerun_waits: list[float]  # opt-in re-runs of a container that failed
     jittered: bool = False
     channels: tuple[str, ...] = ("log", "email")  # the alert channels its stack configures
+    guarded: bool = True  # concurrency = "forbid": the run first checks for a previous one still running
 
     @property
     def stack_name(self) -> str:
@@ -86,6 +88,7 @@ JOBS = [
         [30],
         jittered=True,
         channels=ALL_CHANNELS,
+        guarded=False,  # concurrency = "allow"
     ),
 ]
 
@@ -238,8 +241,9 @@ def test_a_container_that_never_runs_is_relaunched_until_the_budget_ends(
     assert_one_message_each(channels, expected)
     # A retry of the Parallel state runs its branch again without re-entering RunJob.
     launches = ["RunTask", "ClassifyFailure", branch_end] * len(run.launches)
-    alerting = entered(run)[2 + len(launches) : -1]  # the branches interleave
-    assert entered(run) == ["RunJob", *launches, "NotifyFailure", *alerting, "JobFailed"]
+    guard = ["CheckPreviousRun", "IsPreviousRunRunning"] if expected.guarded else []
+    alerting = entered(run)[len(guard) + 2 + len(launches) : -1]  # the branches interleave
+    assert entered(run) == [*guard, "RunJob", *launches, "NotifyFailure", *alerting, "JobFailed"]
     assert sorted(alerting) == sorted(f"Alert{channel.capitalize()}" for channel in expected.channels)
     (log_call,) = run.alerts_to("log")
     assert log_call["launchBudget"] == len(run.launches)
@@ -399,3 +403,32 @@ def test_a_manual_run_without_a_scheduled_event_still_alerts(sandbox, nightly, m
         run = sandbox.execute(nightly, launches=[TIMEOUT], handler=handler, execution_input={})
         assert {payload["input"] == {} for payload in run.alerts} == {True}
         assert channels.messages() == {"slack": 1, "chatwork": 1, "email": 1}
+
+
+# --- at most one run of a job at a time (concurrency = "forbid") -------------------------------------
+
+
+def test_a_run_that_finds_the_previous_one_still_running_launches_nothing_and_alerts(job, channels):
+    expected, definition, sandbox = job
+    hold = Hold()
+    with sandbox.running(definition, launches=[hold], handler=handler) as first:
+        assert hold.running.wait(timeout=10)
+        second = sandbox.execute(definition, launches=[Succeed()], handler=handler)
+        hold.release.set()
+    assert (first.status, len(first.launches), first.alerts) == ("SUCCEEDED", 1, [])
+    if not expected.guarded:  # concurrency = "allow": both run
+        assert (second.status, len(second.launches), second.alerts) == ("SUCCEEDED", 1, [])
+        return
+    cause = 'Another execution of this job was still running (concurrency = "forbid"), so this run launched no task.'
+    assert (second.status, second.error, second.cause) == ("FAILED", "Job.PreviousRunStillRunning", cause)
+    assert (second.launches, second.waits) == ([], [])
+    assert entered(second)[:3] == ["CheckPreviousRun", "IsPreviousRunRunning", "PreviousRunStillRunning"]
+    assert {payload["error"] for payload in second.alerts} == {"Job.PreviousRunStillRunning"}
+    assert_one_message_each(channels, expected)
+
+
+def test_a_run_after_the_previous_one_ended_goes_ahead(job):
+    _expected, definition, sandbox = job
+    first = sandbox.execute(definition, launches=[Succeed()], handler=handler)
+    second = sandbox.execute(definition, launches=[Succeed()], handler=handler)
+    assert (first.status, second.status, len(second.launches)) == ("SUCCEEDED", "SUCCEEDED", 1)

@@ -295,7 +295,35 @@ def test_state_machine_role(default_stack):
             "Action": ["lambda:InvokeFunction"],
             "Resource": [alert, f"{alert}:*"],
         },
+        "ListOwnExecutions": {
+            "Sid": "ListOwnExecutions",
+            "Effect": "Allow",
+            "Action": ["states:ListExecutions"],
+            "Resource": [arn(default_stack, "states", f"stateMachine:{NAME}")],
+        },
     }
+
+
+def test_concurrency_guard_only_where_runs_may_not_overlap(default_stack, multi_stack):
+    guarded = definition(default_stack, JOB)
+    assert guarded["StartAt"] == "CheckPreviousRun"
+    partition = data_ref(default_stack, "aws_partition", "partition")
+    check = guarded["States"]["CheckPreviousRun"]
+    assert check["Resource"] == f"arn:{partition}:states:::aws-sdk:sfn:listExecutions"
+    assert check["Parameters"] == {
+        "StateMachineArn.$": "$$.StateMachine.Id",
+        "StatusFilter": "RUNNING",
+        "MaxResults": 2,
+    }
+    assert check["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.GuardFailure", "Next": "RunJob"}]
+    assert guarded["States"]["IsPreviousRunRunning"]["Default"] == "RunJob"
+    assert guarded["States"]["PreviousRunStillRunning"]["Next"] == "NotifyFailure"
+    job = "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x"  # concurrency = "allow"
+    allowed = definition(multi_stack, job)
+    assert allowed["StartAt"] == "RunJob"
+    assert not {"CheckPreviousRun", "IsPreviousRunRunning", "PreviousRunStillRunning"} & set(allowed["States"])
+    _, body = job_resource(multi_stack, "aws_iam_role_policy", job, "state-machine_role_policy")
+    assert "ListOwnExecutions" not in statements_by_sid(policy(body))
 
 
 def test_execution_role_writes_only_its_log_group(default_stack):
