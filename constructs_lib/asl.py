@@ -34,14 +34,21 @@ from typing import Any
 from constructs_lib.config import Concurrency
 from constructs_lib.fargate import PLATFORM_VERSION
 from constructs_lib.retry_policy import RetryPolicy
-from lambda_src.contract import CHANNELS, ERROR_PREVIOUS_RUN, PLACEMENT_ERRORS, AlertDeliveryError
+from lambda_src.contract import (
+    CHANNELS,
+    ERROR_FAILED_TO_START,
+    ERROR_PREVIOUS_RUN,
+    ERROR_RETRYABLE_EXIT,
+    ERROR_SPOT_INTERRUPTED,
+    ERROR_TASK_FAILED,
+    ERROR_TIMED_OUT,
+    PLACEMENT_ERRORS,
+    AlertDeliveryError,
+)
 
 __all__ = [
     "ALERT_RETRY",
     "CONTAINER_NAME",
-    "ERROR_FAILED_TO_START",
-    "ERROR_TASK_FAILED",
-    "ERROR_TIMED_OUT",
     "GUARD_RETRY",
     "LAMBDA_TRANSIENT_ERRORS",
     "LOG_STREAM_PREFIX",
@@ -58,13 +65,10 @@ CONTAINER_NAME = "app"
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html
 LOG_STREAM_PREFIX = "job"
 
-# Error names the branch gives to a stopped task. Custom names may not start with "States.".
-ERROR_FAILED_TO_START = "Job.TaskFailedToStart"
-ERROR_TASK_FAILED = "Job.TaskFailed"
-ERROR_TIMED_OUT = "Job.TimedOut"
-
-# The Cause of States.TaskFailed is the stopped task (DescribeTasks) as compact JSON.
-FAILED_TO_START_PATTERN = '*"StopCode":"TaskFailedToStart"*'
+# The Cause of States.TaskFailed is the stopped task (DescribeTasks) as JSON; it is parsed with
+# States.StringToJson and the branch reads its fields, not the string's formatting.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
+STOP_CODE_PATH = "$.Failure.Task.StopCode"
 
 # Lambda errors worth retrying, as AWS CDK's LambdaInvoke retries them, plus throttling and the
 # alert function's own "channel down" error (lambda_src/contract.py).
@@ -171,49 +175,97 @@ def render_run_task(
     }
 
 
-def render_classify_failure() -> dict[str, Any]:
+def render_classify_failure(*, timeout_seconds: int, retry_exit_codes: Sequence[int] = ()) -> dict[str, Any]:
+    """The branch's states after ``RunTask`` caught an error: they turn how the task stopped into an
+    error name that the enclosing Parallel state's retriers can match, and fail the branch with it."""
+
     def error_is(name: str) -> dict[str, str]:
         return {"Variable": "$.Failure.Error", "StringEquals": name}
 
-    return {
-        "Type": "Choice",
-        "Choices": [
-            {
-                "And": [
-                    error_is("States.TaskFailed"),
-                    {"Variable": "$.Failure.Cause", "StringMatches": FAILED_TO_START_PATTERN},
-                ],
-                "Next": "TaskFailedToStart",
+    def fail(error: str) -> dict[str, str]:
+        return {"Type": "Fail", "Error": error, "CausePath": "$.Failure.Cause"}
+
+    states: dict[str, Any] = {
+        "ClassifyFailure": {
+            "Type": "Choice",
+            "Choices": [
+                # A stopped task's cause is its JSON; anything else is kept as it is.
+                {
+                    "And": [error_is("States.TaskFailed"), {"Variable": "$.Failure.Cause", "StringMatches": "{*"}],
+                    "Next": "ReadStoppedTask",
+                },
+                {**error_is("States.TaskFailed"), "Next": "TaskFailed"},
+                {**error_is("States.Timeout"), "Next": "TimedOut"},
+            ],
+            "Default": "LaunchFailed",
+        },
+        "ReadStoppedTask": {
+            "Type": "Pass",
+            "Parameters": {
+                "Error.$": "$.Failure.Error",
+                "Cause.$": "$.Failure.Cause",
+                "Task.$": "States.StringToJson($.Failure.Cause)",
             },
-            {**error_is("States.TaskFailed"), "Next": "TaskFailed"},
-            {**error_is("States.Timeout"), "Next": "TimedOut"},
-        ],
-        "Default": "LaunchFailed",
+            "ResultPath": "$.Failure",
+            "Next": "HowDidTheTaskStop",
+        },
+        "HowDidTheTaskStop": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": STOP_CODE_PATH, "IsPresent": False, "Next": "TaskFailed"},
+                {"Variable": STOP_CODE_PATH, "StringEquals": "TaskFailedToStart", "Next": "TaskFailedToStart"},
+                {"Variable": STOP_CODE_PATH, "StringEquals": "SpotInterruption", "Next": "SpotInterrupted"},
+            ],
+            "Default": "TaskFailed",
+        },
+        "TaskFailedToStart": fail(ERROR_FAILED_TO_START),
+        "SpotInterrupted": fail(ERROR_SPOT_INTERRUPTED),
+        "TaskFailed": fail(ERROR_TASK_FAILED),
+        "TimedOut": {
+            "Type": "Fail",
+            "Error": ERROR_TIMED_OUT,
+            "Cause": f"The task ran longer than timeout_seconds ({timeout_seconds} s); Step Functions stopped it.",
+        },
+        "LaunchFailed": {"Type": "Fail", "ErrorPath": "$.Failure.Error", "CausePath": "$.Failure.Cause"},
     }
+    if retry_exit_codes:
+        # The essential container exited: with one of the codes that mean "nothing was done, try
+        # again"? Its exit code is read as a list ([*]: the task has the one container) and tested
+        # with States.ArrayContains, code by code.
+        states["HowDidTheTaskStop"]["Choices"].append(
+            {"Variable": STOP_CODE_PATH, "StringEquals": "EssentialContainerExited", "Next": "ReadExitCode"}
+        )
+        flags = {f"Exited{code}": code for code in retry_exit_codes}
+        states["ReadExitCode"] = {
+            "Type": "Pass",
+            "Parameters": {"Codes.$": "$.Failure.Task.Containers[*].ExitCode"},
+            "ResultPath": "$.Exit",
+            "Next": "MatchExitCode",
+        }
+        states["MatchExitCode"] = {
+            "Type": "Pass",
+            "Parameters": {f"{flag}.$": f"States.ArrayContains($.Exit.Codes, {code})" for flag, code in flags.items()},
+            "ResultPath": "$.Exit.Matches",
+            "Next": "IsExitRetryable",
+        }
+        matches = [{"Variable": f"$.Exit.Matches.{flag}", "BooleanEquals": True} for flag in flags]
+        states["IsExitRetryable"] = {
+            "Type": "Choice",
+            "Choices": [{**(matches[0] if len(matches) == 1 else {"Or": matches}), "Next": "RetryableExit"}],
+            "Default": "TaskFailed",
+        }
+        states["RetryableExit"] = fail(ERROR_RETRYABLE_EXIT)
+    return states
 
 
-def render_branch(run_task: Mapping[str, Any], *, timeout_seconds: int) -> dict[str, Any]:
+def render_branch(
+    run_task: Mapping[str, Any], *, timeout_seconds: int, retry_exit_codes: Sequence[int] = ()
+) -> dict[str, Any]:
     return {
         "StartAt": "RunTask",
         "States": {
             "RunTask": dict(run_task),
-            "ClassifyFailure": render_classify_failure(),
-            "TaskFailedToStart": {
-                "Type": "Fail",
-                "Error": ERROR_FAILED_TO_START,
-                "CausePath": "$.Failure.Cause",
-            },
-            "TaskFailed": {"Type": "Fail", "Error": ERROR_TASK_FAILED, "CausePath": "$.Failure.Cause"},
-            "TimedOut": {
-                "Type": "Fail",
-                "Error": ERROR_TIMED_OUT,
-                "Cause": f"The task ran longer than timeout_seconds ({timeout_seconds} s); Step Functions stopped it.",
-            },
-            "LaunchFailed": {
-                "Type": "Fail",
-                "ErrorPath": "$.Failure.Error",
-                "CausePath": "$.Failure.Cause",
-            },
+            **render_classify_failure(timeout_seconds=timeout_seconds, retry_exit_codes=retry_exit_codes),
         },
     }
 
@@ -256,9 +308,13 @@ def render_concurrency_guard(*, partition: str, next_state: str) -> dict[str, di
 
 
 def render_run_job(branch: Mapping[str, Any], *, retry: RetryPolicy) -> dict[str, Any]:
-    retries = [render_retry([*PLACEMENT_ERRORS, ERROR_FAILED_TO_START], retry)]
+    # One budget for every launch after which the job did nothing: not placed, not started, or
+    # exited with a code the job declares retryable.
+    never_ran = [*PLACEMENT_ERRORS, ERROR_FAILED_TO_START] + ([ERROR_RETRYABLE_EXIT] if retry.retry_exit_codes else [])
+    retries = [render_retry(never_ran, retry)]
     if retry.rerun_attempts:
-        retries.append(render_retry([ERROR_TASK_FAILED], retry, attempts=retry.rerun_attempts))
+        # Opt-in re-runs of a task that ran, maybe half-way: a failure, or Fargate Spot taking it back.
+        retries.append(render_retry([ERROR_TASK_FAILED, ERROR_SPOT_INTERRUPTED], retry, attempts=retry.rerun_attempts))
     return {
         "Type": "Parallel",
         "Branches": [dict(branch)],
@@ -369,7 +425,10 @@ def render_definition(
         "StartAt": "CheckPreviousRun" if guard else "RunJob",
         "States": {
             **guard,
-            "RunJob": render_run_job(render_branch(run_task, timeout_seconds=job.timeout_seconds), retry=retry),
+            "RunJob": render_run_job(
+                render_branch(run_task, timeout_seconds=job.timeout_seconds, retry_exit_codes=retry.retry_exit_codes),
+                retry=retry,
+            ),
             "NotifyFailure": render_notify_failure(
                 partition=partition, job=job, alert_function_arn=alert_function_arn, channels=alert_channels
             ),

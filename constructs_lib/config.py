@@ -347,10 +347,11 @@ class JobSpec(ValueObject):
     @property
     def longest_run_seconds(self) -> int:
         """How long one run can last at worst: every retry wait, plus the task running to its
-        timeout once (launches that were never placed or never started take no time) and again
-        for each opt-in re-run."""
+        timeout once (launches that were never placed or never started take no time), again for
+        each opt-in re-run, and for each launch retry when exit codes can be retried."""
         retry = self.retry_policy
-        return int(retry.window_seconds) + (1 + retry.rerun_attempts) * self.timeout_seconds
+        runs = 1 + retry.rerun_attempts + (retry.max_attempts if retry.retry_exit_codes else 0)
+        return int(retry.window_seconds) + runs * self.timeout_seconds
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -9,9 +9,9 @@ See https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from constructs_lib.value_object import ValueObject
 
@@ -40,6 +40,24 @@ class RetryPolicy(ValueObject):
     jitter: Jitter = "NONE"
     #: Re-runs of a task whose container ran and failed. Only for idempotent jobs.
     rerun_attempts: int = Field(default=0, ge=0, le=10)
+    #: Exit codes that mean "nothing was done, try again" (75 is EX_TEMPFAIL): a container that
+    #: exits with one is relaunched within the launch budget; any other non-zero code is final.
+    retry_exit_codes: tuple[int, ...] = ()
+
+    @field_validator("retry_exit_codes", mode="before")
+    @classmethod
+    def _codes_list(cls, codes: Any) -> Any:
+        return tuple(codes) if isinstance(codes, list) else codes
+
+    @field_validator("retry_exit_codes")
+    @classmethod
+    def _exit_codes(cls, codes: tuple[int, ...]) -> tuple[int, ...]:
+        for code in codes:
+            if not 1 <= code <= 255:
+                raise ValueError(f"{code} is not a failing exit code (allowed: 1 to 255; 0 means success)")
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"{list(codes)} lists a code twice (allowed: each code once)")
+        return codes
 
     def waits(self, attempts: int | None = None) -> list[float]:
         """Seconds waited before each retry, at most (``FULL`` jitter waits less)."""

@@ -15,7 +15,12 @@ __all__ = [
     "CHATWORK_TOKEN_VARIABLE",
     "DEFAULT_CHATWORK_API_BASE",
     "ENDED_EARLY_STATUSES",
+    "ERROR_FAILED_TO_START",
     "ERROR_PREVIOUS_RUN",
+    "ERROR_RETRYABLE_EXIT",
+    "ERROR_SPOT_INTERRUPTED",
+    "ERROR_TASK_FAILED",
+    "ERROR_TIMED_OUT",
     "PLACEMENT_ERRORS",
     "SNS_TOPIC_VARIABLE",
     "WEBHOOK_PARAMETER_VARIABLE",
@@ -46,6 +51,13 @@ CHANNELS = ("log", "email", "slack", "chatwork")
 # https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html
 # https://repost.aws/knowledge-center/ecs-fargate-capacity-errors
 PLACEMENT_ERRORS = ("AmazonECS.Unknown", "ECS.AmazonECSException")
+
+# Error names the state machine gives to a stopped task (custom names may not start with "States.").
+ERROR_FAILED_TO_START = "Job.TaskFailedToStart"  # StopCode TaskFailedToStart: the container never ran
+ERROR_TASK_FAILED = "Job.TaskFailed"  # the container ran and stopped with an error
+ERROR_RETRYABLE_EXIT = "Job.RetryableExit"  # it exited with one of the job's retry_exit_codes
+ERROR_SPOT_INTERRUPTED = "Job.SpotInterrupted"  # StopCode SpotInterruption: Fargate Spot took it back
+ERROR_TIMED_OUT = "Job.TimedOut"  # it ran past timeout_seconds; Step Functions stopped it
 
 # A run that found an earlier execution of its state machine still running (concurrency "forbid")
 # launches nothing and ends with this error.

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lambda_src.contract import ERROR_PREVIOUS_RUN, PLACEMENT_ERRORS, ended_early_error
+from lambda_src.contract import (
+    ERROR_FAILED_TO_START,
+    ERROR_PREVIOUS_RUN,
+    ERROR_RETRYABLE_EXIT,
+    ERROR_SPOT_INTERRUPTED,
+    ERROR_TASK_FAILED,
+    ERROR_TIMED_OUT,
+    PLACEMENT_ERRORS,
+    ended_early_error,
+)
 
 __all__ = ["Alert", "chatwork_message", "describe", "email_message", "slack_message"]
 
@@ -155,7 +164,7 @@ def _what_happened(
             f"Fargate had no capacity for the task: it was not placed after {launches}{elapsed}, "
             f"so the job did not run.{reason}",
         )
-    if error == "Job.TaskFailedToStart":
+    if error == ERROR_FAILED_TO_START:
         reason = _start_reason(task)
         stuck = next((what for pattern, what in _NEVER_STARTED if pattern.search(reason)), None)
         return (
@@ -163,7 +172,21 @@ def _what_happened(
             f"The task never started{f' ({stuck})' if stuck else ''}, after {launches}{elapsed}, "
             f"so the job did not run. ECS said: {reason or 'no reason given'}",
         )
-    if error == "Job.TaskFailed":
+    if error == ERROR_RETRYABLE_EXIT:
+        exited = _exited_container(task)
+        code = exited[0] if exited else "?"
+        return (
+            f"exit code {code} on every launch",
+            f'The container exited with code {code}, which the job declares as "nothing was done, try again" '
+            f"(retry_exit_codes), after {launches}{elapsed}, so the job did not complete.",
+        )
+    if error == ERROR_SPOT_INTERRUPTED:
+        return (
+            "Fargate Spot took the capacity back",
+            "Fargate Spot took its capacity back while the task ran (SpotInterruption, two minutes' warning). "
+            "The job may have run half-way; it was not re-run (rerun_attempts allows re-runs).",
+        )
+    if error == ERROR_TASK_FAILED:
         exited = _exited_container(task)
         if exited is not None:
             code, reason = exited
@@ -196,7 +219,7 @@ def _what_happened(
             "The execution ran past its own time limit and was stopped before it finished. The job may have run "
             "half-way; it was not re-run.",
         )
-    if error == "Job.TimedOut":
+    if error == ERROR_TIMED_OUT:
         limit = event.get("timeoutSeconds")
         limit_text = f" of {_duration_seconds(limit)}" if isinstance(limit, int) else ""
         return (

@@ -133,6 +133,20 @@ CONTAINER_EXIT_1 = Raise(
         exit_code=1,
     ),
 )
+EXIT_75 = Raise(
+    "States.TaskFailed",
+    stopped_task(
+        stop_code="EssentialContainerExited", stopped_reason="Essential container in task exited", exit_code=75
+    ),
+)
+SPOT_INTERRUPTED = Raise(
+    "States.TaskFailed",
+    stopped_task(
+        stop_code="SpotInterruption",
+        stopped_reason="Your Spot Task was interrupted.",
+        exit_code=143,
+    ),
+)
 NO_CAPACITY = Raise(
     "ECS.AmazonECSException",
     "Capacity is unavailable at this time. Please try again later or in a different availability zone",

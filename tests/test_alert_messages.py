@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 import pytest
 from sfn_harness import (
     CONTAINER_EXIT_1,
+    EXIT_75,
     FAILED_TO_START,
     NO_CAPACITY,
     SCHEDULED_EVENT,
+    SPOT_INTERRUPTED,
     TIMEOUT,
     Hold,
     Raise,
@@ -226,3 +228,35 @@ def test_previous_run_still_running(multi_stack):
         "?region=ap-northeast-1#logsV2:log-groups/log-group/$252Fecs$252Fjob\n\n"
         f"Alert id: {run.execution_arn}\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("fault", "subject", "what"),
+    [
+        (
+            EXIT_75,
+            "[batch] nightly-report failed: exit code 75 on every launch",
+            'The container exited with code 75, which the job declares as "nothing was done, try again" '
+            "(retry_exit_codes), after 13 launches over ",
+        ),
+        (
+            SPOT_INTERRUPTED,
+            "[batch] nightly-report failed: Fargate Spot took the capacity back",
+            "Fargate Spot took its capacity back while the task ran (SpotInterruption, two minutes' warning). "
+            "The job may have run half-way; it was not re-run (rerun_attempts allows re-runs).",
+        ),
+    ],
+    ids=["exit-75", "spot"],
+)
+def test_retryable_exit_and_spot_interruption(multi_stack, fault, subject, what):
+    (definition,) = [
+        body["definition"]
+        for name, body in resources(multi_stack, "aws_sfn_state_machine").items()
+        if name.startswith("job-nightly-report_")
+    ]
+    with Sandbox() as sandbox:
+        run = sandbox.execute(definition, launches=[fault], handler=lambda e, c: {"delivered": {}})
+    (payload,) = run.alerts_to("log")
+    alert = describe(payload)
+    assert email_message(alert)[0] == subject
+    assert alert.what.startswith(what)

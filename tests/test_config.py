@@ -106,7 +106,7 @@ def test_unknown_key_in_retry_table():
     text = STACK + JOB + "[jobs.retry]\nattempts = 3\n"
     assert problems(text) == [
         "jobs[0].retry.attempts: unknown key (allowed: max_attempts, interval_seconds, backoff_rate, "
-        "max_delay_seconds, jitter, rerun_attempts)"
+        "max_delay_seconds, jitter, rerun_attempts, retry_exit_codes)"
     ]
 
 
@@ -543,3 +543,20 @@ def test_longest_run_counts_every_wait_and_each_run_of_the_task():
     assert parse_config(text).jobs[0].longest_run_seconds == 10 + 20 + 600
     rerun = text + "rerun_attempts = 1\n"
     assert parse_config(rerun).jobs[0].longest_run_seconds == 10 + 20 + 10 + 2 * 600
+
+
+def test_retry_exit_codes():
+    text = STACK + JOB + "[jobs.retry]\nretry_exit_codes = [75, 69]\n"
+    assert parse_config(text).jobs[0].retry.retry_exit_codes == (75, 69)
+    assert parse_config(STACK + JOB).jobs[0].retry_policy.retry_exit_codes == ()
+    for codes, message in [
+        ("[0]", "0 is not a failing exit code (allowed: 1 to 255; 0 means success)"),
+        ("[256]", "256 is not a failing exit code (allowed: 1 to 255; 0 means success)"),
+        ("[75, 75]", "[75, 75] lists a code twice (allowed: each code once)"),
+    ]:
+        assert problems(STACK + JOB + f"[jobs.retry]\nretry_exit_codes = {codes}\n") == [
+            f"jobs[0].retry.retry_exit_codes: {message}"
+        ]
+    assert problems(STACK + JOB + '[jobs.retry]\nretry_exit_codes = ["75"]\n') == [
+        'jobs[0].retry.retry_exit_codes[0]: input should be a valid integer (got "75")'
+    ]

@@ -21,11 +21,13 @@ from sfn_harness import (
     ALERT_FUNCTION_ARN,
     CLUSTER_ARN,
     CONTAINER_EXIT_1,
+    EXIT_75,
     FAILED_TO_START,
     JOB_LOG_GROUP,
     NO_CAPACITY,
     REGION,
     SCHEDULED_EVENT,
+    SPOT_INTERRUPTED,
     TIMEOUT,
     Hold,
     LambdaFault,
@@ -58,6 +60,7 @@ class Job:
     jittered: bool = False
     channels: tuple[str, ...] = ("log", "email")  # the alert channels its stack configures
     guarded: bool = True  # concurrency = "forbid": the run first checks for a previous one still running
+    retry_exit_codes: tuple[int, ...] = ()
 
     @property
     def stack_name(self) -> str:
@@ -77,6 +80,7 @@ JOBS = [
         1800,
         [],
         channels=ALL_CHANNELS,
+        retry_exit_codes=(75,),
     ),
     Job("multi_stack", "every-5-minutes", ["sh", "-c", "date"], [10, 20, 40, 80, 120], 3600, [], channels=ALL_CHANNELS),
     Job(
@@ -89,6 +93,7 @@ JOBS = [
         jittered=True,
         channels=ALL_CHANNELS,
         guarded=False,  # concurrency = "allow"
+        retry_exit_codes=(75, 69),
     ),
 ]
 
@@ -138,9 +143,7 @@ def channels(sandbox, monkeypatch) -> Iterator[Channels]:
     yield from configure_channels(monkeypatch, [200], [200])
 
 
-@pytest.fixture(params=JOBS, ids=lambda job: job.name[:20])
-def job(request, sandbox, channels) -> tuple[Job, str, Sandbox]:
-    """The job and its synthesized definition (Terraform references and all)."""
+def job_and_definition(request, sandbox) -> tuple[Job, str, Sandbox]:
     expected: Job = request.param
     stack = request.getfixturevalue(expected.stack)
     (machine,) = [
@@ -149,6 +152,18 @@ def job(request, sandbox, channels) -> tuple[Job, str, Sandbox]:
         if name.startswith(f"job-{expected.name}_")
     ]
     return expected, machine["definition"], sandbox
+
+
+@pytest.fixture(params=JOBS, ids=lambda job: job.name[:20])
+def job(request, sandbox, channels) -> tuple[Job, str, Sandbox]:
+    """The job and its synthesized definition (Terraform references and all)."""
+    return job_and_definition(request, sandbox)
+
+
+@pytest.fixture(params=[job for job in JOBS if job.retry_exit_codes], ids=lambda job: job.name[:20])
+def job_with_exit_codes(request, sandbox, channels) -> tuple[Job, str, Sandbox]:
+    """A job that declares retryable exit codes."""
+    return job_and_definition(request, sandbox)
 
 
 def assert_waits(job: Job, waits: list[float], expected: list[float]) -> None:
@@ -221,15 +236,20 @@ def test_launch_failure_twice_then_success(job):
 
 
 @pytest.mark.parametrize(
-    ("fault", "error", "branch_end", "summary"),
+    ("fault", "error", "branch_path", "summary"),
     [
-        (NO_CAPACITY, "ECS.AmazonECSException", "LaunchFailed", "Fargate had no capacity"),
-        (FAILED_TO_START, "Job.TaskFailedToStart", "TaskFailedToStart", "the task never started"),
+        (NO_CAPACITY, "ECS.AmazonECSException", ["LaunchFailed"], "Fargate had no capacity"),
+        (
+            FAILED_TO_START,
+            "Job.TaskFailedToStart",
+            ["ReadStoppedTask", "HowDidTheTaskStop", "TaskFailedToStart"],
+            "the task never started",
+        ),
     ],
     ids=["no-capacity", "failed-to-start"],
 )
 def test_a_container_that_never_runs_is_relaunched_until_the_budget_ends(
-    job, channels, fault, error, branch_end, summary
+    job, channels, fault, error, branch_path, summary
 ):
     expected, definition, sandbox = job
     run = sandbox.execute(definition, launches=[fault], handler=handler)
@@ -240,7 +260,7 @@ def test_a_container_that_never_runs_is_relaunched_until_the_budget_ends(
     assert_alert(run, expected, error=error, cause=fault.cause)
     assert_one_message_each(channels, expected)
     # A retry of the Parallel state runs its branch again without re-entering RunJob.
-    launches = ["RunTask", "ClassifyFailure", branch_end] * len(run.launches)
+    launches = ["RunTask", "ClassifyFailure", *branch_path] * len(run.launches)
     guard = ["CheckPreviousRun", "IsPreviousRunRunning"] if expected.guarded else []
     alerting = entered(run)[len(guard) + 2 + len(launches) : -1]  # the branches interleave
     assert entered(run) == [*guard, "RunJob", *launches, "NotifyFailure", *alerting, "JobFailed"]
@@ -432,3 +452,65 @@ def test_a_run_after_the_previous_one_ended_goes_ahead(job):
     first = sandbox.execute(definition, launches=[Succeed()], handler=handler)
     second = sandbox.execute(definition, launches=[Succeed()], handler=handler)
     assert (first.status, second.status, len(second.launches)) == ("SUCCEEDED", "SUCCEEDED", 1)
+
+
+# --- exit codes that mean "try again", and Fargate Spot interruptions -------------------------------
+
+
+def test_a_retryable_exit_code_is_relaunched_in_the_launch_budget(job, channels):
+    expected, definition, sandbox = job
+    run = sandbox.execute(definition, launches=[EXIT_75, Succeed()], handler=handler)
+    if 75 not in expected.retry_exit_codes:  # any non-zero code is final (or an opt-in re-run)
+        if expected.rerun_waits:
+            assert (run.status, len(run.launches)) == ("SUCCEEDED", 2)
+            return
+        assert (run.status, run.error, len(run.launches), run.waits) == ("FAILED", "Job.TaskFailed", 1, [])
+        return
+    assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 2, [])
+    assert_waits(expected, run.waits, expected.launch_waits[:1])
+    assert "RetryableExit" in entered(run)
+
+
+def test_a_retryable_exit_code_on_every_launch_gives_up_after_the_budget(job_with_exit_codes, channels):
+    expected, definition, sandbox = job_with_exit_codes
+    run = sandbox.execute(definition, launches=[EXIT_75], handler=handler)
+    assert (run.status, run.error, run.cause) == ("FAILED", "Job.RetryableExit", EXIT_75.cause)
+    assert len(run.launches) == 1 + len(expected.launch_waits)
+    assert_waits(expected, run.waits, expected.launch_waits)
+    assert_alert(run, expected, error="Job.RetryableExit", cause=EXIT_75.cause)
+    assert_one_message_each(channels, expected)
+    (message,) = channels.slack.accepted
+    assert message["body"]["text"] == f"[batch] {expected.name} failed: exit code 75 on every launch"
+
+
+def test_other_exit_codes_are_not_retried_as_exit_codes(job_with_exit_codes):
+    expected, definition, sandbox = job_with_exit_codes
+    run = sandbox.execute(definition, launches=[CONTAINER_EXIT_1, Succeed()], handler=handler)
+    if expected.rerun_waits:  # the idempotent job re-runs a failure once, as a re-run
+        assert (run.status, len(run.launches)) == ("SUCCEEDED", 2)
+        assert_waits(expected, run.waits, expected.rerun_waits)
+    else:
+        assert (run.status, run.error, len(run.launches), run.waits) == ("FAILED", "Job.TaskFailed", 1, [])
+    path = entered(run)  # either way, the exit code was read and judged not retryable
+    start = path.index("ReadStoppedTask")
+    assert path[start : start + 6] == [
+        "ReadStoppedTask",
+        "HowDidTheTaskStop",
+        "ReadExitCode",
+        "MatchExitCode",
+        "IsExitRetryable",
+        "TaskFailed",
+    ]
+
+
+def test_a_spot_interruption_is_rerun_only_where_the_job_allows_reruns(job, channels):
+    expected, definition, sandbox = job
+    run = sandbox.execute(definition, launches=[SPOT_INTERRUPTED, Succeed()], handler=handler)
+    if expected.rerun_waits:
+        assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 2, [])
+        assert_waits(expected, run.waits, expected.rerun_waits)
+        return
+    assert (run.status, run.error, run.cause) == ("FAILED", "Job.SpotInterrupted", SPOT_INTERRUPTED.cause)
+    assert (len(run.launches), run.waits) == (1, [])
+    assert_alert(run, expected, error="Job.SpotInterrupted", cause=SPOT_INTERRUPTED.cause)
+    assert_one_message_each(channels, expected)

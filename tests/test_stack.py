@@ -859,3 +859,34 @@ def test_only_its_rule_may_invoke_the_alert_function(default_stack):
         "source_account": data_ref(default_stack, "aws_caller_identity", "account_id"),
     }
     assert len(resources(default_stack, "aws_lambda_permission")) == 1
+
+
+def test_exit_codes_are_read_from_the_parsed_task_only_where_codes_are_declared(default_stack, multi_stack):
+    plain = definition(default_stack, JOB)["States"]["RunJob"]
+    assert not {"ReadExitCode", "MatchExitCode", "IsExitRetryable", "RetryableExit"} & set(
+        plain["Branches"][0]["States"]
+    )
+    assert plain["Branches"][0]["States"]["ReadStoppedTask"]["Parameters"] == {
+        "Error.$": "$.Failure.Error",
+        "Cause.$": "$.Failure.Cause",
+        "Task.$": "States.StringToJson($.Failure.Cause)",
+    }
+    nightly = definition(multi_stack, "nightly-report")["States"]["RunJob"]
+    states = nightly["Branches"][0]["States"]
+    assert states["MatchExitCode"]["Parameters"] == {"Exited75.$": "States.ArrayContains($.Exit.Codes, 75)"}
+    assert states["IsExitRetryable"]["Choices"] == [
+        {"Variable": "$.Exit.Matches.Exited75", "BooleanEquals": True, "Next": "RetryableExit"}
+    ]
+    assert nightly["Retry"][0]["ErrorEquals"] == [
+        "AmazonECS.Unknown",
+        "ECS.AmazonECSException",
+        "Job.TaskFailedToStart",
+        "Job.RetryableExit",
+    ]
+    sync = definition(multi_stack, "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x")["States"]
+    (choice,) = sync["RunJob"]["Branches"][0]["States"]["IsExitRetryable"]["Choices"]
+    assert choice["Or"] == [
+        {"Variable": "$.Exit.Matches.Exited75", "BooleanEquals": True},
+        {"Variable": "$.Exit.Matches.Exited69", "BooleanEquals": True},
+    ]
+    assert sync["RunJob"]["Retry"][1]["ErrorEquals"] == ["Job.TaskFailed", "Job.SpotInterrupted"]
