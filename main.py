@@ -68,11 +68,12 @@ def summary(config: Config, stack_dir: Path) -> str:
     for job in config.jobs:
         retry = job.retry_policy
         waits = ", ".join(format_duration(int(w)) for w in retry.waits())
+        each = f" on each of {', then '.join(job.capacity)}" if len(job.capacity) > 1 else ""
         lines.append(
             f"  - {job.name}: {job.schedule}{'' if job.enabled else ' (disabled)'}, "
             f"{job.cpu} cpu / {job.memory} MiB, timeout {format_duration(job.timeout_seconds)}, "
-            f"{retry.max_attempts} launch retries"
-            + (f" (waits {waits}; {format_duration(int(retry.window_seconds))} in all)" if waits else "")
+            f"{retry.max_attempts} launch retries{each}"
+            + (f" (waits {waits}; {format_duration(int(job.retry_window_seconds))} in all)" if waits else "")
         )
     lines.append(f"  alerts: {alert_routes(config)}")
     lines.append(f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)")

@@ -92,13 +92,21 @@ class AlertJob:
 
     stack_name: str
     name: str
-    launch_budget: int  # launches over which a placement failure is retried, the first included
+    launch_budget: int  # launches per capacity source over which a placement failure is retried
     timeout_seconds: int
     log_group_name: str
+    capacity: tuple[str, ...] = ("FARGATE",)  # where the task is launched, in order
 
     @classmethod
     def of(
-        cls, *, stack_name: str, job_name: str, retry: RetryPolicy, timeout_seconds: int, log_group_name: str
+        cls,
+        *,
+        stack_name: str,
+        job_name: str,
+        retry: RetryPolicy,
+        timeout_seconds: int,
+        log_group_name: str,
+        capacity: Sequence[str] = ("FARGATE",),
     ) -> AlertJob:
         return cls(
             stack_name=stack_name,
@@ -106,6 +114,7 @@ class AlertJob:
             launch_budget=1 + retry.max_attempts,
             timeout_seconds=timeout_seconds,
             log_group_name=log_group_name,
+            capacity=tuple(capacity),
         )
 
     def static_fields(self, channel: str) -> dict[str, Any]:
@@ -118,6 +127,7 @@ class AlertJob:
             "timeoutSeconds": self.timeout_seconds,
             "logGroup": self.log_group_name,
             "logStreamPrefix": f"{LOG_STREAM_PREFIX}/{CONTAINER_NAME}",
+            "capacity": list(self.capacity),
         }
 
 
@@ -150,14 +160,23 @@ def render_run_task(
     security_group_ids: Sequence[str],
     assign_public_ip: bool,
     timeout_seconds: int,
+    capacity: str = "FARGATE",
 ) -> dict[str, Any]:
+    """``RunTask`` on ``capacity``: the ``FARGATE`` launch type, or a capacity provider strategy
+    (RunTask refuses both together).
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html"""
+    placement: dict[str, Any] = (
+        {"LaunchType": "FARGATE"}
+        if capacity == "FARGATE"
+        else {"CapacityProviderStrategy": [{"CapacityProvider": capacity, "Weight": 1}]}
+    )
     return {
         "Type": "Task",
         "Resource": f"arn:{partition}:states:::ecs:runTask.sync",
         "Parameters": {
             "Cluster": cluster_arn,
             "TaskDefinition": task_definition_arn,
-            "LaunchType": "FARGATE",
+            **placement,
             "PlatformVersion": PLATFORM_VERSION,
             "NetworkConfiguration": {
                 "AwsvpcConfiguration": {
@@ -307,7 +326,36 @@ def render_concurrency_guard(*, partition: str, next_state: str) -> dict[str, di
     }
 
 
-def render_run_job(branch: Mapping[str, Any], *, retry: RetryPolicy) -> dict[str, Any]:
+def stage_name(index: int, capacity: str) -> str:
+    """``RunJob`` for the first capacity source, ``RunJobOnFargateSpot`` and so on for the next."""
+    return "RunJob" if index == 0 else f"RunJobOn{capacity.title().replace('_', '')}"
+
+
+def with_suffix(branch: Mapping[str, Any], suffix: str) -> dict[str, Any]:
+    """``branch`` with ``suffix`` on every state name and reference to it: state names are unique
+    across a whole state machine, branches included."""
+    names = set(branch["States"])
+
+    def rename(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: item + suffix if key in ("Next", "Default", "StartAt") and item in names else rename(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [rename(item) for item in value]
+        return value
+
+    renamed = rename(dict(branch))
+    renamed["States"] = {name + suffix: state for name, state in renamed["States"].items()}
+    return renamed
+
+
+def render_run_job(
+    branch: Mapping[str, Any], *, retry: RetryPolicy, on_no_capacity: str | None = None
+) -> dict[str, Any]:
+    """One capacity source's stage: the branch, its retriers and where a run goes when it gives up:
+    on to ``on_no_capacity`` (the next source's stage) when nothing was placed, else to the alert."""
     # One budget for every launch after which the job did nothing: not placed, not started, or
     # exited with a code the job declares retryable.
     never_ran = [*PLACEMENT_ERRORS, ERROR_FAILED_TO_START] + ([ERROR_RETRYABLE_EXIT] if retry.retry_exit_codes else [])
@@ -321,7 +369,12 @@ def render_run_job(branch: Mapping[str, Any], *, retry: RetryPolicy) -> dict[str
         # A Parallel state's result is the list of its branches' outputs; keep the one.
         "OutputPath": "$[0]",
         "Retry": retries,
-        "Catch": [render_catch("NotifyFailure", result_path="$.Failure")],
+        "Catch": (
+            [{"ErrorEquals": list(PLACEMENT_ERRORS), "ResultPath": "$.Failure", "Next": on_no_capacity}]
+            if on_no_capacity
+            else []
+        )
+        + [render_catch("NotifyFailure", result_path="$.Failure")],
         "End": True,
     }
 
@@ -407,17 +460,27 @@ def render_definition(
     retry: RetryPolicy,
     concurrency: Concurrency = "forbid",
 ) -> dict[str, Any]:
-    """The whole definition for one job (``job`` says what its alerts say about it)."""
-    run_task = render_run_task(
-        partition=partition,
-        cluster_arn=cluster_arn,
-        task_definition_arn=task_definition_arn,
-        command=command,
-        subnet_ids=subnet_ids,
-        security_group_ids=security_group_ids,
-        assign_public_ip=assign_public_ip,
-        timeout_seconds=job.timeout_seconds,
-    )
+    """The whole definition for one job (``job`` says what its alerts say about it, and on which
+    capacity it runs, in order)."""
+    stages = {}
+    for index, capacity in enumerate(job.capacity):
+        run_task = render_run_task(
+            partition=partition,
+            cluster_arn=cluster_arn,
+            task_definition_arn=task_definition_arn,
+            command=command,
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
+            assign_public_ip=assign_public_ip,
+            timeout_seconds=job.timeout_seconds,
+            capacity=capacity,
+        )
+        branch = render_branch(run_task, timeout_seconds=job.timeout_seconds, retry_exit_codes=retry.retry_exit_codes)
+        name = stage_name(index, capacity)
+        following = stage_name(index + 1, job.capacity[index + 1]) if index + 1 < len(job.capacity) else None
+        stages[name] = render_run_job(
+            with_suffix(branch, name.removeprefix("RunJob")), retry=retry, on_no_capacity=following
+        )
     guard = render_concurrency_guard(partition=partition, next_state="RunJob") if concurrency == "forbid" else {}
     return {
         "Comment": f"Runs job {job.name} on Fargate: retries launches whose container never ran, "
@@ -425,10 +488,7 @@ def render_definition(
         "StartAt": "CheckPreviousRun" if guard else "RunJob",
         "States": {
             **guard,
-            "RunJob": render_run_job(
-                render_branch(run_task, timeout_seconds=job.timeout_seconds, retry_exit_codes=retry.retry_exit_codes),
-                retry=retry,
-            ),
+            **stages,
             "NotifyFailure": render_notify_failure(
                 partition=partition, job=job, alert_function_arn=alert_function_arn, channels=alert_channels
             ),

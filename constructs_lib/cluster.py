@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster
+from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import EcsClusterCapacityProviders
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
@@ -13,12 +16,23 @@ __all__ = ["Cluster"]
 class Cluster(Construct):
     """An ECS cluster (Fargate needs no capacity of its own).
 
-    Exposes ``arn``, ``name`` and ``task_arns`` (the ARN pattern of every task in it).
+    ``capacity_providers`` (``FARGATE``, ``FARGATE_SPOT``) are associated with the cluster, so that
+    RunTask may name them in a capacity provider strategy; the ``FARGATE`` launch type needs none.
+    Exposes ``arn``, ``name``, ``capacity_providers`` and ``task_arns`` (the ARN pattern of every
+    task in it).
     """
 
-    def __init__(self, scope: Construct, id_: str, *, name: str, aws: AwsEnvironment) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, name: str, aws: AwsEnvironment, capacity_providers: Sequence[str] = ()
+    ) -> None:
         super().__init__(scope, id_)
         self.cluster = EcsCluster(self, "cluster", name=name)
+        self.capacity_providers = tuple(capacity_providers)
+        if self.capacity_providers:
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
+            EcsClusterCapacityProviders(
+                self, "capacity-providers", cluster_name=self.cluster.name, capacity_providers=list(capacity_providers)
+            )
         self.arn: str = self.cluster.arn
         self.name = name
         self.task_arns: str = aws.arn("ecs", f"task/{name}/*")

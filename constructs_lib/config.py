@@ -46,6 +46,9 @@ REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
 ZONE_PATTERN = re.compile(REGION_PATTERN.pattern + r"[a-z]")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 Concurrency = Literal["forbid", "allow"]
+# Where a job's task may run. Fargate Spot is spare capacity at a discount that AWS can take back
+# with two minutes' warning. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
+CapacitySource = Literal["FARGATE", "FARGATE_SPOT"]
 
 
 def field_error(field: str, message: str) -> PydanticCustomError:
@@ -268,7 +271,10 @@ class JobSpec(ValueObject):
     log_retention_days: int = 7
     #: The task's time limit; Step Functions stops the task when it is exceeded.
     timeout_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
-    #: ``None`` takes ``default_retry_policy`` scaled to the schedule.
+    #: Capacity to launch on, in order: when launches on one still find no capacity after the
+    #: retry policy, the run moves on to the next, which gets the policy again.
+    capacity: tuple[CapacitySource, ...] = ("FARGATE",)
+    #: ``None`` takes ``default_retry_policy`` scaled to the schedule (and the capacity sources).
     retry: RetryPolicy | None = None
     #: ``forbid``: a run that finds the previous one still running launches nothing, alerts and
     #: fails (``Job.PreviousRunStillRunning``). ``allow``: runs may overlap.
@@ -324,6 +330,18 @@ class JobSpec(ValueObject):
             check_fargate_size(info.data["cpu"], memory)
         return memory
 
+    _capacity_list = field_validator("capacity", mode="before")(_freeze_list)
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity(cls, capacity: tuple[str, ...]) -> tuple[str, ...]:
+        if not capacity or len(set(capacity)) != len(capacity):
+            raise ValueError(
+                f"{list(capacity)!r} is not an order of capacity sources (allowed: each of FARGATE and "
+                'FARGATE_SPOT at most once, at least one, for example ["FARGATE", "FARGATE_SPOT"])'
+            )
+        return capacity
+
     @field_validator("retry")
     @classmethod
     def _retry_ends_before_next_run(cls, retry: RetryPolicy | None, info: ValidationInfo) -> RetryPolicy | None:
@@ -331,9 +349,12 @@ class JobSpec(ValueObject):
             return retry
         schedule = info.data["schedule"]
         period = parse_schedule(schedule).period_seconds
-        if period is not None and retry.window_seconds >= period:
+        sources = len(info.data.get("capacity", ("FARGATE",)))
+        window = retry.window_seconds * sources
+        if period is not None and window >= period:
+            each = f" ({sources} capacity sources, each with these retries)" if sources > 1 else ""
             raise ValueError(
-                f"retries wait up to {format_duration(int(retry.window_seconds))} in all, "
+                f"retries wait up to {format_duration(int(window))} in all{each}, "
                 f"which runs into the next scheduled run ({schedule} runs every "
                 f"{format_duration(period)}); allowed: a total wait below {format_duration(period)} "
                 "(fewer max_attempts, a smaller interval_seconds or a max_delay_seconds)"
@@ -351,14 +372,23 @@ class JobSpec(ValueObject):
         each opt-in re-run, and for each launch retry when exit codes can be retried."""
         retry = self.retry_policy
         runs = 1 + retry.rerun_attempts + (retry.max_attempts if retry.retry_exit_codes else 0)
-        return int(retry.window_seconds) + runs * self.timeout_seconds
+        # A run moves to the next capacity source only when no task was placed, so only one
+        # source's launches ever run the task.
+        return int(self.retry_window_seconds) + runs * self.timeout_seconds
+
+    @property
+    def retry_window_seconds(self) -> float:
+        """The longest total wait between launches, over every capacity source."""
+        return self.retry_policy.window_seconds * len(self.capacity)
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        """The explicit ``retry``, or the default scaled to this job's schedule."""
+        """The explicit ``retry``, or the default scaled so that the retries on every capacity
+        source end before the next scheduled run."""
         if self.retry is not None:
             return self.retry
-        return default_retry_policy(self.parsed_schedule.period_seconds)
+        period = self.parsed_schedule.period_seconds
+        return default_retry_policy(None if period is None else period // len(self.capacity))
 
 
 class Config(ValueObject):

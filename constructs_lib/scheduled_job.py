@@ -73,6 +73,7 @@ class ScheduledJob(Construct):
             retry=job.retry_policy,
             timeout_seconds=job.timeout_seconds,
             concurrency=job.concurrency,
+            capacity=job.capacity,
         )
         self.schedule = Schedule(
             self,

@@ -33,7 +33,11 @@ class ScheduledJobsStack(TerraformStack):
         )
         aws = AwsEnvironment(self, "environment")
         self.network = Network(self, "network", name=name, spec=config.network)
-        self.cluster = Cluster(self, "cluster", name=name, aws=aws)
+        # Capacity providers only where a job launches through a strategy (Fargate Spot).
+        spot = any("FARGATE_SPOT" in job.capacity for job in config.jobs)
+        self.cluster = Cluster(
+            self, "cluster", name=name, aws=aws, capacity_providers=("FARGATE", "FARGATE_SPOT") if spot else ()
+        )
         self.topic = AlertTopic(self, "alert-topic", name=f"{name}-alerts", aws=aws, emails=config.alert.emails)
         self.alert = AlertFunction(
             self,

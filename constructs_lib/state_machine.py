@@ -54,6 +54,7 @@ class JobStateMachine(Construct):
         retry: RetryPolicy,
         timeout_seconds: int,
         concurrency: Concurrency = "forbid",
+        capacity: Sequence[str] = ("FARGATE",),
     ) -> None:
         super().__init__(scope, id_)
         self.name = aws_name(name, kind="state_machine")
@@ -88,7 +89,11 @@ class JobStateMachine(Construct):
             retry=retry,
             timeout_seconds=timeout_seconds,
             log_group_name=task.log_group_name,
+            capacity=capacity,
         )
+        missing = set(capacity) - set(cluster.capacity_providers) - {"FARGATE"}
+        if missing:
+            raise ValueError(f"{name}: cluster {cluster.name} has no capacity provider {sorted(missing)}")
         self.definition = render_definition(
             job=self.alert_job,
             partition=aws.partition,

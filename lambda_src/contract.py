@@ -101,3 +101,4 @@ class AlertPayload(TypedDict, total=False):
     timeoutSeconds: int
     logGroup: str  # the task's log group
     logStreamPrefix: str  # "<awslogs-stream-prefix>/<container name>"
+    capacity: list[str]  # where the task was launched, in order: FARGATE, FARGATE_SPOT

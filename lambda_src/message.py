@@ -159,6 +159,14 @@ def _what_happened(
     launches = f"{budget} launches" if isinstance(budget, int) and budget > 1 else "launching"
     if error in PLACEMENT_ERRORS:
         reason = f' ECS said: "{_clip(cause, 300)}"' if isinstance(cause, str) and cause else ""
+        capacity = event.get("capacity")
+        if isinstance(capacity, list) and len(capacity) > 1:
+            tried = ", then ".join(map(str, capacity))
+            return (
+                "Fargate had no capacity",
+                f"Fargate had no capacity for the task on {tried}: it was not placed after {launches} on each"
+                f"{elapsed}, so the job did not run.{reason}",
+            )
         return (
             "Fargate had no capacity",
             f"Fargate had no capacity for the task: it was not placed after {launches}{elapsed}, "

@@ -7,6 +7,7 @@ module adds what a fault-injection test needs:
   no-ops in 5.2.5, so parameters reach boto3 in PascalCase and fail, and an ``aws-sdk`` result
   keeps boto3's casing (``executions``, where Step Functions gives ``Executions``); LocalStack's
   botocore-model-based normalisation is restored here for the ECS and ``aws-sdk`` integrations;
+- RunTask's ``CapacityProviderStrategy``, which moto 5.2.5 drops before the call, kept;
 - a script of what each task launch does (run and succeed, fail to place, fail to start, exit
   non-zero, time out). Every launch's parameters are first checked against the ECS RunTask API
   model (botocore's own validator), so a misspelt or misplaced parameter fails the test. A
@@ -51,6 +52,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceAwsSdk,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
+    _SUPPORTED_API_PARAM_BINDINGS,
     StateTaskServiceEcs,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
@@ -90,6 +92,19 @@ class Hold:
 
     running: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class ByCapacity:
+    """What a launch does depends on where it is launched: ``outcomes`` by ``FARGATE`` (the launch
+    type) or the capacity provider the strategy names."""
+
+    outcomes: dict[str, Any]
+
+
+def launched_on(parameters: dict[str, Any]) -> str:
+    strategy = parameters.get("capacityProviderStrategy")
+    return strategy[0]["capacityProvider"] if strategy else parameters["launchType"]
 
 
 @dataclass(frozen=True)
@@ -209,6 +224,16 @@ def _normalise_response(self, response, boto_service_name=None, service_action_n
         self._from_boto_response(response, shape)
 
 
+# moto keeps only the RunTask parameters it lists and drops the rest, CapacityProviderStrategy among
+# them, which Step Functions passes to ECS:
+# https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html
+_RUN_TASK_PARAMETERS = {*_SUPPORTED_API_PARAM_BINDINGS["runtask"], "CapacityProviderStrategy"}
+
+
+def _supported_ecs_parameters(self) -> set[str] | None:
+    return _RUN_TASK_PARAMETERS if self.resource.api_action.lower() == "runtask" else None
+
+
 def _check_run_task(parameters: dict) -> None:
     report = ParamValidator().validate(parameters, _operation_model("ecs", "run_task").input_shape)
     if report.has_errors():
@@ -251,6 +276,8 @@ def _hooks(launch_script: list, alert_script: dict[str, list], run: Run, handler
         run.launches.append(json.loads(json.dumps(normalised_parameters)))
         _check_run_task(normalised_parameters)
         outcome = launch_script[min(index, len(launch_script) - 1)]
+        if isinstance(outcome, ByCapacity):
+            outcome = outcome.outcomes[launched_on(normalised_parameters)]
         if isinstance(outcome, Raise):
             raise _failure(env, outcome.error, outcome.cause)
         if isinstance(outcome, Hold):
@@ -299,6 +326,7 @@ def _hooks(launch_script: list, alert_script: dict[str, list], run: Run, handler
 
     with (
         mock.patch.object(StateTaskServiceEcs, "_normalise_parameters", _normalise_parameters),
+        mock.patch.object(StateTaskServiceEcs, "_get_supported_parameters", _supported_ecs_parameters),
         mock.patch.object(StateTaskServiceAwsSdk, "_normalise_parameters", _normalise_parameters),
         mock.patch.object(StateTaskServiceAwsSdk, "_normalise_response", _normalise_response),
         mock.patch.object(StateTaskServiceEcs, "_eval_service_task", eval_service_task),

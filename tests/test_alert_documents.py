@@ -32,6 +32,7 @@ def test_alert_job_counts_the_first_launch_in_its_budget():
         "timeoutSeconds": 600,
         "logGroup": "/ecs/batch-report",
         "logStreamPrefix": "job/app",
+        "capacity": ["FARGATE"],
     }
 
 

@@ -92,7 +92,7 @@ def test_toml_syntax_error_names_the_line():
 def test_unknown_key_lists_the_allowed_ones():
     assert job_problems(memroy="512") == [
         "jobs[0].memroy: unknown key (allowed: name, schedule, image, command, cpu, memory, enabled, "
-        "environment, log_retention_days, timeout_seconds, retry, concurrency)"
+        "environment, log_retention_days, timeout_seconds, capacity, retry, concurrency)"
     ]
 
 
@@ -560,3 +560,38 @@ def test_retry_exit_codes():
     assert problems(STACK + JOB + '[jobs.retry]\nretry_exit_codes = ["75"]\n') == [
         'jobs[0].retry.retry_exit_codes[0]: input should be a valid integer (got "75")'
     ]
+
+
+def test_capacity_sources_in_order():
+    assert parse_config(STACK + JOB).jobs[0].capacity == ("FARGATE",)
+    two = parse_config(STACK + JOB + 'capacity = ["FARGATE_SPOT", "FARGATE"]\n').jobs[0]
+    assert two.capacity == ("FARGATE_SPOT", "FARGATE")
+    allowed = (
+        "(allowed: each of FARGATE and FARGATE_SPOT at most once, at least one, for example "
+        '["FARGATE", "FARGATE_SPOT"])'
+    )
+    assert job_problems(capacity="[]") == [f"jobs[0].capacity: [] is not an order of capacity sources {allowed}"]
+    assert job_problems(capacity='["FARGATE", "FARGATE"]') == [
+        f"jobs[0].capacity: ['FARGATE', 'FARGATE'] is not an order of capacity sources {allowed}"
+    ]
+    assert job_problems(capacity='["EC2"]') == [
+        "jobs[0].capacity[0]: input should be 'FARGATE' or 'FARGATE_SPOT' (got \"EC2\")"
+    ]
+
+
+def test_each_capacity_source_gets_the_retries_and_the_window_check_counts_them_all():
+    hourly = JOB.replace("cron(0 8 * * ? *)", "rate(1 hour)")
+    retry = "[jobs.retry]\nmax_attempts = 4\ninterval_seconds = 600\nbackoff_rate = 1.0\n"  # 40 min each
+    one = parse_config(STACK + hourly + retry).jobs[0]
+    assert one.retry_window_seconds == 2400
+    assert problems(STACK + hourly + 'capacity = ["FARGATE", "FARGATE_SPOT"]\n' + retry) == [
+        "jobs[0].retry: retries wait up to 1 h 20 min in all (2 capacity sources, each with these retries), which "
+        "runs into the next scheduled run (rate(1 hour) runs every 1 h); allowed: a total wait below 1 h "
+        "(fewer max_attempts, a smaller interval_seconds or a max_delay_seconds)"
+    ]
+    # The default policy is scaled so that both sources' retries fit in the period.
+    five = parse_config(
+        STACK + JOB.replace("cron(0 8 * * ? *)", "rate(10 minutes)") + 'capacity = ["FARGATE", "FARGATE_SPOT"]\n'
+    )
+    assert five.jobs[0].retry_policy.waits() == [10, 20, 40, 80, 120]  # 270 s each, 540 s of 600
+    assert five.jobs[0].retry_window_seconds == 540

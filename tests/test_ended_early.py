@@ -115,6 +115,7 @@ def test_an_aborted_run_reaches_every_channel_target_with_the_alert_payload(deli
             "timeoutSeconds": 1800,
             "logGroup": JOB_LOG_GROUP,
             "logStreamPrefix": "job/app",
+            "capacity": ["FARGATE"],
         }
 
 

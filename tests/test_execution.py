@@ -29,11 +29,13 @@ from sfn_harness import (
     SCHEDULED_EVENT,
     SPOT_INTERRUPTED,
     TIMEOUT,
+    ByCapacity,
     Hold,
     LambdaFault,
     Raise,
     Sandbox,
     Succeed,
+    launched_on,
 )
 from stack_helpers import resources
 from webhook_server import Webhook, webhook_server
@@ -176,7 +178,7 @@ def assert_waits(job: Job, waits: list[float], expected: list[float]) -> None:
 
 PAYLOAD_KEYS = {
     "channel", "stack", "job", "error", "cause", "execution", "stateMachine", "startTime", "gaveUpAt", "input",
-    "launchBudget", "timeoutSeconds", "logGroup", "logStreamPrefix",
+    "launchBudget", "timeoutSeconds", "logGroup", "logStreamPrefix", "capacity",
 }  # fmt: skip
 
 
@@ -200,6 +202,7 @@ def assert_alert(run, job: Job, *, error: str, cause: str) -> None:
     assert payload["launchBudget"] == 1 + len(job.launch_waits)
     assert payload["timeoutSeconds"] == job.timeout_seconds
     assert (payload["logGroup"], payload["logStreamPrefix"]) == (JOB_LOG_GROUP, "job/app")
+    assert payload["capacity"] == ["FARGATE"]
 
 
 def assert_one_message_each(channels: Channels, job: Job) -> None:
@@ -514,3 +517,66 @@ def test_a_spot_interruption_is_rerun_only_where_the_job_allows_reruns(job, chan
     assert (len(run.launches), run.waits) == (1, [])
     assert_alert(run, expected, error="Job.SpotInterrupted", cause=SPOT_INTERRUPTED.cause)
     assert_one_message_each(channels, expected)
+
+
+# --- a second source of capacity (capacity = ["FARGATE", "FARGATE_SPOT"]) ---------------------------
+
+THUMBNAILS_WAITS = [10, 20, 40, 80] + [120] * 8  # the default policy, on each source
+
+
+@pytest.fixture
+def thumbnails(sandbox, multi_stack, channels) -> str:
+    (machine,) = [
+        body
+        for name, body in resources(multi_stack, "aws_sfn_state_machine").items()
+        if name.startswith("job-thumbnails_")
+    ]
+    return machine["definition"]
+
+
+def test_no_capacity_on_fargate_moves_on_to_fargate_spot(sandbox, thumbnails, channels):
+    run = sandbox.execute(
+        thumbnails, launches=[ByCapacity({"FARGATE": NO_CAPACITY, "FARGATE_SPOT": Succeed()})], handler=handler
+    )
+    assert (run.status, run.alerts) == ("SUCCEEDED", [])
+    assert [launched_on(launch) for launch in run.launches] == ["FARGATE"] * 13 + ["FARGATE_SPOT"]
+    assert run.waits == THUMBNAILS_WAITS
+    spot = run.launches[-1]
+    assert spot["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    assert "launchType" not in spot  # RunTask refuses a launch type with a strategy
+    assert all(
+        launch["launchType"] == "FARGATE" and "capacityProviderStrategy" not in launch for launch in run.launches[:-1]
+    )
+    assert entered(run).count("RunJobOnFargateSpot") == 1
+    assert channels.messages() == {"slack": 0, "chatwork": 0, "email": 0}
+
+
+def test_no_capacity_anywhere_gives_up_after_both_budgets_with_one_alert(sandbox, thumbnails, channels):
+    run = sandbox.execute(thumbnails, launches=[NO_CAPACITY], handler=handler)
+    assert (run.status, run.error, run.cause) == ("FAILED", "ECS.AmazonECSException", NO_CAPACITY.cause)
+    assert [launched_on(launch) for launch in run.launches] == ["FARGATE"] * 13 + ["FARGATE_SPOT"] * 13
+    assert run.waits == THUMBNAILS_WAITS * 2
+    assert sorted(payload["channel"] for payload in run.alerts) == sorted(ALL_CHANNELS)
+    assert {json.dumps(payload["capacity"]) for payload in run.alerts} == {'["FARGATE", "FARGATE_SPOT"]'}
+    assert channels.messages() == {"slack": 1, "chatwork": 1, "email": 1}
+    (message,) = channels.slack.accepted
+    assert message["body"]["blocks"][1]["text"]["text"].startswith(
+        "Fargate had no capacity for the task on FARGATE, then FARGATE_SPOT: it was not placed after 13 launches "
+        "on each"
+    )
+
+
+def test_a_task_that_never_starts_does_not_move_on(sandbox, thumbnails):
+    run = sandbox.execute(thumbnails, launches=[FAILED_TO_START], handler=handler)
+    assert (run.status, run.error) == ("FAILED", "Job.TaskFailedToStart")
+    assert [launched_on(launch) for launch in run.launches] == ["FARGATE"] * 13
+    assert "RunJobOnFargateSpot" not in entered(run)
+
+
+def test_a_spot_interruption_on_the_second_source_is_final_without_reruns(sandbox, thumbnails):
+    run = sandbox.execute(
+        thumbnails, launches=[ByCapacity({"FARGATE": NO_CAPACITY, "FARGATE_SPOT": SPOT_INTERRUPTED})], handler=handler
+    )
+    assert (run.status, run.error) == ("FAILED", "Job.SpotInterrupted")
+    assert [launched_on(launch) for launch in run.launches] == ["FARGATE"] * 13 + ["FARGATE_SPOT"]
+    assert "SpotInterruptedOnFargateSpot" in entered(run)

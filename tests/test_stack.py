@@ -562,6 +562,7 @@ def test_alert_step_invokes_the_function_once_per_configured_channel(default_sta
         "timeoutSeconds": 1800,
         "logGroup": log_group,
         "logStreamPrefix": "job/app",
+        "capacity": ["FARGATE"],
     }
 
 
@@ -756,7 +757,7 @@ def test_every_alarm_notifies_the_one_topic(multi_stack):
     topic = ids(multi_stack, "aws_sns_topic", "alert-topic", "arn")
     alarms = resources(multi_stack, "aws_cloudwatch_metric_alarm").values()
     assert sorted(alarm["metric_name"] for alarm in alarms) == sorted(
-        ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] * 3 + ["Errors", "Throttles"]
+        ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] * 4 + ["Errors", "Throttles"]
     )
     assert {json.dumps(alarm["alarm_actions"]) for alarm in alarms} == {json.dumps([topic])}
 
@@ -890,3 +891,43 @@ def test_exit_codes_are_read_from_the_parsed_task_only_where_codes_are_declared(
         {"Variable": "$.Exit.Matches.Exited69", "BooleanEquals": True},
     ]
     assert sync["RunJob"]["Retry"][1]["ErrorEquals"] == ["Job.TaskFailed", "Job.SpotInterrupted"]
+
+
+# --- capacity ----------------------------------------------------------------------------------------
+
+
+def test_a_second_capacity_source_is_a_second_stage_with_its_own_states(default_stack, multi_stack):
+    assert "aws_ecs_cluster_capacity_providers" not in default_stack["resource"]
+    _, providers = named(multi_stack, "aws_ecs_cluster_capacity_providers", "cluster_capacity-providers")
+    assert providers == {
+        "cluster_name": ids(multi_stack, "aws_ecs_cluster", "cluster", "name"),
+        "capacity_providers": ["FARGATE", "FARGATE_SPOT"],
+    }
+    states = definition(multi_stack, "thumbnails")["States"]
+    assert [name for name in states if name.startswith("RunJob")] == ["RunJob", "RunJobOnFargateSpot"]
+    assert states["RunJob"]["Catch"] == [
+        {
+            "ErrorEquals": ["AmazonECS.Unknown", "ECS.AmazonECSException"],
+            "ResultPath": "$.Failure",
+            "Next": "RunJobOnFargateSpot",
+        },
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.Failure", "Next": "NotifyFailure"},
+    ]
+    assert states["RunJobOnFargateSpot"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.Failure", "Next": "NotifyFailure"}
+    ]
+    assert states["RunJobOnFargateSpot"]["Retry"] == states["RunJob"]["Retry"]
+    (spot_branch,) = states["RunJobOnFargateSpot"]["Branches"]
+    assert spot_branch["StartAt"] == "RunTaskOnFargateSpot"
+    assert all(name.endswith("OnFargateSpot") for name in spot_branch["States"])
+    spot = spot_branch["States"]["RunTaskOnFargateSpot"]["Parameters"]
+    assert spot["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
+    assert "LaunchType" not in spot
+    (first_branch,) = states["RunJob"]["Branches"]
+    assert first_branch["States"]["RunTask"]["Parameters"]["LaunchType"] == "FARGATE"
+    # State names are unique across the whole state machine, branches included.
+    names = list(states)
+    for stage in ("RunJob", "RunJobOnFargateSpot"):
+        names += list(states[stage]["Branches"][0]["States"])
+    names += [n for branch in states["NotifyFailure"]["Branches"] for n in branch["States"]]
+    assert len(names) == len(set(names))
