@@ -16,7 +16,7 @@ export PIPENV_VERBOSITY := -1
 # jsii prints a large end-of-life banner on Node 20; it works, and the README says to use 22 or 24.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 
-.PHONY: synth test test-alert lint format update-snapshots clean
+.PHONY: synth test test-alert bench lint format update-snapshots clean
 
 synth: $(STAMP)
 	$(VENV)/bin/python main.py
@@ -27,6 +27,10 @@ test: $(STAMP) $(CHECKOV)
 # Send a test alert through the deployed alert Lambda (needs the AWS CLI, terraform and a deployed stack).
 test-alert: $(STAMP)
 	@folder=$$($(VENV)/bin/python main.py --stack-folder) && tools/test-alert "$$folder" "$${folder##*/}"
+
+# Timings, as medians of alternating runs; exits non-zero when a goal is missed.
+bench: $(STAMP)
+	$(VENV)/bin/python tools/bench.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

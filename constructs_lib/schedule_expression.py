@@ -1,51 +1,143 @@
-"""EventBridge schedule expressions: parse, validate, and measure the period.
+"""EventBridge schedule expressions: parse, validate, measure the period, list the next runs.
 
 Pure Python (no cdktf import), so config errors are reported before the AWS provider loads.
 
-EventBridge rules take ``cron(minutes hours day-of-month month day-of-week year)`` in UTC, with
-exactly one of day-of-month / day-of-week set to ``?``, or ``rate(N unit)``.
-See https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+EventBridge rules and EventBridge Scheduler take ``cron(minutes hours day-of-month month
+day-of-week year)``, with exactly one of day-of-month / day-of-week set to ``?``, or
+``rate(N unit)``. Rules run in UTC; Scheduler in the schedule's time zone.
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html
 
-No library on PyPI parses this dialect (six fields, a year field, ``?``, ``L``, ``W``, ``#``);
-croniter and friends implement Vixie/Quartz cron, which differ in exactly those places.
+The days a cron expression matches are computed month by month from the calendar (not by testing
+every day), and each expression is parsed once per process (``parse_schedule`` is cached).
+``aws-croniter`` (PyPI) implements the same dialect; the tests use it as an oracle for the next
+run times.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import itertools
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
-__all__ = ["Schedule", "ScheduleError", "parse_schedule"]
+__all__ = ["Schedule", "ScheduleError", "format_duration", "parse_schedule"]
 
-_MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
-_MONTHS = {k.upper(): v for k, v in _MONTHS.items()}
+_MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
 # EventBridge numbers days of the week 1-7 starting on Sunday.
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _FIELD_NAMES = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
-# Calendars repeat every 28 years between 1901 and 2099, so this window sees every
-# combination of weekday, month length and leap year.
-_HORIZON_YEARS = range(2024, 2024 + 28)
+# Between 1901 and 2099 the calendar repeats every 28 years; two cycles see every combination of
+# weekday, month length and leap year at least twice, so a schedule that runs once per cycle
+# (the fifth Sunday of February) still shows its period.
+_HORIZON_START = 2024
+_HORIZON_YEARS = range(_HORIZON_START, _HORIZON_START + 56)
 
 
 class ScheduleError(ValueError):
-    """A schedule expression that EventBridge would reject."""
+    """A schedule expression that EventBridge would reject, or that would never run."""
+
+
+@dataclass(frozen=True)
+class _Cron:
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    day_rule: tuple  # ("dom", days) | ("L",) | ("LW",) | ("W", n) | ("dow", weekdays) | ("nL", w) | ("#", w, k)
+    months: tuple[int, ...]
+    years: tuple[int, ...] | None  # None: every year
+
+    def days(self, year: int, month: int) -> list[int]:
+        """The days of ``month`` that match, in order."""
+        first_weekday, last = calendar.monthrange(year, month)
+        # EventBridge weekday (1 = Sunday) of the 1st of the month; Python's Monday is 0.
+        first = (first_weekday + 1) % 7 + 1
+        kind, *args = self.day_rule
+        if kind == "dom":
+            return [day for day in args[0] if day <= last]
+        if kind == "L":
+            return [last]
+        if kind == "LW":
+            return [_nearest_weekday(year, month, last, last)]
+        if kind == "W":
+            return [_nearest_weekday(year, month, args[0], last)] if args[0] <= last else []
+        if kind == "dow":
+            return sorted(d for w in args[0] for d in range(1 + (w - first) % 7, last + 1, 7))
+        weekday_first = 1 + (args[0] - first) % 7
+        occurrences = list(range(weekday_first, last + 1, 7))
+        if kind == "nL":
+            return occurrences[-1:]
+        nth = args[1]
+        return occurrences[nth - 1 : nth]
+
+    def local_times(self, since: dt.datetime, until_year: int = 2199) -> Iterator[dt.datetime]:
+        """Every matching wall-clock time from ``since`` (naive, same clock) on, in order."""
+        times = [(h, m) for h in self.hours for m in self.minutes]
+        years = self.years if self.years is not None else range(since.year, until_year + 1)
+        for year in years:
+            if year < since.year:
+                continue
+            for month in self.months:
+                if (year, month) < (since.year, since.month):
+                    continue
+                for day in self.days(year, month):
+                    if (year, month, day) < (since.year, since.month, since.day):
+                        continue
+                    for hour, minute in times:
+                        moment = dt.datetime(year, month, day, hour, minute)
+                        if moment >= since:
+                            yield moment
+
+
+def _nearest_weekday(year: int, month: int, day: int, last: int) -> int:
+    """``nW``: the weekday nearest to ``day`` within the month (Quartz's rule, which EventBridge follows)."""
+    weekday = calendar.weekday(year, month, day)
+    if weekday == 5:  # Saturday: the Friday before, or the Monday after when the 1st is a Saturday
+        return day - 1 if day > 1 else day + 2
+    if weekday == 6:  # Sunday: the Monday after, or the Friday before when it is the last day
+        return day + 1 if day < last else day - 2
+    return day
 
 
 @dataclass(frozen=True)
 class Schedule:
     """A validated schedule expression.
 
-    ``period_seconds`` is the shortest gap between two consecutive runs, or ``None`` when the
-    expression fires at most once.
+    ``period_seconds`` is the shortest gap between two consecutive runs (of wall-clock time, for
+    cron), or ``None`` when the expression runs at most once.
     """
 
     expression: str
     period_seconds: int | None
+    rate_seconds: int | None = None
+    _cron: _Cron | None = field(default=None, repr=False, compare=False)
+
+    def next_runs(self, after: dt.datetime, *, count: int = 3, zone: str = "UTC") -> list[dt.datetime]:
+        """The next ``count`` runs after ``after`` (timezone-aware), in ``zone``, as Scheduler runs
+        them: a local time that does not exist (spring forward) is skipped, one that happens twice
+        (fall back) runs once, at its first occurrence. ``[]`` for ``rate()``, which counts from when
+        the schedule was created.
+        https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#daylist-savings-time
+        """
+        if self._cron is None:
+            return []
+        tz = ZoneInfo(zone)
+        # An hour early on the local clock: the runs of a repeated hour come before ``after``'s.
+        since = (after.astimezone(tz) - dt.timedelta(hours=1)).replace(tzinfo=None, second=0, microsecond=0)
+        runs: list[dt.datetime] = []
+        for local in self._cron.local_times(since):
+            moment = local.replace(tzinfo=tz)  # fold=0: the first of two occurrences
+            if moment.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != local:
+                continue  # does not exist on the clock that day
+            if moment > after:
+                runs.append(moment)
+                if len(runs) == count:
+                    break
+        return runs
 
 
 def format_duration(seconds: int) -> str:
@@ -58,17 +150,23 @@ def format_duration(seconds: int) -> str:
     return " ".join(parts) or "0 s"
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_schedule(expression: str) -> Schedule:
-    """Validate ``expression`` and measure its period; raise ``ScheduleError`` with the reason."""
+    """Validate ``expression`` and measure its period; raise ``ScheduleError`` with the reason.
+
+    Cached: a config names each schedule once, but reads it several times.
+    """
     if not isinstance(expression, str):
         raise ScheduleError(f"{expression!r} is not a string")
     text = expression.strip()
     if text != expression:
         raise ScheduleError(f"{expression!r} has leading or trailing spaces")
     if m := re.fullmatch(r"rate\((.*)\)", text):
-        return Schedule(text, _parse_rate(m.group(1), expression))
+        seconds = _parse_rate(m.group(1), expression)
+        return Schedule(text, seconds, rate_seconds=seconds)
     if m := re.fullmatch(r"cron\((.*)\)", text):
-        return Schedule(text, _parse_cron(m.group(1), expression))
+        cron = _parse_cron(m.group(1), expression)
+        return Schedule(text, _period_seconds(cron, expression), _cron=cron)
     raise ScheduleError(
         f"{expression!r} is not a schedule expression "
         "(allowed: 'cron(minutes hours day-of-month month day-of-week year)' or 'rate(N unit)')"
@@ -76,7 +174,7 @@ def parse_schedule(expression: str) -> Schedule:
 
 
 def _parse_rate(body: str, expression: str) -> int:
-    m = re.fullmatch(r"(\d+) (minutes?|hours?|days?)", body)
+    m = re.fullmatch(r"([0-9]+) (minutes?|hours?|days?)", body)
     if not m:
         raise ScheduleError(
             f"{expression!r} is not a rate expression (allowed: 'rate(N minutes|hours|days)', "
@@ -100,6 +198,12 @@ class _Field:
     high: int
     names: dict[str, int]
     hint: str = ""
+    wraps: bool = True  # a range from high to low wraps around (FRI-MON, NOV-FEB, 22-2)
+
+    @property
+    def digits(self) -> int:
+        """The widest number the field takes: ``05`` is a minute, ``005`` is not."""
+        return len(str(self.high))
 
 
 _MINUTES = _Field("minutes", 0, 59, {})
@@ -107,11 +211,14 @@ _HOURS = _Field("hours", 0, 23, {})
 _DOM = _Field("day-of-month", 1, 31, {})
 _MONTH = _Field("month", 1, 12, _MONTHS, " or JAN-DEC")
 _DOW = _Field("day-of-week", 1, 7, _DAYS, " or SUN-SAT")
-_YEAR = _Field("year", 1970, 2199, {})
-_YEAR_RANGE = range(_YEAR.low, _YEAR.high + 1)
+_YEAR = _Field("year", 1970, 2199, {}, wraps=False)
 
 
-def _parse_cron(body: str, expression: str) -> int | None:
+def _parse_cron(body: str, expression: str) -> _Cron:
+    # Fields are separated by spaces. A tab or a non-breaking space is not a separator in the
+    # documented syntax, and both reference libraries reject it: so do we.
+    if any(ch.isspace() and ch != " " for ch in body):
+        raise ScheduleError(f"{expression!r}: fields must be separated by spaces (found another kind of white space)")
     fields = body.split()
     if len(fields) != 6:
         raise ScheduleError(
@@ -122,21 +229,26 @@ def _parse_cron(body: str, expression: str) -> int | None:
         raise ScheduleError(
             f"{expression!r}: exactly one of day-of-month ({dom!r}) and day-of-week ({dow!r}) must be '?'"
         )
-    minutes = _values(minute, _MINUTES, expression)
-    hours = _values(hour, _HOURS, expression)
-    months = _values(month, _MONTH, expression)
-    years = _values(year, _YEAR, expression)
-    day_matches = _dom_matcher(dom, expression) if dow == "?" else _dow_matcher(dow, expression)
-    times = sorted(h * 60 + m for h in hours for m in minutes)
-    days = _matching_days(day_matches, months, years)
-    return _period_minutes(times, days) * 60 if len(times) * len(days) > 1 else None
+    day_rule = _dom_rule(dom, expression) if dow == "?" else _dow_rule(dow, expression)
+    years = None if year == "*" else tuple(sorted(_values(year, _YEAR, expression)))
+    return _Cron(
+        minutes=tuple(sorted(_values(minute, _MINUTES, expression))),
+        hours=tuple(sorted(_values(hour, _HOURS, expression))),
+        day_rule=day_rule,
+        months=tuple(sorted(_values(month, _MONTH, expression))),
+        years=years,
+    )
 
 
 def _values(text: str, field: _Field, expression: str) -> set[int]:
-    """Values of a list/range/step field (``*``, ``a``, ``a-b``, ``*/n``, ``a/n``, ``a,b``)."""
+    """Values of a list/range/step field (``*``, ``a``, ``a-b``, ``*/n``, ``a/n``, ``a-b/n``, ``a,b``).
+
+    A range whose start is after its end wraps around the field (``FRI-MON``, ``22-2``), as in
+    Quartz, the cron that EventBridge's follows; a step counts on across the wrap.
+    """
     result: set[int] = set()
     for part in text.split(","):
-        m = re.fullmatch(r"(\*|[A-Za-z0-9]+)(?:-([A-Za-z0-9]+))?(?:/(\d+))?", part)
+        m = re.fullmatch(r"(\*|[A-Za-z0-9]+)(?:-([A-Za-z0-9]+))?(?:/([0-9]+))?", part, re.ASCII)
         if not m:
             raise _field_error(field, text, expression)
         start_text, end_text, step_text = m.groups()
@@ -150,87 +262,65 @@ def _values(text: str, field: _Field, expression: str) -> set[int]:
             if step_text and not end_text:
                 end = field.high
         step = int(step_text) if step_text else 1
-        if step < 1 or end < start:
+        if step < 1 or (end < start and not field.wraps):
             raise _field_error(field, text, expression)
-        result.update(range(start, end + 1, step))
+        span = range(start, end + 1) if start <= end else [*range(start, field.high + 1), *range(field.low, end + 1)]
+        result.update(itertools.islice(span, 0, None, step))
     return result
 
 
 def _value(text: str, field: _Field, whole: str, expression: str) -> int:
     if text.upper() in field.names:
         return field.names[text.upper()]
-    if text.isdigit() and field.low <= int(text) <= field.high:
+    # ASCII digits only (str.isdigit accepts '٥'), no wider than the field's largest value.
+    if text.isascii() and text.isdigit() and len(text) <= field.digits and field.low <= int(text) <= field.high:
         return int(text)
     raise _field_error(field, whole, expression)
 
 
 def _field_error(field: _Field, text: str, expression: str) -> ScheduleError:
     allowed = f"{field.low}-{field.high}{field.hint}"
-    extras = {"day-of-month": ", ?, L, LW, nW", "day-of-week": ", ?, nL, n#k"}.get(field.name, "")
+    extras = {"day-of-month": ", ?, L, LW, nW", "day-of-week": ", ?, L, nL, n#k"}.get(field.name, "")
     return ScheduleError(
         f"{expression!r}: {field.name} {text!r} is not valid (allowed: {allowed} with , - * /{extras})"
     )
 
 
-_DayMatcher = Callable[[dt.date], bool]
+def _dom_rule(text: str, expression: str) -> tuple:
+    if text in ("L", "LW"):
+        return (text,)
+    if m := re.fullmatch(r"([0-9]+)W", text):
+        return ("W", _value(m.group(1), _DOM, text, expression))
+    return ("dom", tuple(sorted(_values(text, _DOM, expression))))
 
 
-def _dom_matcher(text: str, expression: str) -> _DayMatcher:
-    def last_day(d: dt.date) -> int:
-        return calendar.monthrange(d.year, d.month)[1]
-
-    def nearest_weekday(d: dt.date, day: int) -> int:
-        day = min(day, last_day(d))
-        target = d.replace(day=day)
-        if target.weekday() == 5:  # Saturday: Friday before, or Monday after the 1st
-            return day - 1 if day > 1 else day + 2
-        if target.weekday() == 6:  # Sunday: Monday after, or Friday before the month's end
-            return day + 1 if day < last_day(d) else day - 2
-        return day
-
-    if text == "L":
-        return lambda d: d.day == last_day(d)
-    if text == "LW":
-        return lambda d: d.day == nearest_weekday(d, last_day(d))
-    if m := re.fullmatch(r"(\d+)W", text):
-        day = _value(m.group(1), _DOM, text, expression)
-        return lambda d: d.day == nearest_weekday(d, day)
-    days = _values(text, _DOM, expression)
-    return lambda d: d.day in days
-
-
-def _dow_matcher(text: str, expression: str) -> _DayMatcher:
-    def eventbridge_weekday(d: dt.date) -> int:
-        return (d.weekday() + 1) % 7 + 1  # Monday=0 in Python; Sunday=1 in EventBridge
-
+def _dow_rule(text: str, expression: str) -> tuple:
+    if text == "L":  # the last day of the week: Saturday
+        return ("dow", (_DAYS["SAT"],))
     if m := re.fullmatch(r"([A-Za-z0-9]+)L", text):
-        day = _value(m.group(1), _DOW, text, expression)
-        return lambda d: eventbridge_weekday(d) == day and d.day + 7 > calendar.monthrange(d.year, d.month)[1]
+        return ("nL", _value(m.group(1), _DOW, text, expression))
     if m := re.fullmatch(r"([A-Za-z0-9]+)#([1-5])", text):
-        day = _value(m.group(1), _DOW, text, expression)
-        nth = int(m.group(2))
-        return lambda d: eventbridge_weekday(d) == day and (d.day - 1) // 7 + 1 == nth
-    days = _values(text, _DOW, expression)
-    return lambda d: eventbridge_weekday(d) in days
+        return ("#", _value(m.group(1), _DOW, text, expression), int(m.group(2)))
+    return ("dow", tuple(sorted(_values(text, _DOW, expression))))
 
 
-def _matching_days(matches: _DayMatcher, months: set[int], years: set[int]) -> list[dt.date]:
-    horizon = sorted(years) if len(years) < len(_YEAR_RANGE) else list(_HORIZON_YEARS)
-    days = []
-    for year in horizon:
-        for month in sorted(months):
-            for day in range(1, calendar.monthrange(year, month)[1] + 1):
-                date = dt.date(year, month, day)
-                if matches(date):
-                    days.append(date)
-    return days
-
-
-def _period_minutes(times: list[int], days: list[dt.date]) -> int:
-    """Shortest gap, in minutes, between consecutive runs at ``times`` on each of ``days``."""
-    within_day = min((b - a for a, b in itertools.pairwise(times)), default=None)
-    day_gap = min(((b - a).days for a, b in itertools.pairwise(days)), default=None)
-    gaps = [g for g in (within_day,) if g is not None]
+def _period_seconds(cron: _Cron, expression: str) -> int | None:
+    """Shortest gap between consecutive runs, over the years the expression names or two
+    calendar cycles; raise ``ScheduleError`` when it never runs."""
+    years = cron.years if cron.years is not None else tuple(_HORIZON_YEARS)
+    days = [
+        dt.date(year, month, day).toordinal()
+        for year in years
+        for month in cron.months
+        for day in cron.days(year, month)
+    ]
+    if not days:
+        raise ScheduleError(f"{expression!r} never runs: no date matches its day, month and year fields")
+    times = [h * 60 + m for h in cron.hours for m in cron.minutes]
+    if len(days) * len(times) < 2:
+        return None
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    day_gap = min((b - a for a, b in itertools.pairwise(days)), default=None)
     if day_gap is not None:
         gaps.append(day_gap * 1440 - (times[-1] - times[0]))
-    return min(gaps)
+    return min(gaps) * 60

@@ -317,10 +317,14 @@ def test_timeout_range():
         ),
         (
             "cron(0 8 ? * 8 *)",
-            "'cron(0 8 ? * 8 *)': day-of-week '8' is not valid (allowed: 1-7 or SUN-SAT with , - * /, ?, nL, n#k)",
+            "'cron(0 8 ? * 8 *)': day-of-week '8' is not valid (allowed: 1-7 or SUN-SAT with , - * /, ?, L, nL, n#k)",
         ),
         ("cron(0 8 * * ? 1969)", "'cron(0 8 * * ? 1969)': year '1969' is not valid (allowed: 1970-2199 with , - * /)"),
-        ("cron(0 10-8 * * ? *)", "'cron(0 10-8 * * ? *)': hours '10-8' is not valid (allowed: 0-23 with , - * /)"),
+        ("cron(0 10-24 * * ? *)", "'cron(0 10-24 * * ? *)': hours '10-24' is not valid (allowed: 0-23 with , - * /)"),
+        (
+            "cron(0 8 * * ? 2030-2025)",  # years do not wrap around
+            "'cron(0 8 * * ? 2030-2025)': year '2030-2025' is not valid (allowed: 1970-2199 with , - * /)",
+        ),
         ("rate(0 minutes)", "'rate(0 minutes)': the rate must be at least 1"),
         ("rate(1 minutes)", "'rate(1 minutes)': a rate of 1 takes the singular unit 'minute'"),
         ("rate(5 minute)", "'rate(5 minute)': a rate above 1 takes the plural unit 'minutes'"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from constructs_lib.schedule_expression import ScheduleError, format_duration, parse_schedule
@@ -55,3 +58,103 @@ def test_errors_are_schedule_errors():
 )
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
+
+
+# --- what EventBridge documents, decided where it is silent ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "period"),
+    [
+        ("cron(0 0 ? 2 1#5 *)", 10227 * DAY),  # the fifth Sunday of February: 2032, then 2060
+        ("cron(0 10 ? * L *)", 7 * DAY),  # L alone in day-of-week: the last day of the week, Saturday
+        ("cron(0 8 ? * MON-SUN *)", DAY),  # a range may wrap around: MON-SUN is every day
+        ("cron(0 8 ? * FRI-MON *)", DAY),  # Friday, Saturday, Sunday, Monday
+        ("cron(0 8 1 NOV-FEB ? *)", 30 * DAY),  # November to February, across the new year
+        ("cron(0 22-2 * * ? *)", HOUR),  # 22:00 to 02:00
+        ("cron(05 8 * * ? *)", DAY),  # a leading zero within the field's width, as crontabs write it
+    ],
+)
+def test_rare_and_wrapping_schedules(expression, period):
+    assert parse_schedule(expression).period_seconds == period
+
+
+def test_wrapped_ranges_list_the_values_across_the_end():
+    runs = parse_schedule("cron(0 22-2/2 * * ? *)").next_runs(datetime(2026, 11, 28, 21, 0, tzinfo=UTC), count=3)
+    assert [run.hour for run in runs] == [22, 0, 2]  # 22, 23, 0, 1, 2 with a step of 2
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        # str.isdigit() accepts any script's digits; EventBridge means 0-9.
+        ("cron(0/٥ 10 * * ? *)", "'cron(0/٥ 10 * * ? *)': minutes '0/٥' is not valid"),
+        # Wider than the field: both reference libraries reject it, and no documented form has it.
+        ("cron(005 10 * * ? *)", "'cron(005 10 * * ? *)': minutes '005' is not valid"),
+        ("cron(0 10 * * ? 02030)", "'cron(0 10 * * ? 02030)': year '02030' is not valid"),
+        # Fields are separated by spaces; a tab or a non-breaking space is not documented as one.
+        ("cron(0\t10 * * ? *)", r"'cron(0\t10 * * ? *)': fields must be separated by spaces"),
+        ("cron(0\u00a010 * * ? *)", r"'cron(0\xa010 * * ? *)': fields must be separated by spaces"),
+        # Dates that do not exist: EventBridge would accept them and never run the job.
+        ("cron(0 0 30 2 ? *)", "'cron(0 0 30 2 ? *)' never runs: no date matches its day, month and year fields"),
+        ("cron(0 0 31W 2 ? *)", "'cron(0 0 31W 2 ? *)' never runs"),  # nW past the month's end
+        ("cron(0 0 29 2 ? 2027)", "'cron(0 0 29 2 ? 2027)' never runs"),  # not a leap year
+    ],
+)
+def test_rejected_with_the_reason(expression, message):
+    with pytest.raises(ScheduleError) as raised:
+        parse_schedule(expression)
+    assert str(raised.value).startswith(message)
+
+
+def test_each_expression_is_parsed_once():
+    parse_schedule.cache_clear()
+    for _ in range(3):
+        parse_schedule("cron(0 8 ? * MON-FRI *)")
+    assert (parse_schedule.cache_info().hits, parse_schedule.cache_info().misses) == (2, 1)
+
+
+# --- next runs, in the job's time zone ------------------------------------------------------------
+
+
+def at(text: str, zone: str = "UTC") -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
+
+
+def test_next_runs_in_utc():
+    runs = parse_schedule("cron(0 8 ? * MON-FRI *)").next_runs(at("2026-11-27T09:00"), count=3)
+    assert runs == [at("2026-11-30T08:00"), at("2026-12-01T08:00"), at("2026-12-02T08:00")]
+
+
+def test_next_runs_in_tokyo_are_the_previous_evening_in_utc():
+    runs = parse_schedule("cron(0 8 * * ? *)").next_runs(at("2026-11-27T12:00"), count=2, zone="Asia/Tokyo")
+    assert runs == [at("2026-11-28T08:00", "Asia/Tokyo"), at("2026-11-29T08:00", "Asia/Tokyo")]
+    assert [run.astimezone(UTC).isoformat() for run in runs] == [
+        "2026-11-27T23:00:00+00:00",
+        "2026-11-28T23:00:00+00:00",
+    ]
+
+
+def test_a_local_time_that_does_not_exist_is_skipped():
+    # Europe/Berlin springs forward at 02:00 on 2027-03-28: there is no 02:30 that day.
+    runs = parse_schedule("cron(30 2 * * ? *)").next_runs(at("2027-03-26T12:00"), count=3, zone="Europe/Berlin")
+    assert [run.astimezone(UTC).isoformat() for run in runs] == [
+        "2027-03-27T01:30:00+00:00",  # 02:30 CET
+        "2027-03-29T00:30:00+00:00",  # 02:30 CEST: the 28th had no 02:30
+        "2027-03-30T00:30:00+00:00",
+    ]
+
+
+def test_a_local_time_that_happens_twice_runs_once():
+    # Europe/Berlin falls back at 03:00 on 2026-10-25: 02:30 happens at 00:30 and 01:30 UTC.
+    runs = parse_schedule("cron(30 2 * * ? *)").next_runs(at("2026-10-24T12:00"), count=3, zone="Europe/Berlin")
+    assert [run.astimezone(UTC).isoformat() for run in runs] == [
+        "2026-10-25T00:30:00+00:00",  # the first 02:30 only
+        "2026-10-26T01:30:00+00:00",
+        "2026-10-27T01:30:00+00:00",
+    ]
+    # The gap across the change is 25 h in UTC; across spring forward it is 23 h.
+
+
+def test_rate_schedules_have_no_calendar():
+    assert parse_schedule("rate(5 minutes)").next_runs(at("2026-11-28T00:00")) == []
