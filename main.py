@@ -15,9 +15,10 @@ import os
 import shutil
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from constructs_lib.config import Config, ConfigError, load_config
+from constructs_lib.config import Config, ConfigError, JobSpec, load_config
 from constructs_lib.schedule_expression import format_duration
 
 ROOT = Path(__file__).resolve().parent
@@ -57,8 +58,31 @@ def synthesize(config: Config, outdir: Path) -> Path:
     return outdir / "stacks" / config.stack.name
 
 
-def summary(config: Config, stack_dir: Path) -> str:
+def now() -> datetime:
+    """The time the preview counts from: now, or ``SOURCE_DATE_EPOCH`` (the reproducible-builds
+    convention, https://reproducible-builds.org/specs/source-date-epoch/) when it is set."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return datetime.fromtimestamp(int(epoch), tz=UTC) if epoch else datetime.now(tz=UTC)
+
+
+def next_runs(job: JobSpec, after: datetime, count: int = 3) -> str:
+    """The job's next runs in its time zone and in UTC, for the summary."""
+    schedule = job.parsed_schedule
+    if schedule.rate_seconds is not None:
+        return f"every {format_duration(schedule.rate_seconds)}, counted from when the schedule is created"
+    runs = schedule.next_runs(after, count=count, zone=job.timezone or "UTC")
+    if not runs:
+        return "no more runs"
+    shown = []
+    for run in runs:
+        utc = run.astimezone(UTC).strftime("%a %Y-%m-%d %H:%M UTC")
+        shown.append(utc if job.timezone is None else f"{run.strftime('%a %Y-%m-%d %H:%M %Z')} = {utc}")
+    return "; ".join(shown)
+
+
+def summary(config: Config, stack_dir: Path, *, after: datetime | None = None) -> str:
     """What was written, and what will run when: for a person reading the terminal."""
+    after = after or now()
     synthesized = json.loads((stack_dir / "cdk.tf.json").read_text())
     resources = sum(len(items) for items in synthesized.get("resource", {}).values())
     lines = [
@@ -75,6 +99,8 @@ def summary(config: Config, stack_dir: Path) -> str:
             f"{retry.max_attempts} launch retries{each}"
             + (f" (waits {waits}; {format_duration(int(job.retry_window_seconds))} in all)" if waits else "")
         )
+        zone = f" ({job.timezone}, EventBridge Scheduler)" if job.timezone else ""
+        lines.append(f"      next{zone}: {next_runs(job, after)}")
     lines.append(f"  alerts: {alert_routes(config)}")
     lines.append(f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)")
     return "\n".join(lines)

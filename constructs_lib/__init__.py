@@ -22,6 +22,7 @@ _EXPORTS = {
     "AwsEnvironment": "constructs_lib.aws_environment",
     "Cluster": "constructs_lib.cluster",
     "Config": "constructs_lib.config",
+    "DeadLetterQueue": "constructs_lib.dead_letter_queue",
     "EndedEarlyAlerts": "constructs_lib.ended_early_alerts",
     "ConfigError": "constructs_lib.config",
     "FargateTask": "constructs_lib.fargate_task",
@@ -31,9 +32,12 @@ _EXPORTS = {
     "RunAlarms": "constructs_lib.alarm",
     "RetryPolicy": "constructs_lib.retry_policy",
     "Schedule": "constructs_lib.schedule",
+    "ScheduleGroup": "constructs_lib.scheduler",
     "ScheduledJob": "constructs_lib.scheduled_job",
     "ScheduledJobsStack": "constructs_lib.stack",
     "ServiceRole": "constructs_lib.service_role",
+    "TimeZoneSchedule": "constructs_lib.scheduler",
+    "UndeliveredStartsAlarm": "constructs_lib.alarm",
     "load_config": "constructs_lib.config",
 }
 __all__ = [
@@ -44,6 +48,7 @@ __all__ = [
     "Cluster",
     "Config",
     "ConfigError",
+    "DeadLetterQueue",
     "EndedEarlyAlerts",
     "FargateTask",
     "JobSpec",
@@ -52,25 +57,30 @@ __all__ = [
     "RetryPolicy",
     "RunAlarms",
     "Schedule",
+    "ScheduleGroup",
     "ScheduledJob",
     "ScheduledJobsStack",
     "ServiceRole",
+    "TimeZoneSchedule",
+    "UndeliveredStartsAlarm",
     "load_config",
 ]
 
 if TYPE_CHECKING:
-    from constructs_lib.alarm import AlertFunctionAlarms, RunAlarms
+    from constructs_lib.alarm import AlertFunctionAlarms, RunAlarms, UndeliveredStartsAlarm
     from constructs_lib.alert_function import AlertFunction
     from constructs_lib.alert_topic import AlertTopic
     from constructs_lib.aws_environment import AwsEnvironment
     from constructs_lib.cluster import Cluster
     from constructs_lib.config import Config, ConfigError, JobSpec, load_config
+    from constructs_lib.dead_letter_queue import DeadLetterQueue
     from constructs_lib.ended_early_alerts import EndedEarlyAlerts
     from constructs_lib.fargate_task import FargateTask
     from constructs_lib.network import Network
     from constructs_lib.retry_policy import RetryPolicy
     from constructs_lib.schedule import Schedule
     from constructs_lib.scheduled_job import ScheduledJob
+    from constructs_lib.scheduler import ScheduleGroup, TimeZoneSchedule
     from constructs_lib.service_role import ServiceRole
     from constructs_lib.stack import ScheduledJobsStack
     from constructs_lib.state_machine import JobStateMachine

@@ -9,10 +9,11 @@ from constructs import Construct
 
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_topic import AlertTopic
+from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.naming import aws_name
 from constructs_lib.state_machine import JobStateMachine
 
-__all__ = ["EXECUTION_METRICS", "FUNCTION_METRICS", "AlertFunctionAlarms", "RunAlarms"]
+__all__ = ["EXECUTION_METRICS", "FUNCTION_METRICS", "AlertFunctionAlarms", "RunAlarms", "UndeliveredStartsAlarm"]
 
 # Step Functions execution metrics, dimension StateMachineArn:
 # https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
@@ -39,6 +40,7 @@ def _alarm(
     metric: str,
     dimensions: dict[str, str],
     topic: AlertTopic,
+    statistic: str = "Sum",
 ) -> CloudwatchMetricAlarm:
     """At least 1 in one 5-minute period; no data is not a breach. Notifies ``topic``."""
     return CloudwatchMetricAlarm(
@@ -49,7 +51,7 @@ def _alarm(
         namespace=namespace,
         metric_name=metric,
         dimensions=dimensions,
-        statistic="Sum",
+        statistic=statistic,
         period=300,
         evaluation_periods=1,
         threshold=1,
@@ -104,3 +106,26 @@ class AlertFunctionAlarms(Construct):
             )
             for metric, (suffix, description) in FUNCTION_METRICS.items()
         }
+
+
+class UndeliveredStartsAlarm(Construct):
+    """Alarms when the dead-letter queue holds a message: a schedule gave up starting a run (or an
+    alert), so the run never happened. Notifies ``topic``. ``ApproximateNumberOfMessagesVisible``
+    at least 1 (its maximum over 5 minutes); it stays in alarm until someone reads the queue.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, queue: DeadLetterQueue, topic: AlertTopic) -> None:
+        super().__init__(scope, id_)
+        self.alarm = _alarm(
+            self,
+            "alarm",
+            name=aws_name(queue.name, "messages", kind="cloudwatch_alarm"),
+            description="A scheduled run (or an alert for one) could not be started: read the messages in "
+            f"SQS queue {queue.name} for which, and why",
+            namespace="AWS/SQS",
+            metric="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": queue.queue.name},
+            topic=topic,
+            statistic="Maximum",
+        )

@@ -7,12 +7,15 @@ before the AWS provider bindings load. ``load_config`` returns a frozen ``Config
 
 from __future__ import annotations
 
+import difflib
+import functools
 import ipaddress
 import json
 import re
 import tomllib
 import types
 import typing
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -49,6 +52,12 @@ Concurrency = Literal["forbid", "allow"]
 # Where a job's task may run. Fargate Spot is spare capacity at a discount that AWS can take back
 # with two minutes' warning. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
 CapacitySource = Literal["FARGATE", "FARGATE_SPOT"]
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    """IANA names, from the tzdata package (pinned, so the same on every machine)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 def field_error(field: str, message: str) -> PydanticCustomError:
@@ -259,8 +268,13 @@ class JobSpec(ValueObject):
     """``[[jobs]]``: one scheduled Fargate job."""
 
     name: str
-    #: EventBridge ``cron(...)`` (UTC) or ``rate(...)`` expression.
+    #: EventBridge ``cron(...)`` or ``rate(...)`` expression: in UTC, or in ``timezone``.
     schedule: str
+    #: An IANA time zone (``Asia/Tokyo``): the job is scheduled by EventBridge Scheduler in that
+    #: zone, daylight saving included. Without it, an EventBridge rule runs it in UTC.
+    timezone: str | None = None
+    #: Let Scheduler start the run up to this many minutes after its time (off by default).
+    flexible_window_minutes: int | None = Field(default=None, ge=1, le=1440)
     image: str
     command: tuple[str, ...]
     #: Fargate cpu units and memory MiB; the pair must be a Fargate size.
@@ -292,6 +306,37 @@ class JobSpec(ValueObject):
         except ScheduleError as exc:
             raise ValueError(str(exc)) from None
         return expression
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, zone: str | None) -> str | None:
+        if zone is not None and zone not in _time_zones():
+            close = difflib.get_close_matches(zone, sorted(_time_zones()), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(
+                f"{zone!r} is not an IANA time zone name ({hint}allowed: names such as 'Asia/Tokyo', "
+                "'Europe/Berlin', 'America/New_York' or 'UTC')"
+            )
+        return zone
+
+    @field_validator("flexible_window_minutes")
+    @classmethod
+    def _flexible_window(cls, minutes: int | None, info: ValidationInfo) -> int | None:
+        if minutes is None:
+            return minutes
+        if info.data.get("timezone") is None and "timezone" in info.data:
+            raise ValueError(
+                f"{minutes} needs timezone (a flexible window is an EventBridge Scheduler feature; "
+                'allowed with a timezone, for example timezone = "UTC")'
+            )
+        schedule = info.data.get("schedule")
+        period = parse_schedule(schedule).period_seconds if schedule else None
+        if period is not None and minutes * 60 >= period:
+            raise ValueError(
+                f"{minutes} minutes is not shorter than the time between runs of {schedule} "
+                f"({format_duration(period)}) (allowed: 1 to {period // 60 - 1})"
+            )
+        return minutes
 
     @field_validator("image")
     @classmethod
@@ -348,7 +393,10 @@ class JobSpec(ValueObject):
         if retry is None or "schedule" not in info.data:
             return retry
         schedule = info.data["schedule"]
-        period = parse_schedule(schedule).period_seconds
+        period = parse_schedule(schedule).shortest_gap_seconds(
+            zone=info.data.get("timezone") or "UTC",
+            flexible_window_minutes=info.data.get("flexible_window_minutes") or 0,
+        )
         sources = len(info.data.get("capacity", ("FARGATE",)))
         window = retry.window_seconds * sources
         if period is not None and window >= period:
@@ -364,6 +412,13 @@ class JobSpec(ValueObject):
     @property
     def parsed_schedule(self) -> Schedule:
         return parse_schedule(self.schedule)
+
+    @property
+    def shortest_gap_seconds(self) -> int | None:
+        """The shortest real time between two runs (daylight saving and flexible window counted)."""
+        return self.parsed_schedule.shortest_gap_seconds(
+            zone=self.timezone or "UTC", flexible_window_minutes=self.flexible_window_minutes or 0
+        )
 
     @property
     def longest_run_seconds(self) -> int:
@@ -387,7 +442,7 @@ class JobSpec(ValueObject):
         source end before the next scheduled run."""
         if self.retry is not None:
             return self.retry
-        period = self.parsed_schedule.period_seconds
+        period = self.shortest_gap_seconds
         return default_retry_policy(None if period is None else period // len(self.capacity))
 
 

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.execution_events import INPUT_PATHS, alert_input_template, ended_early_pattern
 from constructs_lib.naming import aws_name
 from constructs_lib.state_machine import JobStateMachine
@@ -28,7 +29,8 @@ class EndedEarlyAlerts(Construct):
     """An execution that is aborted (stopped by hand, or by a deploy) or times out as a whole never
     reaches the state machine's alert step. This rule catches its status change on the default
     bus and invokes the alert function once per channel (one target each, so that each channel
-    is retried on its own), with the same payload shape as the alert step's.
+    is retried on its own), with the same payload shape as the alert step's. An invocation that
+    cannot be delivered goes to ``dead_letter_queue``.
     Exposes ``rule``.
     """
 
@@ -41,6 +43,7 @@ class EndedEarlyAlerts(Construct):
         aws: AwsEnvironment,
         state_machine: JobStateMachine,
         alert: AlertFunction,
+        dead_letter_queue: DeadLetterQueue,
     ) -> None:
         super().__init__(scope, id_)
         rule_name = aws_name(name, "ended-early", kind="event_rule")
@@ -63,6 +66,7 @@ class EndedEarlyAlerts(Construct):
                     "input_template": alert_input_template(channel=channel, job=state_machine.alert_job),
                 },
                 retry_policy=TARGET_RETRY,
+                dead_letter_config={"arn": dead_letter_queue.arn},
             )
         # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-lambda-permissions
         LambdaPermission(

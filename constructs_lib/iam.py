@@ -17,6 +17,7 @@ __all__ = [
     "Need",
     "alert_key_policy",
     "alert_topic_policy",
+    "dead_letter_queue_policy",
     "policy_document",
     "policy_json",
     "render_statements",
@@ -105,6 +106,9 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
             {"StringEquals": {"kms:ViaService": "ssm_service", "kms:EncryptionContext:PARAMETER_ARN": "parameters"}},
         ),
     ),
+    # A Scheduler schedule sends the starts it gave up on to the dead-letter queue with its role:
+    # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+    "sqs:deadLetter": (Need("SendUndeliveredStarts", ("sqs:SendMessage",), "queue"),),
     # Publishing to an SNS topic encrypted with a customer-managed key:
     # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
     "sns:publish": (
@@ -200,6 +204,35 @@ def alert_topic_policy(*, topic_arn: str, account_id: str, alarm_arns: str) -> d
                 "Principal": "*",
                 "Action": "sns:Publish",
                 "Resource": topic_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ]
+    )
+
+
+def dead_letter_queue_policy(*, queue_arn: str, account_id: str, rule_arns: str) -> dict[str, Any]:
+    """The dead-letter queue's policy: the stack's EventBridge rules may send to it (EventBridge
+    needs a queue policy; Scheduler uses its role instead); nobody may use it without TLS.
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms"""
+    return policy_document(
+        [
+            {
+                "Sid": "StackRulesSendUndeliveredEvents",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": rule_arns},
+                },
+            },
+            {
+                "Sid": "DenyWithoutTls",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:*",
+                "Resource": queue_arn,
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             },
         ]

@@ -18,6 +18,7 @@ __all__ = ["NAME_LIMITS", "aws_name", "check_job_name", "check_stack_name"]
 # ECS task family: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html
 # Security group: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html
 # SNS topic: https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+# Scheduler schedule and group: https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html
 NAME_LIMITS = {
     "iam_role": 64,
     "state_machine": 80,
@@ -27,6 +28,8 @@ NAME_LIMITS = {
     "security_group": 255,
     "cloudwatch_alarm": 255,
     "sns_topic": 256,
+    "scheduler_schedule": 64,
+    "schedule_group": 64,
 }
 
 JOB_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

@@ -7,8 +7,10 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarg
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.iam import render_statements
 from constructs_lib.naming import aws_name
+from constructs_lib.run_input import rule_input_transformer, start_retry
 from constructs_lib.schedule_expression import ScheduleError, parse_schedule
 from constructs_lib.service_role import ServiceRole
 from constructs_lib.state_machine import JobStateMachine
@@ -19,10 +21,11 @@ __all__ = ["Schedule"]
 class Schedule(Construct):
     """An EventBridge rule on the default bus (UTC ``cron(...)`` or ``rate(...)``).
 
-    Its target starts the state machine through a role that may start that one state machine.
-    EventBridge retries delivery to Step Functions on its own (24 h, 185 times by default); a
-    RunTask that "succeeds" with a capacity failure never reaches it, hence the state machine.
-    Exposes ``rule_name`` and ``arn``.
+    Its target starts the state machine through a role that may start that one state machine, with
+    ``{"job": ..., "scheduledTime": <the event's time>}`` as input. A start Step Functions does not
+    accept is retried for one period of the schedule (at most an hour, ``run_input.start_retry``),
+    then goes to ``dead_letter_queue``. (A RunTask that "succeeds" with a capacity failure never
+    reaches this far, hence the state machine.) Exposes ``rule_name`` and ``arn``.
     """
 
     def __init__(
@@ -31,15 +34,17 @@ class Schedule(Construct):
         id_: str,
         *,
         name: str,
+        job_name: str,
         expression: str,
         aws: AwsEnvironment,
         state_machine: JobStateMachine,
+        dead_letter_queue: DeadLetterQueue,
         enabled: bool = True,
         description: str = "",
     ) -> None:
         super().__init__(scope, id_)
         try:
-            parse_schedule(expression)
+            schedule = parse_schedule(expression)
         except ScheduleError as exc:
             raise ValueError(f"{name}: schedule {exc}") from None
         self.rule_name = aws_name(name, kind="event_rule")
@@ -69,4 +74,7 @@ class Schedule(Construct):
             target_id="state-machine",
             arn=state_machine.arn,
             role_arn=self.role.arn,
+            input_transformer=rule_input_transformer(job_name),
+            retry_policy=start_retry(schedule.period_seconds).as_terraform(),
+            dead_letter_config={"arn": dead_letter_queue.arn},
         )

@@ -116,6 +116,19 @@ class Schedule:
     rate_seconds: int | None = None
     _cron: _Cron | None = field(default=None, repr=False, compare=False)
 
+    def shortest_gap_seconds(self, *, zone: str = "UTC", flexible_window_minutes: int = 0) -> int | None:
+        """The shortest real time between two runs: a cron schedule's wall-clock period, less the
+        zone's daylight-saving shift (a daily 02:30 run is 23 h after the previous one on the day
+        clocks spring forward), less a flexible window (a run may start that much late, and the
+        next one on time). ``None`` when it runs at most once."""
+        if self.period_seconds is None:
+            return None
+        gap = self.period_seconds
+        shift = _daylight_saving_shift(zone) if self._cron is not None else 0
+        if gap > shift:
+            gap -= shift
+        return max(gap - flexible_window_minutes * 60, 0)
+
     def next_runs(self, after: dt.datetime, *, count: int = 3, zone: str = "UTC") -> list[dt.datetime]:
         """The next ``count`` runs after ``after`` (timezone-aware), in ``zone``, as Scheduler runs
         them: a local time that does not exist (spring forward) is skipped, one that happens twice
@@ -138,6 +151,20 @@ class Schedule:
                 if len(runs) == count:
                     break
         return runs
+
+
+@functools.lru_cache(maxsize=512)
+def _daylight_saving_shift(zone: str) -> int:
+    """The largest change of ``zone``'s UTC offset over two years, in seconds (3600 for most zones
+    with daylight saving, 1800 for Lord Howe Island, 0 without)."""
+    tz = ZoneInfo(zone)
+    offsets = {
+        int(dt.datetime(year, month, day, 12, tzinfo=tz).utcoffset().total_seconds())
+        for year in (_HORIZON_START, _HORIZON_START + 1)
+        for month in range(1, 13)
+        for day in (1, 15)
+    }
+    return max(offsets) - min(offsets)
 
 
 def format_duration(seconds: int) -> str:

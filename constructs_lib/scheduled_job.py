@@ -11,10 +11,12 @@ from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.config import JobSpec
+from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.network import Network
 from constructs_lib.schedule import Schedule
+from constructs_lib.scheduler import ScheduleGroup, TimeZoneSchedule
 from constructs_lib.state_machine import JobStateMachine
 
 __all__ = ["ScheduledJob"]
@@ -24,9 +26,10 @@ class ScheduledJob(Construct):
     """A Fargate task, the state machine that runs it, its schedule, the alerts for runs that end
     without reaching the alert step, and its run alarms.
 
-    ``job`` is a validated ``JobSpec``; the network, cluster, alert function and alert topic are
-    shared and passed in as constructs. ``prefix`` is the stack's name; resource names start with
-    ``<prefix>-<job name>``.
+    ``job`` is a validated ``JobSpec``; the network, cluster, alert function and topic, dead-letter
+    queue and (for a job with a ``timezone``) the schedule group are shared and passed in as
+    constructs. Its schedule is an EventBridge rule (UTC) or a Scheduler schedule (``timezone``).
+    ``prefix`` is the stack's name; resource names start with ``<prefix>-<job name>``.
     """
 
     def __init__(
@@ -41,6 +44,8 @@ class ScheduledJob(Construct):
         cluster: Cluster,
         alert: AlertFunction,
         topic: AlertTopic,
+        dead_letter_queue: DeadLetterQueue,
+        schedule_group: ScheduleGroup | None = None,
     ) -> None:
         super().__init__(scope, id_)
         name = f"{prefix}-{job.name}"
@@ -75,18 +80,46 @@ class ScheduledJob(Construct):
             concurrency=job.concurrency,
             capacity=job.capacity,
         )
-        self.schedule = Schedule(
+        self.schedule: Schedule | TimeZoneSchedule
+        if job.timezone is None:
+            self.schedule = Schedule(
+                self,
+                "schedule",
+                name=name,
+                job_name=job.name,
+                expression=job.schedule,
+                aws=aws,
+                state_machine=self.state_machine,
+                dead_letter_queue=dead_letter_queue,
+                enabled=job.enabled,
+                description=f"Starts job {job.name}",
+            )
+        else:
+            if schedule_group is None:
+                raise ValueError(f"{name}: a job with a timezone needs the stack's schedule_group")
+            self.schedule = TimeZoneSchedule(
+                self,
+                "schedule",
+                name=name,
+                job_name=job.name,
+                expression=job.schedule,
+                timezone=job.timezone,
+                aws=aws,
+                state_machine=self.state_machine,
+                group=schedule_group,
+                dead_letter_queue=dead_letter_queue,
+                enabled=job.enabled,
+                flexible_window_minutes=job.flexible_window_minutes,
+                description=f"Starts job {job.name}",
+            )
+        self.ended_early = EndedEarlyAlerts(
             self,
-            "schedule",
+            "ended-early",
             name=name,
-            expression=job.schedule,
             aws=aws,
             state_machine=self.state_machine,
-            enabled=job.enabled,
-            description=f"Starts job {job.name}",
-        )
-        self.ended_early = EndedEarlyAlerts(
-            self, "ended-early", name=name, aws=aws, state_machine=self.state_machine, alert=alert
+            alert=alert,
+            dead_letter_queue=dead_letter_queue,
         )
         self.alarms = RunAlarms(
             self, "alarms", name=name, job_name=job.name, state_machine=self.state_machine, topic=topic

@@ -7,14 +7,16 @@ from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
-from constructs_lib.alarm import AlertFunctionAlarms
+from constructs_lib.alarm import AlertFunctionAlarms, UndeliveredStartsAlarm
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.config import Config
+from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.network import Network
 from constructs_lib.scheduled_job import ScheduledJob
+from constructs_lib.scheduler import ScheduleGroup
 
 __all__ = ["ScheduledJobsStack"]
 
@@ -51,6 +53,15 @@ class ScheduledJobsStack(TerraformStack):
             chatwork_token_ssm_parameter=config.alert.chatwork_token_ssm_parameter,
         )
         self.alert_alarms = AlertFunctionAlarms(self, "alert-alarms", function=self.alert, topic=self.topic)
+        self.dead_letter_queue = DeadLetterQueue(
+            self, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws
+        )
+        self.undelivered_alarm = UndeliveredStartsAlarm(
+            self, "undelivered-alarm", queue=self.dead_letter_queue, topic=self.topic
+        )
+        self.schedule_group = (
+            ScheduleGroup(self, "schedule-group", name=name) if any(job.timezone for job in config.jobs) else None
+        )
         # What `make test-alert` and people subscribing other endpoints need.
         TerraformOutput(self, "region", value=aws.region, description="The stack's region")
         TerraformOutput(
@@ -73,6 +84,8 @@ class ScheduledJobsStack(TerraformStack):
                 cluster=self.cluster,
                 alert=self.alert,
                 topic=self.topic,
+                dead_letter_queue=self.dead_letter_queue,
+                schedule_group=self.schedule_group,
             )
             for job in config.jobs
         ]

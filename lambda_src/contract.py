@@ -21,6 +21,8 @@ __all__ = [
     "ERROR_SPOT_INTERRUPTED",
     "ERROR_TASK_FAILED",
     "ERROR_TIMED_OUT",
+    "INPUT_JOB",
+    "INPUT_SCHEDULED_TIME",
     "PLACEMENT_ERRORS",
     "SNS_TOPIC_VARIABLE",
     "WEBHOOK_PARAMETER_VARIABLE",
@@ -51,6 +53,10 @@ CHANNELS = ("log", "email", "slack", "chatwork")
 # https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html
 # https://repost.aws/knowledge-center/ecs-fargate-capacity-errors
 PLACEMENT_ERRORS = ("AmazonECS.Unknown", "ECS.AmazonECSException")
+
+# What a scheduled run's execution gets as input, from either kind of schedule (constructs_lib.run_input).
+INPUT_JOB = "job"
+INPUT_SCHEDULED_TIME = "scheduledTime"  # ISO 8601, UTC: when the schedule was due
 
 # Error names the state machine gives to a stopped task (custom names may not start with "States.").
 ERROR_FAILED_TO_START = "Job.TaskFailedToStart"  # StopCode TaskFailedToStart: the container never ran
@@ -96,7 +102,7 @@ class AlertPayload(TypedDict, total=False):
     stateMachine: str
     startTime: str | int  # when the execution started (ISO 8601, or epoch ms from an event)
     gaveUpAt: str | int  # when the run gave up (ISO 8601, or epoch ms: when it stopped)
-    input: Any  # the execution's input; a scheduled run's EventBridge event has "time"
+    input: Any  # the execution's input; a scheduled run's names the job and its scheduledTime
     launchBudget: int  # launches a placement failure is retried over, the first included
     timeoutSeconds: int
     logGroup: str  # the task's log group

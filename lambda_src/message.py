@@ -21,6 +21,7 @@ from lambda_src.contract import (
     ERROR_SPOT_INTERRUPTED,
     ERROR_TASK_FAILED,
     ERROR_TIMED_OUT,
+    INPUT_SCHEDULED_TIME,
     PLACEMENT_ERRORS,
     ended_early_error,
 )
@@ -312,8 +313,10 @@ def _start_reason(task: dict[str, Any] | None) -> str:
 
 
 def _scheduled_time(execution_input: Any) -> Any:
-    """A scheduled run's input is the EventBridge event, whose ``time`` is the scheduled time."""
-    return execution_input.get("time") if isinstance(execution_input, dict) else None
+    """A scheduled run's input names its scheduled time (an EventBridge event's is ``time``)."""
+    if not isinstance(execution_input, dict):
+        return None
+    return execution_input.get(INPUT_SCHEDULED_TIME) or execution_input.get("time")
 
 
 def _arn_location(arn: str | None) -> tuple[str | None, str | None]:

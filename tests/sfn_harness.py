@@ -63,7 +63,9 @@ ALERT_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:alert"
 CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/jobs"
 JOB_LOG_GROUP = "/ecs/job"
 SCHEDULED_TIME = "2026-11-28T08:00:00Z"
-# What an EventBridge schedule rule's target passes as the execution input: the event itself.
+# The "Scheduled Event" an EventBridge schedule rule emits, and what the rule target's input
+# transformer makes of it (constructs_lib.run_input; test_schedule_delivery.py runs the
+# synthesized transformer on this event in moto's EventBridge and checks that it gives this).
 # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
 SCHEDULED_EVENT = {
     "version": "0",
@@ -76,6 +78,7 @@ SCHEDULED_EVENT = {
     "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/jobs-job"],
     "detail": {},
 }
+RULE_INPUT = {"job": "job", "scheduledTime": SCHEDULED_TIME}
 
 
 # --- what a launch or an alert does -------------------------------------------------------------
@@ -431,7 +434,7 @@ class Sandbox:
             execution = self._sfn.start_execution(
                 stateMachineArn=run.state_machine_arn,
                 name=f"run-{self._executions}",
-                input=json.dumps(SCHEDULED_EVENT if execution_input is None else execution_input),
+                input=json.dumps(RULE_INPUT if execution_input is None else execution_input),
             )
             run.execution_arn = execution["executionArn"]
             yield run

@@ -17,7 +17,7 @@ from sfn_harness import (
     EXIT_75,
     FAILED_TO_START,
     NO_CAPACITY,
-    SCHEDULED_EVENT,
+    RULE_INPUT,
     SPOT_INTERRUPTED,
     TIMEOUT,
     Hold,
@@ -96,7 +96,7 @@ def links(payload: dict, *, log_stream: bool) -> str:
 
 def test_the_payload_is_what_the_state_machine_knows(payloads):
     payload = payloads["exit-1"]
-    assert payload["input"] == SCHEDULED_EVENT
+    assert payload["input"] == RULE_INPUT
     assert payload["execution"].startswith("arn:aws:states:ap-northeast-1:123456789012:execution:")
     assert payload["startTime"] <= payload["gaveUpAt"]
 

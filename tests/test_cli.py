@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+NOW_EPOCH = 1795852800  # Sat 2026-11-28 08:00 UTC
 BAD_CONFIG = """\
 [stack]
 region = "tokyo"
@@ -29,7 +31,12 @@ memory = 4096
 
 
 def run_main(env_overrides: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", **env_overrides}
+    env = {
+        **os.environ,
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "SOURCE_DATE_EPOCH": str(NOW_EPOCH),  # the next-run preview counts from here
+        **env_overrides,
+    }
     return subprocess.run(
         [sys.executable, str(ROOT / "main.py")], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -97,9 +104,10 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     stack_dir = previous_output / "stacks" / "scheduled-jobs"
     assert result.stdout.splitlines() == [
         f"Synthesized stack 'scheduled-jobs' (ap-northeast-1) into {stack_dir}",
-        "  51 resources, 1 job(s):",
+        "  54 resources, 1 job(s):",
         "  - run-once-a-hour: cron(0 * * * ? *), 256 cpu / 512 MiB, timeout 1 h, 3 launch retries "
         "(waits 1 s, 2 s, 4 s; 7 s in all)",
+        "      next: Sat 2026-11-28 09:00 UTC; Sat 2026-11-28 10:00 UTC; Sat 2026-11-28 11:00 UTC",
         "  alerts: log, SNS topic scheduled-jobs-alerts",
         f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)",
     ]
@@ -278,3 +286,27 @@ def test_stack_folder_is_printed_for_the_tools(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing synthesized
     wrong = subprocess.run([sys.executable, str(ROOT / "main.py"), "--stack"], capture_output=True, text=True)
     assert (wrong.returncode, wrong.stderr) == (2, "usage: main.py [--stack-folder]\n")
+
+
+def test_the_preview_shows_local_and_utc_times_across_a_change_of_daylight_saving():
+    import main
+    from constructs_lib.config import JobSpec
+
+    job = JobSpec(
+        name="report",
+        schedule="cron(30 8 ? * SAT *)",
+        timezone="Europe/Berlin",
+        image="alpine",
+        command=("true",),
+        cpu=256,
+        memory=512,
+    )
+    # Berlin leaves summer time on Sunday 2026-10-25: 08:30 is 06:30 UTC before, 07:30 UTC after.
+    after = datetime(2026, 10, 15, tzinfo=UTC)
+    assert main.next_runs(job, after) == (
+        "Sat 2026-10-17 08:30 CEST = Sat 2026-10-17 06:30 UTC; "
+        "Sat 2026-10-24 08:30 CEST = Sat 2026-10-24 06:30 UTC; "
+        "Sat 2026-10-31 08:30 CET = Sat 2026-10-31 07:30 UTC"
+    )
+    rate = job.model_copy(update={"schedule": "rate(2 hours)", "timezone": None})
+    assert main.next_runs(rate, after) == "every 2 h, counted from when the schedule is created"

@@ -91,8 +91,8 @@ def test_toml_syntax_error_names_the_line():
 
 def test_unknown_key_lists_the_allowed_ones():
     assert job_problems(memroy="512") == [
-        "jobs[0].memroy: unknown key (allowed: name, schedule, image, command, cpu, memory, enabled, "
-        "environment, log_retention_days, timeout_seconds, capacity, retry, concurrency)"
+        "jobs[0].memroy: unknown key (allowed: name, schedule, timezone, flexible_window_minutes, image, command, "
+        "cpu, memory, enabled, environment, log_retention_days, timeout_seconds, capacity, retry, concurrency)"
     ]
 
 
@@ -599,3 +599,53 @@ def test_each_capacity_source_gets_the_retries_and_the_window_check_counts_them_
     )
     assert five.jobs[0].retry_policy.waits() == [10, 20, 40, 80, 120]  # 270 s each, 540 s of 600
     assert five.jobs[0].retry_window_seconds == 540
+
+
+# --- time zones ------------------------------------------------------------------------------------
+
+
+def test_timezone_and_flexible_window():
+    job = parse_config(STACK + JOB + 'timezone = "Asia/Tokyo"\nflexible_window_minutes = 15\n').jobs[0]
+    assert (job.timezone, job.flexible_window_minutes) == ("Asia/Tokyo", 15)
+    assert parse_config(STACK + JOB).jobs[0].timezone is None
+
+
+def test_timezone_must_be_an_iana_name_and_a_near_miss_is_named():
+    assert job_problems(timezone='"Asia/Tokio"') == [
+        "jobs[0].timezone: 'Asia/Tokio' is not an IANA time zone name (did you mean 'Asia/Tokyo'? allowed: names "
+        "such as 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York' or 'UTC')"
+    ]
+    assert job_problems(timezone='"JST+9"') == [
+        "jobs[0].timezone: 'JST+9' is not an IANA time zone name (allowed: names such as 'Asia/Tokyo', "
+        "'Europe/Berlin', 'America/New_York' or 'UTC')"
+    ]
+
+
+def test_flexible_window_needs_a_timezone_and_fits_between_runs():
+    assert job_problems(flexible_window_minutes="15") == [
+        "jobs[0].flexible_window_minutes: 15 needs timezone (a flexible window is an EventBridge Scheduler "
+        'feature; allowed with a timezone, for example timezone = "UTC")'
+    ]
+    hourly = JOB.replace("cron(0 8 * * ? *)", "rate(1 hour)")
+    assert problems(STACK + hourly + 'timezone = "UTC"\nflexible_window_minutes = 60\n') == [
+        "jobs[0].flexible_window_minutes: 60 minutes is not shorter than the time between runs of rate(1 hour) "
+        "(1 h) (allowed: 1 to 59)"
+    ]
+    assert job_problems(flexible_window_minutes="0", timezone='"UTC"') == [
+        "jobs[0].flexible_window_minutes: input should be greater than or equal to 1 (got 0)"
+    ]
+
+
+def test_daylight_saving_and_the_flexible_window_shorten_the_time_between_runs():
+    daily = STACK + JOB  # cron(0 8 * * ? *)
+    assert parse_config(daily).jobs[0].shortest_gap_seconds == 24 * 3600
+    assert parse_config(daily + 'timezone = "Asia/Tokyo"\n').jobs[0].shortest_gap_seconds == 24 * 3600
+    assert parse_config(daily + 'timezone = "Europe/Berlin"\n').jobs[0].shortest_gap_seconds == 23 * 3600
+    assert parse_config(daily + 'timezone = "Australia/Lord_Howe"\n').jobs[0].shortest_gap_seconds == 23.5 * 3600
+    flexible = daily + 'timezone = "Europe/Berlin"\nflexible_window_minutes = 60\n'
+    assert parse_config(flexible).jobs[0].shortest_gap_seconds == 22 * 3600
+    # A retry window that fits a UTC day need not fit the 23-hour day of spring forward.
+    retry = "[jobs.retry]\nmax_attempts = 2\ninterval_seconds = 41400\nbackoff_rate = 1.0\n"  # 23 h in all
+    assert parse_config(daily + retry).jobs[0].retry_window_seconds == 82800
+    (problem,) = problems(daily + 'timezone = "Europe/Berlin"\n' + retry)
+    assert problem.startswith("jobs[0].retry: retries wait up to 23 h in all, which runs into the next scheduled run")

@@ -13,6 +13,7 @@ from constructs_lib import (
     AlertTopic,
     AwsEnvironment,
     Cluster,
+    DeadLetterQueue,
     FargateTask,
     JobSpec,
     Network,
@@ -42,8 +43,18 @@ def composed():
         memory=1024,
         retry=RetryPolicy(max_attempts=2, interval_seconds=60, backoff_rate=1.0),
     )
+    queue = DeadLetterQueue(stack, "undelivered", name="own-undelivered", stack_name="own", aws=aws)
     ScheduledJob(
-        stack, "hello", prefix="own", job=job, aws=aws, network=network, cluster=cluster, alert=alert, topic=topic
+        stack,
+        "hello",
+        prefix="own",
+        job=job,
+        aws=aws,
+        network=network,
+        cluster=cluster,
+        alert=alert,
+        topic=topic,
+        dead_letter_queue=queue,
     )
     return json.loads(cdktf.Testing.synth(stack)), stack, aws, topic
 
@@ -90,7 +101,16 @@ def test_fargate_task_checks_its_size(composed):
 def test_schedule_checks_its_expression(composed):
     _, stack, aws, _ = composed
     with pytest.raises(ValueError, match=r"^x: schedule 'cron\(0 8 \* \* \*\)' has 5 fields"):
-        Schedule(stack, "bad-schedule", name="x", expression="cron(0 8 * * *)", aws=aws, state_machine=None)  # type: ignore[arg-type]
+        Schedule(
+            stack,
+            "bad-schedule",
+            name="x",
+            job_name="x",
+            expression="cron(0 8 * * *)",
+            aws=aws,
+            state_machine=None,  # type: ignore[arg-type]
+            dead_letter_queue=None,  # type: ignore[arg-type]
+        )
 
 
 def test_value_objects_validate_themselves():

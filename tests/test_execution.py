@@ -26,7 +26,7 @@ from sfn_harness import (
     JOB_LOG_GROUP,
     NO_CAPACITY,
     REGION,
-    SCHEDULED_EVENT,
+    RULE_INPUT,
     SPOT_INTERRUPTED,
     TIMEOUT,
     ByCapacity,
@@ -196,7 +196,7 @@ def assert_alert(run, job: Job, *, error: str, cause: str) -> None:
     assert payload["cause"] == cause
     assert payload["execution"] == run.execution_arn  # unique per run: the deduplication key
     assert payload["stateMachine"] == run.state_machine_arn
-    assert payload["input"] == SCHEDULED_EVENT  # its "time" is the scheduled time
+    assert payload["input"] == RULE_INPUT  # the job and its scheduled time
     assert payload["startTime"] <= payload["gaveUpAt"]
     assert payload["startTime"].startswith("20")
     assert payload["launchBudget"] == 1 + len(job.launch_waits)

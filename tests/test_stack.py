@@ -757,7 +757,8 @@ def test_every_alarm_notifies_the_one_topic(multi_stack):
     topic = ids(multi_stack, "aws_sns_topic", "alert-topic", "arn")
     alarms = resources(multi_stack, "aws_cloudwatch_metric_alarm").values()
     assert sorted(alarm["metric_name"] for alarm in alarms) == sorted(
-        ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] * 4 + ["Errors", "Throttles"]
+        ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] * 4
+        + ["Errors", "Throttles", "ApproximateNumberOfMessagesVisible"]
     )
     assert {json.dumps(alarm["alarm_actions"]) for alarm in alarms} == {json.dumps([topic])}
 
@@ -931,3 +932,128 @@ def test_a_second_capacity_source_is_a_second_stage_with_its_own_states(default_
         names += list(states[stage]["Branches"][0]["States"])
     names += [n for branch in states["NotifyFailure"]["Branches"] for n in branch["States"]]
     assert len(names) == len(set(names))
+
+
+# --- delivery that is never dropped, and schedules in a time zone ----------------------------------
+
+
+def test_rule_target_names_the_job_and_its_time_retries_for_a_period_and_has_a_dead_letter_queue(default_stack):
+    _, target = job_resource(default_stack, "aws_cloudwatch_event_target", JOB, "schedule_target")
+    assert target["input_transformer"] == {
+        "input_paths": {"time": "$.time"},
+        "input_template": '{"job": "run-once-a-hour", "scheduledTime": "<time>"}',
+    }
+    # cron(0 * * * ? *) runs hourly: a start is retried for at most that hour.
+    assert target["retry_policy"] == {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 20}
+    assert target["dead_letter_config"] == {"arn": ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")}
+
+
+def test_dead_letter_queue_takes_only_the_stacks_rules_and_alarms_when_it_holds_a_message(default_stack):
+    _, queue = named(default_stack, "aws_sqs_queue", "undelivered_queue")
+    assert queue == {
+        "name": "scheduled-jobs-undelivered",
+        "sqs_managed_sse_enabled": True,
+        "message_retention_seconds": 14 * 86400,
+    }
+    assert "fifo_queue" not in queue  # a FIFO queue cannot be a dead-letter queue
+    _, body = named(default_stack, "aws_sqs_queue_policy", "undelivered_policy")
+    arn_ = ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")
+    assert body["queue_url"] == ids(default_stack, "aws_sqs_queue", "undelivered_queue", "url")
+    assert policy(body)["Statement"] == [
+        {
+            "Sid": "StackRulesSendUndeliveredEvents",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn_,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": data_ref(default_stack, "aws_caller_identity", "account_id")},
+                "ArnLike": {"aws:SourceArn": arn(default_stack, "events", "rule/scheduled-jobs-*")},
+            },
+        },
+        {
+            "Sid": "DenyWithoutTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": arn_,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    ]
+    _, alarm = named(default_stack, "aws_cloudwatch_metric_alarm", "undelivered-alarm")
+    alarm = dict(alarm)
+    assert alarm.pop("alarm_description").startswith("A scheduled run (or an alert for one) could not be started")
+    assert alarm == {
+        **ALARM,
+        "statistic": "Maximum",
+        "alarm_name": "scheduled-jobs-undelivered-messages",
+        "namespace": "AWS/SQS",
+        "metric_name": "ApproximateNumberOfMessagesVisible",
+        "dimensions": {"QueueName": ids(default_stack, "aws_sqs_queue", "undelivered_queue", "name")},
+        "alarm_actions": [ids(default_stack, "aws_sns_topic", "alert-topic", "arn")],
+    }
+    for name, target in resources(default_stack, "aws_cloudwatch_event_target").items():
+        assert target["dead_letter_config"] == {"arn": arn_}, name  # the ended-early targets too
+
+
+def test_a_job_with_a_timezone_is_a_scheduler_schedule_in_the_stacks_group(multi_stack, default_stack):
+    assert "aws_scheduler_schedule_group" not in default_stack["resource"]
+    job = "nightly-report"
+    assert [n for n in resources(multi_stack, "aws_cloudwatch_event_rule") if n.startswith(f"job-{job}_schedule")] == []
+    _, group = named(multi_stack, "aws_scheduler_schedule_group", "schedule-group")
+    assert group == {"name": "batch"}
+    _, schedule = job_resource(multi_stack, "aws_scheduler_schedule", job, "schedule")
+    assert schedule == {
+        "name": f"batch-{job}",
+        "group_name": ids(multi_stack, "aws_scheduler_schedule_group", "schedule-group", "name"),
+        "description": f"Starts job {job}",
+        "schedule_expression": "cron(0 8 ? * MON-FRI *)",
+        "schedule_expression_timezone": "Asia/Tokyo",
+        "state": "ENABLED",
+        "flexible_time_window": {"mode": "FLEXIBLE", "maximum_window_in_minutes": 15},
+        "target": {
+            "arn": ids(multi_stack, "aws_sfn_state_machine", f"job-{job}_state-machine", "arn"),
+            "role_arn": ids(multi_stack, "aws_iam_role", f"job-{job}_schedule_role", "arn"),
+            "input": '{"job": "nightly-report", "scheduleExecutionId": "<aws.scheduler.execution-id>", '
+            '"scheduledTime": "<aws.scheduler.scheduled-time>"}',
+            "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 20},
+            "dead_letter_config": {"arn": ids(multi_stack, "aws_sqs_queue", "undelivered_queue", "arn")},
+        },
+    }
+
+
+def test_scheduler_role_is_trusted_for_the_stacks_group_and_may_start_one_state_machine(multi_stack):
+    job = "nightly-report"
+    role, statement = trust(multi_stack, f"job-{job}_schedule_role")
+    assert role["name"] == f"batch-{job}-scheduler"
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "scheduler.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": data_ref(multi_stack, "aws_caller_identity", "account_id")},
+            "ArnLike": {"aws:SourceArn": arn(multi_stack, "scheduler", "schedule-group/batch")},
+        },
+    }
+    _, body = job_resource(multi_stack, "aws_iam_role_policy", job, "schedule_role_policy")
+    assert policy(body)["Statement"] == [
+        {
+            "Sid": "StartJob",
+            "Effect": "Allow",
+            "Action": ["states:StartExecution"],
+            "Resource": [ids(multi_stack, "aws_sfn_state_machine", f"job-{job}_state-machine", "arn")],
+        },
+        {
+            "Sid": "SendUndeliveredStarts",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": [ids(multi_stack, "aws_sqs_queue", "undelivered_queue", "arn")],
+        },
+    ]
+
+
+def test_a_disabled_job_keeps_its_schedule_disabled(multi_stack):
+    _, rule = job_resource(multi_stack, "aws_cloudwatch_event_rule", "every-5-minutes", "schedule_rule")
+    assert rule["state"] == "DISABLED"
+    _, target = job_resource(multi_stack, "aws_cloudwatch_event_target", "every-5-minutes", "schedule_target")
+    assert target["retry_policy"] == {"maximum_event_age_in_seconds": 300, "maximum_retry_attempts": 20}

@@ -103,6 +103,7 @@ ACCEPTED_FINDINGS = {
     "CKV_AWS_173": "the Lambda's environment holds parameter names and the topic ARN, no secret to encrypt",
     "CKV2_AWS_11": "VPC flow logs cost; the jobs have no inbound access to audit",
     "CKV2_AWS_5": "the security group is attached by each RunTask call (the state machine's parameters)",
+    "CKV_AWS_297": "a schedule holds the job's name and state machine ARN, no secret; AWS encrypts it with its own key",
     "CKV_AWS_394": "jobs.toml leaves availability_zones unpinned, as the original did; the README says to pin them",
 }
 

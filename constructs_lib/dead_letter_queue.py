@@ -1,0 +1,50 @@
+"""Where a schedule puts a run it could not start: one SQS queue per stack, and its alarm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from constructs import Construct
+
+from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.iam import dead_letter_queue_policy, policy_json, render_statements
+
+__all__ = ["RETENTION_SECONDS", "DeadLetterQueue"]
+
+RETENTION_SECONDS = 14 * 86400  # SQS's longest: time to read what was dropped and why
+
+
+class DeadLetterQueue(Construct):
+    """A standard SQS queue (a FIFO queue cannot be a dead-letter queue for EventBridge or
+    Scheduler), encrypted with SQS-managed keys, that the stack's rules (``<stack>-*``) may send
+    to. A message in it is a scheduled run that never started; ``UndeliveredStartsAlarm``
+    (``alarm.py``) tells people. Exposes ``arn``, ``name`` and ``send_statements()``.
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, name: str, stack_name: str, aws: AwsEnvironment) -> None:
+        super().__init__(scope, id_)
+        self.name = name
+        self.queue = SqsQueue(
+            self, "queue", name=name, sqs_managed_sse_enabled=True, message_retention_seconds=RETENTION_SECONDS
+        )
+        self.arn: str = self.queue.arn
+        SqsQueuePolicy(
+            self,
+            "policy",
+            queue_url=self.queue.url,
+            policy=policy_json(
+                dead_letter_queue_policy(
+                    queue_arn=self.queue.arn,
+                    account_id=aws.account_id,
+                    # Every rule of the stack is named <stack>-...; a rule added later is covered too.
+                    rule_arns=aws.arn("events", f"rule/{stack_name}-*"),
+                )
+            ),
+        )
+
+    def send_statements(self) -> list[dict[str, Any]]:
+        """What a Scheduler schedule's role needs to send its undelivered starts here."""
+        return render_statements("sqs:deadLetter", queue=self.arn)
