@@ -24,8 +24,10 @@ _EXPORTS = {
     "Config": "constructs_lib.config",
     "DeadLetterQueue": "constructs_lib.dead_letter_queue",
     "EndedEarlyAlerts": "constructs_lib.ended_early_alerts",
+    "ExistingNetwork": "constructs_lib.network",
     "ConfigError": "constructs_lib.config",
     "FargateTask": "constructs_lib.fargate_task",
+    "JobNetwork": "constructs_lib.network",
     "JobSpec": "constructs_lib.config",
     "JobStateMachine": "constructs_lib.state_machine",
     "Network": "constructs_lib.network",
@@ -50,7 +52,9 @@ __all__ = [
     "ConfigError",
     "DeadLetterQueue",
     "EndedEarlyAlerts",
+    "ExistingNetwork",
     "FargateTask",
+    "JobNetwork",
     "JobSpec",
     "JobStateMachine",
     "Network",
@@ -76,7 +80,7 @@ if TYPE_CHECKING:
     from constructs_lib.dead_letter_queue import DeadLetterQueue
     from constructs_lib.ended_early_alerts import EndedEarlyAlerts
     from constructs_lib.fargate_task import FargateTask
-    from constructs_lib.network import Network
+    from constructs_lib.network import ExistingNetwork, JobNetwork, Network
     from constructs_lib.retry_policy import RetryPolicy
     from constructs_lib.schedule import Schedule
     from constructs_lib.scheduled_job import ScheduledJob

@@ -30,6 +30,7 @@ from constructs_lib.value_object import ValueObject
 
 __all__ = [
     "AlertSpec",
+    "BackendSpec",
     "Config",
     "ConfigError",
     "JobSpec",
@@ -78,12 +79,57 @@ def _check_retention(days: int) -> int:
     return days
 
 
+S3_BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+class BackendSpec(ValueObject):
+    """``[stack] backend``: where Terraform keeps the state. ``s3`` with S3-native locking
+    (``use_lockfile``, Terraform 1.10+; the DynamoDB lock table is deprecated).
+    https://developer.hashicorp.com/terraform/language/backend/s3"""
+
+    type: Literal["s3"]
+    bucket: str
+    key: str
+    region: str
+    use_lockfile: bool = True
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, bucket: str) -> str:
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+        if not S3_BUCKET_PATTERN.fullmatch(bucket) or ".." in bucket:
+            raise ValueError(
+                f"{bucket!r} is not an S3 bucket name (allowed: 3-63 lowercase letters, digits, '.' and '-', "
+                "starting and ending with a letter or digit)"
+            )
+        return bucket
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str) -> str:
+        if not key or key.startswith("/") or key.endswith("/"):
+            raise ValueError(
+                f"{key!r} is not a state object key (allowed: a path such as 'scheduled-jobs/terraform.tfstate', "
+                "no leading or trailing '/')"
+            )
+        return key
+
+    @field_validator("region")
+    @classmethod
+    def _backend_region(cls, region: str) -> str:
+        if not REGION_PATTERN.fullmatch(region):
+            raise ValueError(f"{region!r} is not an AWS region name (for example 'ap-northeast-1')")
+        return region
+
+
 class StackSpec(ValueObject):
     """``[stack]``: where the Terraform stack goes."""
 
     #: The cdktf stack name; the Terraform lands in ``cdktf.out/stacks/<name>``.
     name: str = "scheduled-jobs"
     region: str
+    #: Remote state; without it, the state is a local file next to the stack.
+    backend: BackendSpec | None = None
 
     _name = field_validator("name")(check_stack_name)
 
@@ -95,8 +141,26 @@ class StackSpec(ValueObject):
         return region
 
 
+VPC_ID_PATTERN = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+SUBNET_ID_PATTERN = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+SECURITY_GROUP_ID_PATTERN = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+CREATED_NETWORK_KEYS = ("cidr", "max_azs", "nat_gateways", "availability_zones")
+EXISTING_NETWORK_KEYS = ("vpc_id", "subnet_ids", "security_group_ids", "assign_public_ip")
+
+
+def _check_ids(ids: tuple[str, ...], pattern: re.Pattern[str], kind: str, example: str) -> tuple[str, ...]:
+    for value in ids:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not a {kind} id (allowed: {example}, with 8 or 17 hex digits)")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{list(ids)!r} names an id twice (allowed: each once)")
+    return ids
+
+
 class NetworkSpec(ValueObject):
-    """``[network]``: the VPC that all jobs share."""
+    """``[network]``: the VPC that all jobs share: one the stack creates (``cidr``, ``max_azs``,
+    ``nat_gateways``, ``availability_zones``) or an existing one (``vpc_id``, ``subnet_ids``,
+    ``security_group_ids``, ``assign_public_ip``), not a mix."""
 
     cidr: str = "10.0.0.0/16"
     #: Availability zones used; each gets a public and a private subnet.
@@ -107,6 +171,64 @@ class NetworkSpec(ValueObject):
     #: zones the region reports as available at plan time: should one of them become unavailable,
     #: the list shifts and Terraform plans to replace subnets. Pin them for production.
     availability_zones: tuple[str, ...] | None = None
+    #: An existing VPC: the stack creates no VPC, subnets, NAT or gateways.
+    vpc_id: str | None = None
+    #: The existing subnets the jobs run in (at least one; several zones ride out a zone's shortage).
+    subnet_ids: tuple[str, ...] | None = None
+    #: Security groups the tasks join besides their own (which allows all egress, no ingress).
+    security_group_ids: tuple[str, ...] = ()
+    #: Give the tasks a public IP: for public subnets, where there is no NAT to pull images through.
+    assign_public_ip: bool = False
+
+    _id_lists = field_validator("subnet_ids", "security_group_ids", mode="before")(_freeze_list)
+
+    @field_validator("vpc_id")
+    @classmethod
+    def _vpc_id(cls, vpc_id: str | None) -> str | None:
+        if vpc_id is not None and not VPC_ID_PATTERN.fullmatch(vpc_id):
+            raise ValueError(f"{vpc_id!r} is not a VPC id (allowed: vpc-..., with 8 or 17 hex digits)")
+        return vpc_id
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnet_ids(cls, ids: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if ids is None:
+            return ids
+        if not ids:
+            raise ValueError("[] names no subnet (allowed: one or more subnet ids, in several zones if you can)")
+        return _check_ids(ids, SUBNET_ID_PATTERN, "subnet", "subnet-...")
+
+    @field_validator("security_group_ids")
+    @classmethod
+    def _security_group_ids(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_ids(ids, SECURITY_GROUP_ID_PATTERN, "security group", "sg-...")
+
+    @model_validator(mode="after")
+    def _created_or_existing(self) -> NetworkSpec:
+        existing = self.vpc_id is not None or self.subnet_ids is not None
+        given = self.model_fields_set
+        if existing:
+            for key in CREATED_NETWORK_KEYS:
+                if key in given:
+                    raise field_error(
+                        key,
+                        "is for a network the stack creates, and vpc_id / subnet_ids name an existing one "
+                        f"(allowed with an existing network: {', '.join(EXISTING_NETWORK_KEYS)})",
+                    )
+            for key, value in (("vpc_id", self.vpc_id), ("subnet_ids", self.subnet_ids)):
+                if value is None:
+                    raise field_error(key, "required with an existing network (allowed: give vpc_id and subnet_ids)")
+        else:
+            for key in ("security_group_ids", "assign_public_ip"):
+                if key in given:
+                    raise field_error(
+                        key, "is for an existing network (allowed with it: vpc_id and subnet_ids, which name it)"
+                    )
+        return self
+
+    @property
+    def existing(self) -> bool:
+        return self.vpc_id is not None
 
     @field_validator("cidr")
     @classmethod

@@ -1,9 +1,12 @@
-"""The VPC all jobs share: public and private subnets in each AZ, an internet gateway, NAT gateways."""
+"""The network all jobs share: a VPC the stack creates (public and private subnets in each AZ, an
+internet gateway, NAT gateways), or an existing one. Constructs take either as a ``JobNetwork``."""
 
 from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Sequence
+from typing import Protocol
 
 from cdktf import Fn
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
@@ -20,7 +23,17 @@ from constructs import Construct
 
 from constructs_lib.config import NetworkSpec
 
-__all__ = ["Network", "subnet_cidrs"]
+__all__ = ["ExistingNetwork", "JobNetwork", "Network", "subnet_cidrs"]
+
+
+class JobNetwork(Protocol):
+    """What a job needs of its network: the VPC its security group lives in, the subnets its task
+    runs in, whether the task gets a public IP, and security groups it joins besides its own."""
+
+    vpc_id: str
+    job_subnet_ids: list[str]
+    assign_public_ip: bool
+    security_group_ids: list[str]
 
 
 def subnet_cidrs(cidr: str, max_azs: int) -> tuple[list[str], list[str]]:
@@ -129,3 +142,30 @@ class Network(Construct):
         job_subnets = self.private_subnets or self.public_subnets
         self.job_subnet_ids: list[str] = [subnet.id for subnet in job_subnets]
         self.assign_public_ip: bool = not self.private_subnets
+        self.security_group_ids: list[str] = []
+
+
+class ExistingNetwork(Construct):
+    """A VPC and subnets that exist already: the stack creates nothing for them. The tasks run in
+    ``subnet_ids`` (routes to the internet or to VPC endpoints for ECR, CloudWatch Logs and the
+    job's own calls are the network owner's), join ``security_group_ids`` besides their own, and
+    get a public IP only with ``assign_public_ip``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        vpc_id: str,
+        subnet_ids: Sequence[str],
+        security_group_ids: Sequence[str] = (),
+        assign_public_ip: bool = False,
+    ) -> None:
+        super().__init__(scope, id_)
+        if not subnet_ids:
+            raise ValueError(f"{vpc_id}: an existing network needs at least one subnet")
+        self.vpc_id = vpc_id
+        self.job_subnet_ids = list(subnet_ids)
+        self.security_group_ids = list(security_group_ids)
+        self.assign_public_ip = assign_public_ip

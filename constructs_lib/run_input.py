@@ -21,7 +21,7 @@ from typing import Any
 
 from lambda_src.contract import INPUT_JOB, INPUT_SCHEDULED_TIME
 
-__all__ = ["StartRetry", "rule_input_transformer", "scheduler_input", "start_retry"]
+__all__ = ["StartRetry", "manual_input", "rule_input_transformer", "scheduler_input", "start_retry"]
 
 
 def rule_input_transformer(job_name: str) -> dict[str, Any]:
@@ -40,6 +40,11 @@ def scheduler_input(job_name: str) -> str:
         },
         sort_keys=True,
     )
+
+
+def manual_input(job_name: str) -> str:
+    """The input of a run started by hand (`make run`): the job, and no scheduled time."""
+    return json.dumps({INPUT_JOB: job_name, "startedBy": "hand"}, sort_keys=True)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ class Schedule(Construct):
     ``{"job": ..., "scheduledTime": <the event's time>}`` as input. A start Step Functions does not
     accept is retried for one period of the schedule (at most an hour, ``run_input.start_retry``),
     then goes to ``dead_letter_queue``. (A RunTask that "succeeds" with a capacity failure never
-    reaches this far, hence the state machine.) Exposes ``rule_name`` and ``arn``.
+    reaches this far, hence the state machine.) Exposes ``rule_name`` (also ``schedule_name``) and ``arn``.
     """
 
     def __init__(
@@ -48,6 +48,7 @@ class Schedule(Construct):
         except ScheduleError as exc:
             raise ValueError(f"{name}: schedule {exc}") from None
         self.rule_name = aws_name(name, kind="event_rule")
+        self.schedule_name = self.rule_name
         self.rule = CloudwatchEventRule(
             self,
             "rule",

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from constructs import Construct
 
 from constructs_lib.alarm import RunAlarms
@@ -14,7 +16,8 @@ from constructs_lib.config import JobSpec
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
-from constructs_lib.network import Network
+from constructs_lib.network import JobNetwork
+from constructs_lib.run_input import manual_input
 from constructs_lib.schedule import Schedule
 from constructs_lib.scheduler import ScheduleGroup, TimeZoneSchedule
 from constructs_lib.state_machine import JobStateMachine
@@ -40,7 +43,7 @@ class ScheduledJob(Construct):
         prefix: str,
         job: JobSpec,
         aws: AwsEnvironment,
-        network: Network,
+        network: JobNetwork,
         cluster: Cluster,
         alert: AlertFunction,
         topic: AlertTopic,
@@ -124,3 +127,13 @@ class ScheduledJob(Construct):
         self.alarms = RunAlarms(
             self, "alarms", name=name, job_name=job.name, state_machine=self.state_machine, topic=topic
         )
+
+    def outputs(self, aws: AwsEnvironment) -> dict[str, Any]:
+        """What `terraform output jobs` says of this job."""
+        return {
+            "state_machine_arn": self.state_machine.arn,
+            "schedule_name": self.schedule.schedule_name,
+            "log_group": self.task.log_group_name,
+            "start_execution": f"aws stepfunctions start-execution --region {aws.region} "
+            f"--state-machine-arn {self.state_machine.arn} --input '{manual_input(self.job.name)}'",
+        }

@@ -3,7 +3,7 @@ one ScheduledJob per job."""
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput, TerraformStack
+from cdktf import S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
@@ -12,9 +12,9 @@ from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
-from constructs_lib.config import Config
+from constructs_lib.config import BackendSpec, Config
 from constructs_lib.dead_letter_queue import DeadLetterQueue
-from constructs_lib.network import Network
+from constructs_lib.network import ExistingNetwork, JobNetwork, Network
 from constructs_lib.scheduled_job import ScheduledJob
 from constructs_lib.scheduler import ScheduleGroup
 
@@ -34,7 +34,19 @@ class ScheduledJobsStack(TerraformStack):
             default_tags=[{"tags": {"ManagedBy": "cdktf", "Stack": name}}],
         )
         aws = AwsEnvironment(self, "environment")
-        self.network = Network(self, "network", name=name, spec=config.network)
+        spec = config.network
+        self.network: JobNetwork
+        if spec.existing:
+            self.network = ExistingNetwork(
+                self,
+                "network",
+                vpc_id=spec.vpc_id,
+                subnet_ids=spec.subnet_ids,
+                security_group_ids=spec.security_group_ids,
+                assign_public_ip=spec.assign_public_ip,
+            )
+        else:
+            self.network = Network(self, "network", name=name, spec=spec)
         # Capacity providers only where a job launches through a strategy (Fargate Spot).
         spot = any("FARGATE_SPOT" in job.capacity for job in config.jobs)
         self.cluster = Cluster(
@@ -62,17 +74,6 @@ class ScheduledJobsStack(TerraformStack):
         self.schedule_group = (
             ScheduleGroup(self, "schedule-group", name=name) if any(job.timezone for job in config.jobs) else None
         )
-        # What `make test-alert` and people subscribing other endpoints need.
-        TerraformOutput(self, "region", value=aws.region, description="The stack's region")
-        TerraformOutput(
-            self, "alert_function_name", value=self.alert.function.function_name, description="The alert Lambda"
-        )
-        TerraformOutput(
-            self,
-            "alert_topic_arn",
-            value=self.topic.arn,
-            description="Alerts and alarms are published here: subscribe e-mail, SMS or HTTPS endpoints to it",
-        )
         self.jobs = [
             ScheduledJob(
                 self,
@@ -89,3 +90,41 @@ class ScheduledJobsStack(TerraformStack):
             )
             for job in config.jobs
         ]
+        self._outputs(aws)
+        if config.stack.backend is not None:
+            self._backend(config.stack.backend)
+
+    def _backend(self, backend: BackendSpec) -> None:
+        """S3 state, encrypted, locked with an S3 lock file (cdktf 0.21's S3Backend predates
+        ``use_lockfile``, hence the override)."""
+        S3Backend(self, bucket=backend.bucket, key=backend.key, region=backend.region, encrypt=True)
+        if backend.use_lockfile:
+            self.add_override("terraform.backend.s3.use_lockfile", True)
+
+    def _outputs(self, aws: AwsEnvironment) -> None:
+        """What `make run`, `make test-alert` and people need after a deploy (`terraform output`)."""
+        TerraformOutput(self, "region", value=aws.region, description="The stack's region")
+        TerraformOutput(self, "cluster_name", value=self.cluster.cluster.name, description="The ECS cluster")
+        TerraformOutput(self, "vpc_id", value=self.network.vpc_id, description="The VPC the jobs run in")
+        TerraformOutput(self, "subnet_ids", value=self.network.job_subnet_ids, description="The jobs' subnets")
+        TerraformOutput(
+            self, "alert_function_name", value=self.alert.function.function_name, description="The alert Lambda"
+        )
+        TerraformOutput(
+            self,
+            "alert_topic_arn",
+            value=self.topic.arn,
+            description="Alerts and alarms are published here: subscribe e-mail, SMS or HTTPS endpoints to it",
+        )
+        TerraformOutput(
+            self,
+            "dead_letter_queue_url",
+            value=self.dead_letter_queue.queue.url,
+            description="Scheduled runs that could not be started, and why",
+        )
+        TerraformOutput(
+            self,
+            "jobs",
+            description="Per job: its state machine, schedule, log group, and a command that starts a run now",
+            value={job.job.name: job.outputs(aws) for job in self.jobs},
+        )

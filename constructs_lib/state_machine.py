@@ -16,7 +16,7 @@ from constructs_lib.config import Concurrency
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.iam import render_statements
 from constructs_lib.naming import aws_name
-from constructs_lib.network import Network
+from constructs_lib.network import JobNetwork
 from constructs_lib.retry_policy import RetryPolicy
 from constructs_lib.service_role import ServiceRole
 
@@ -48,7 +48,7 @@ class JobStateMachine(Construct):
         aws: AwsEnvironment,
         cluster: Cluster,
         task: FargateTask,
-        network: Network,
+        network: JobNetwork,
         alert: AlertFunction,
         command: Sequence[str],
         retry: RetryPolicy,
@@ -101,7 +101,7 @@ class JobStateMachine(Construct):
             task_definition_arn=task.arn,
             command=command,
             subnet_ids=network.job_subnet_ids,
-            security_group_ids=[task.security_group_id],
+            security_group_ids=[task.security_group_id, *network.security_group_ids],
             assign_public_ip=network.assign_public_ip,
             alert_function_arn=alert.arn,
             alert_channels=alert.channels,

@@ -18,6 +18,7 @@ from constructs_lib.config import Config, load_config  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "jobs.toml"
 MULTI_CONFIG = Path(__file__).resolve().parent / "configs" / "multi.toml"
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 
 
 def synth(config: Config) -> dict[str, Any]:
@@ -49,3 +50,9 @@ def default_stack(default_config: Config) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def multi_stack(multi_config: Config) -> dict[str, Any]:
     return synth(multi_config)
+
+
+@pytest.fixture(scope="session")
+def example_stacks() -> dict[str, dict[str, Any]]:
+    """Every config in examples/, synthesized once, by file stem."""
+    return {path.stem: synth(load_config(path)) for path in EXAMPLES}

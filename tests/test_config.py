@@ -524,12 +524,18 @@ def test_alert_log_retention():
 
 def test_the_readme_configuration_reference_is_a_valid_config_with_every_key():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    (block,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if b.startswith("[stack]")]
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    (block,) = [b for b in blocks if b.startswith("[stack]")]
+    (existing,) = [b for b in blocks if b.startswith("[network]")]  # the existing-network variant
     config = parse_config(block, source="README.md")
     assert config.alert.chat_channels == ("slack", "chatwork")
     assert config.alert.emails == ("ops@example.com",)
-    documented = set(re.findall(r"^([a-z_]+) = ", block, re.M))
+    assert config.stack.backend is not None
+    created = re.search(r"^\[network\].*?(?=^\[alert\])", block, re.S | re.M).group(0)
+    assert parse_config(block.replace(created, existing + "\n"), source="README.md").network.existing
+    documented = set(re.findall(r"\b([a-z_]+) = ", block + existing))  # inline tables' keys too
     models = [type(config.stack), type(config.network), type(config.alert), type(config.jobs[0])]
+    models.append(type(config.stack.backend))
     declared = {name for model in models for name in model.model_fields} | set(RetryPolicy.model_fields)
     assert declared - documented - {"retry", "stack", "network", "alert", "jobs"} == set()
 
@@ -649,3 +655,95 @@ def test_daylight_saving_and_the_flexible_window_shorten_the_time_between_runs()
     assert parse_config(daily + retry).jobs[0].retry_window_seconds == 82800
     (problem,) = problems(daily + 'timezone = "Europe/Berlin"\n' + retry)
     assert problem.startswith("jobs[0].retry: retries wait up to 23 h in all, which runs into the next scheduled run")
+
+
+# --- existing networks and remote state ------------------------------------------------------------
+
+EXISTING = '[network]\nvpc_id = "vpc-0123456789abcdef0"\nsubnet_ids = ["subnet-01234567", "subnet-89abcdef"]\n'
+
+
+def test_an_existing_network():
+    network = parse_config(STACK + EXISTING + JOB).network
+    assert (network.existing, network.vpc_id, network.subnet_ids) == (
+        True,
+        "vpc-0123456789abcdef0",
+        ("subnet-01234567", "subnet-89abcdef"),
+    )
+    assert (network.security_group_ids, network.assign_public_ip) == ((), False)
+    assert parse_config(STACK + JOB).network.existing is False
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        ('vpc_id = "vpc-123"', "network.vpc_id: 'vpc-123' is not a VPC id (allowed: vpc-..., with 8 or 17 hex digits)"),
+        (
+            'subnet_ids = ["subnet-XYZ01234"]',
+            "network.subnet_ids: 'subnet-XYZ01234' is not a subnet id (allowed: subnet-..., with 8 or 17 hex digits)",
+        ),
+        (
+            "subnet_ids = []",
+            "network.subnet_ids: [] names no subnet (allowed: one or more subnet ids, in several zones if you can)",
+        ),
+        (
+            'subnet_ids = ["subnet-01234567", "subnet-01234567"]',
+            "network.subnet_ids: ['subnet-01234567', 'subnet-01234567'] names an id twice (allowed: each once)",
+        ),
+        (
+            'security_group_ids = ["sg-1"]',
+            "network.security_group_ids: 'sg-1' is not a security group id (allowed: sg-..., with 8 or 17 hex digits)",
+        ),
+    ],
+)
+def test_existing_network_ids(lines, problem):
+    text = STACK + "[network]\n" + 'vpc_id = "vpc-0123456789abcdef0"\nsubnet_ids = ["subnet-01234567"]\n'
+    key = lines.split(" = ")[0]
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(key)) + "\n" + lines + "\n"
+    assert problems(text + JOB) == [problem]
+
+
+@pytest.mark.parametrize("key", ["cidr", "max_azs", "nat_gateways", "availability_zones"])
+def test_created_network_keys_are_not_mixed_with_an_existing_network(key):
+    value = {
+        "cidr": '"10.0.0.0/16"',
+        "max_azs": "2",
+        "nat_gateways": "1",
+        "availability_zones": '["ap-northeast-1a", "ap-northeast-1c"]',
+    }
+    assert problems(STACK + EXISTING + f"{key} = {value[key]}\n" + JOB) == [
+        f"network.{key}: is for a network the stack creates, and vpc_id / subnet_ids name an existing one "
+        "(allowed with an existing network: vpc_id, subnet_ids, security_group_ids, assign_public_ip)"
+    ]
+
+
+def test_an_existing_network_needs_both_the_vpc_and_its_subnets():
+    assert problems(STACK + '[network]\nvpc_id = "vpc-0123456789abcdef0"\n' + JOB) == [
+        "network.subnet_ids: required with an existing network (allowed: give vpc_id and subnet_ids)"
+    ]
+    assert problems(STACK + "[network]\nassign_public_ip = true\n" + JOB) == [
+        "network.assign_public_ip: is for an existing network (allowed with it: vpc_id and subnet_ids, which name it)"
+    ]
+
+
+def test_s3_backend():
+    backend = '[stack]\nregion = "ap-northeast-1"\nbackend = {{ {} }}\n'
+    good = 'type = "s3", bucket = "state.example-1", key = "jobs/terraform.tfstate", region = "ap-northeast-1"'
+    spec = parse_config(backend.format(good) + JOB).stack.backend
+    assert (spec.bucket, spec.key, spec.region, spec.use_lockfile) == (
+        "state.example-1",
+        "jobs/terraform.tfstate",
+        "ap-northeast-1",
+        True,
+    )
+    assert problems(backend.format('type = "gcs", bucket = "ab", key = "k/", region = "x"') + JOB) == [
+        "stack.backend.type: input should be 's3' (got \"gcs\")",
+        "stack.backend.bucket: 'ab' is not an S3 bucket name (allowed: 3-63 lowercase letters, digits, '.' and '-', "
+        "starting and ending with a letter or digit)",
+        "stack.backend.key: 'k/' is not a state object key (allowed: a path such as "
+        "'scheduled-jobs/terraform.tfstate', no leading or trailing '/')",
+        "stack.backend.region: 'x' is not an AWS region name (for example 'ap-northeast-1')",
+    ]
+    assert problems(backend.format('type = "s3", bucket = "state-bucket"') + JOB) == [
+        "stack.backend.key: required but missing",
+        "stack.backend.region: required but missing",
+    ]
