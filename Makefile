@@ -7,6 +7,10 @@ TOOLS := .tools
 PIPENV_VERSION := 2026.10.3
 PIPENV := $(TOOLS)/bin/pipenv
 STAMP := $(VENV)/.synced-from-lock
+# The CDK for Terraform CLI, pinned in package.json / package-lock.json.
+NODE_STAMP := node_modules/.synced-from-lock
+CDKTF := node_modules/.bin/cdktf
+export CHECKPOINT_DISABLE := 1
 # checkov (the Terraform security scanner) pins boto3 1.35, moto needs 1.44: its own environment.
 CHECKOV := $(TOOLS)/checkov/bin/checkov
 
@@ -16,13 +20,27 @@ export PIPENV_VERBOSITY := -1
 # jsii prints a large end-of-life banner on Node 20; it works, and the README says to use 22 or 24.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 
-.PHONY: synth test test-alert bench lint format update-snapshots clean
+.PHONY: synth test test-alert bench deploy diff destroy hcl run lint format update-snapshots clean
 
 synth: $(STAMP)
 	$(VENV)/bin/python main.py
 
-test: $(STAMP) $(CHECKOV)
+test: $(STAMP) $(CHECKOV) $(NODE_STAMP)
 	$(VENV)/bin/python -m pytest
+
+# cdktf deploy / diff / destroy: synthesize (cdktf.json runs `make synth`), then run Terraform, or
+# OpenTofu with TERRAFORM_BINARY_NAME=tofu. They stop at once, saying what is missing, without it.
+deploy diff destroy: $(STAMP) $(NODE_STAMP)
+	@tools/check-terraform $@
+	@$(CDKTF) $@ || { echo "make $@: cdktf $@ failed (above). If Terraform could not install the AWS provider, it needs registry.terraform.io, or a provider mirror: https://developer.hashicorp.com/terraform/cli/config/config-file#provider-installation" >&2; exit 1; }
+
+# The stack as HCL too, for reviewers who read HCL: cdktf.out.hcl/stacks/<name>/cdk.tf
+hcl: $(STAMP) $(NODE_STAMP)
+	$(CDKTF) synth --hcl --output cdktf.out.hcl
+
+# Start one run of a job now: make run JOB=<name> (needs the AWS CLI, terraform, a deployed stack).
+run: $(STAMP)
+	@folder=$$($(VENV)/bin/python main.py --stack-folder) && tools/run-job "$$folder" "$(JOB)"
 
 # Send a test alert through the deployed alert Lambda (needs the AWS CLI, terraform and a deployed stack).
 test-alert: $(STAMP)
@@ -54,9 +72,13 @@ $(CHECKOV): tools/checkov-requirements.txt
 	$(TOOLS)/checkov/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(STAMP): Pipfile.lock | $(PIPENV)
 	$(PIPENV) sync --dev
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(TOOLS) cdktf.out .pytest_cache
+	rm -rf $(VENV) $(TOOLS) node_modules cdktf.out cdktf.out.hcl .pytest_cache

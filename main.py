@@ -83,8 +83,9 @@ def next_runs(job: JobSpec, after: datetime, count: int = 3) -> str:
 def summary(config: Config, stack_dir: Path, *, after: datetime | None = None) -> str:
     """What was written, and what will run when: for a person reading the terminal."""
     after = after or now()
-    synthesized = json.loads((stack_dir / "cdk.tf.json").read_text())
-    resources = sum(len(items) for items in synthesized.get("resource", {}).values())
+    json_file = stack_dir / "cdk.tf.json"  # absent when `cdktf synth --hcl` asked for HCL (cdk.tf)
+    synthesized = json.loads(json_file.read_text()) if json_file.exists() else None
+    resources = sum(len(items) for items in synthesized.get("resource", {}).values()) if synthesized else "(HCL)"
     lines = [
         f"Synthesized stack '{config.stack.name}' ({config.stack.region}) into {stack_dir}",
         f"  {resources} resources, {len(config.jobs)} job(s):",
