@@ -142,6 +142,21 @@ def warnings(config: Config) -> list[str]:
     return found
 
 
+def write_review(config: Config, stack_dir: Path) -> Path | None:
+    """``cdktf.out/review.md`` from the synthesized stack (none for an HCL synth)."""
+    from constructs_lib.review import review
+
+    json_file = stack_dir / "cdk.tf.json"
+    if not json_file.exists():
+        return None
+    page = stack_dir.parent.parent / "review.md"
+    text = review(
+        json.loads(json_file.read_text()), stack_name=config.stack.name, region=config.stack.region, after=now()
+    )
+    page.write_text(text)
+    return page
+
+
 def main(argv: list[str]) -> int:
     if argv not in ([], ["--stack-folder"]):
         print(f"usage: {Path(__file__).name} [--stack-folder]", file=sys.stderr)
@@ -164,6 +179,13 @@ def main(argv: list[str]) -> int:
         print(f"error: synthesis failed, {output_dir()} was left as it was: {error}", file=sys.stderr)
         return 1
     print(summary(config, stack_dir))
+    try:
+        page = write_review(config, stack_dir)
+    except Exception as error:  # the page is a convenience: the stack is written either way
+        print(f"warning: the review page could not be written: {error!r}", file=sys.stderr)
+    else:
+        if page is not None:
+            print(f"Review page: {page}")
     for warning in warnings(config):
         print(f"warning: {warning}", file=sys.stderr)
     return 0

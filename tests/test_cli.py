@@ -110,7 +110,9 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
         "      next: Sat 2026-11-28 09:00 UTC; Sat 2026-11-28 10:00 UTC; Sat 2026-11-28 11:00 UTC",
         "  alerts: log, SNS topic scheduled-jobs-alerts",
         f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)",
+        f"Review page: {previous_output / 'review.md'}",
     ]
+    assert (previous_output / "review.md").read_text().startswith("# Review: stack `scheduled-jobs` (ap-northeast-1)")
     # The shipped example reaches nobody, and its hourly job may outlast its hour: said, not refused.
     assert result.stderr.splitlines() == [
         "warning: no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "

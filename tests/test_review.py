@@ -1,0 +1,100 @@
+"""The review page: written from the synthesized stack, its flowcharts checked against the
+definitions they draw."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+from stack_helpers import resources
+
+from constructs_lib.review import flowchart, flowchart_edges, review
+
+AFTER = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+
+def all_states(states: dict) -> dict:
+    found = {}
+    for name, state in states.items():
+        found[name] = state
+        for branch in state.get("Branches", []):
+            found |= all_states(branch["States"])
+    return found
+
+
+def definitions(stack) -> list[dict]:
+    return [json.loads(machine["definition"]) for machine in resources(stack, "aws_sfn_state_machine").values()]
+
+
+@pytest.mark.parametrize("stack_name", ["default_stack", "multi_stack"])
+def test_every_state_and_every_transition_is_in_the_flowchart(request, stack_name):
+    for definition in definitions(request.getfixturevalue(stack_name)):
+        chart = flowchart(definition).splitlines()
+        declared = {re.match(r"  (\w+)[\[\({]", line).group(1) for line in chart if re.match(r"  \w+[\[\({]", line)}
+        assert declared == {"start", *all_states(definition["States"])}
+        drawn = set()
+        for line in chart:
+            if m := re.fullmatch(r'  (\w+) (?:-->|-\.->)(?:\|"([^"]*)"\|)? (\w+)', line):
+                drawn.add((m.group(1), m.group(3), m.group(2) or ""))
+        expected = {(source, target, label.replace('"', "'")) for source, target, label in flowchart_edges(definition)}
+        assert drawn == expected
+        # and the edges are the definition's, read independently here
+        for name, state in all_states(definition["States"]).items():
+            targets = {state.get("Next"), state.get("Default")} | {c["Next"] for c in state.get("Choices", [])}
+            targets |= {c["Next"] for c in state.get("Catch", [])} | {b["StartAt"] for b in state.get("Branches", [])}
+            assert {t for s, t, _ in drawn if s == name} == {t for t in targets if t} | (
+                {name} if state.get("Retry") else set()
+            )
+
+
+def test_the_page_says_what_runs_when_and_what_failure_triggers(multi_stack):
+    page = review(multi_stack, stack_name="batch", region="us-east-1", after=AFTER)
+    assert page.startswith("# Review: stack `batch` (us-east-1)\n")
+    assert [line for line in page.splitlines() if line.startswith("### ")] == [
+        "### every-5-minutes",
+        "### idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x",
+        "### nightly-report",
+        "### thumbnails",
+    ]
+    assert (
+        "| schedule | `cron(0 8 ? * MON-FRI *)` in Asia/Tokyo: EventBridge Scheduler schedule batch-nightly-report "
+        "(enabled) |" in page
+    )
+    assert (
+        "| next runs | Sun 2026-11-29 23:00 UTC (08:00 JST); Mon 2026-11-30 23:00 UTC (08:00 JST); "
+        "Tue 2026-12-01 23:00 UTC (08:00 JST) |" in page
+    )
+    assert (
+        "| task | 1024 cpu / 2048 MiB; image `123456789012.dkr.ecr.us-east-1.amazonaws.com/reports/mailer:1.2.3`;"
+        in page
+    )
+    assert "launch 13 after 18 min 30 s on each of 2 capacity sources; rides out a capacity outage of 37 min |" in page
+    assert (
+        "| on failure | alert to log, email, slack, chatwork; then FAILED, and alarms on ExecutionsAborted, "
+        "ExecutionsFailed, ExecutionsTimedOut notify the alert topic |" in page
+    )
+    assert page.count("```mermaid") == 4
+    assert "- KMS key: a monthly charge: `aws_kms_key.alert-topic_key.id`" in page
+    assert "NAT gateway" not in page  # no NAT in this stack
+
+
+def test_the_roles_table_lists_every_statement(default_stack):
+    page = review(default_stack, stack_name="scheduled-jobs", region="ap-northeast-1", after=AFTER)
+    rows = [line for line in page.split("## Roles")[1].split("## Resources")[0].splitlines() if line.startswith("| ")]
+    statements = sum(
+        len(json.loads(body["policy"])["Statement"])
+        for body in resources(default_stack, "aws_iam_role_policy").values()
+    )
+    roles_without_policy = 1  # the task role: nothing
+    assert len(rows) - 1 == statements + roles_without_policy  # the header row aside
+    assert (
+        "| scheduled-jobs-run-once-a-hour-task | ecs-tasks.amazonaws.com (aws:SourceArn, aws:SourceAccount) "
+        "| nothing | | |" in rows
+    )
+    assert any(
+        "`iam:PassRole`" in row and "`iam:PassedToService` StringEquals `ecs-tasks.amazonaws.com`" in row
+        for row in rows
+    )
+    assert "- NAT gateway: an hourly charge, plus data processed: `aws_nat_gateway.network_nat-0.id`" in page
