@@ -89,19 +89,31 @@ def summary(config: Config, stack_dir: Path, *, after: datetime | None = None) -
     lines = [
         f"Synthesized stack '{config.stack.name}' ({config.stack.region}) into {stack_dir}",
         f"  {resources} resources, {len(config.jobs)} job(s):",
+        "",
     ]
+    rows = [("job", "schedule", "zone", "size", "timeout", "launches, waiting at most", "runs")]
     for job in config.jobs:
         retry = job.retry_policy
-        waits = ", ".join(format_duration(int(w)) for w in retry.waits())
-        each = f" on each of {', then '.join(job.capacity)}" if len(job.capacity) > 1 else ""
-        lines.append(
-            f"  - {job.name}: {job.schedule}{'' if job.enabled else ' (disabled)'}, "
-            f"{job.cpu} cpu / {job.memory} MiB, timeout {format_duration(job.timeout_seconds)}, "
-            f"{retry.max_attempts} launch retries{each}"
-            + (f" (waits {waits}; {format_duration(int(job.retry_window_seconds))} in all)" if waits else "")
+        sources = f" x{len(job.capacity)} capacity" if len(job.capacity) > 1 else ""
+        rows.append(
+            (
+                job.name,
+                job.schedule + ("" if job.enabled else " (disabled)"),
+                job.timezone or "UTC",
+                f"{job.cpu} cpu / {job.memory} MiB",
+                format_duration(job.timeout_seconds),
+                f"{1 + retry.max_attempts}{sources}, {format_duration(int(job.retry_window_seconds))}",
+                "one at a time" if job.concurrency == "forbid" else "may overlap",
+            )
         )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines += [
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    lines.append("")
+    for job in config.jobs:
         zone = f" ({job.timezone}, EventBridge Scheduler)" if job.timezone else ""
-        lines.append(f"      next{zone}: {next_runs(job, after)}")
+        lines.append(f"  {job.name} next{zone}: {next_runs(job, after)}")
     lines.append(f"  alerts: {alert_routes(config)}")
     lines.append(f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)")
     return "\n".join(lines)

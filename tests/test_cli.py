@@ -105,9 +105,12 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     assert result.stdout.splitlines() == [
         f"Synthesized stack 'scheduled-jobs' (ap-northeast-1) into {stack_dir}",
         "  54 resources, 1 job(s):",
-        "  - run-once-a-hour: cron(0 * * * ? *), 256 cpu / 512 MiB, timeout 1 h, 3 launch retries "
-        "(waits 1 s, 2 s, 4 s; 7 s in all)",
-        "      next: Sat 2026-11-28 09:00 UTC; Sat 2026-11-28 10:00 UTC; Sat 2026-11-28 11:00 UTC",
+        "",
+        "  job              schedule           zone  size               timeout  launches, waiting at most  runs",
+        "  run-once-a-hour  cron(0 * * * ? *)  UTC   256 cpu / 512 MiB  1 h      4, 7 s                     "
+        "one at a time",
+        "",
+        "  run-once-a-hour next: Sat 2026-11-28 09:00 UTC; Sat 2026-11-28 10:00 UTC; Sat 2026-11-28 11:00 UTC",
         "  alerts: log, SNS topic scheduled-jobs-alerts",
         f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)",
         f"Review page: {previous_output / 'review.md'}",
