@@ -181,6 +181,19 @@ def alert_key_policy(*, account_root: str, account_id: str, alarm_arns: str) -> 
     )
 
 
+def deny_without_tls(action: str, resource: str) -> dict[str, Any]:
+    """A resource-policy statement refusing ``action`` on ``resource`` over plain HTTP.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport"""
+    return {
+        "Sid": "DenyWithoutTls",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def alert_topic_policy(*, topic_arn: str, account_id: str, alarm_arns: str) -> dict[str, Any]:
     """The alert topic's access policy: the account's CloudWatch alarms may publish; nobody may
     use it without TLS. Principals of the account publish through their IAM policies.
@@ -198,14 +211,7 @@ def alert_topic_policy(*, topic_arn: str, account_id: str, alarm_arns: str) -> d
                     "ArnLike": {"aws:SourceArn": alarm_arns},
                 },
             },
-            {
-                "Sid": "DenyWithoutTls",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sns:Publish",
-                "Resource": topic_arn,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_without_tls("sns:Publish", topic_arn),
         ]
     )
 
@@ -227,14 +233,7 @@ def dead_letter_queue_policy(*, queue_arn: str, account_id: str, rule_arns: str)
                     "ArnLike": {"aws:SourceArn": rule_arns},
                 },
             },
-            {
-                "Sid": "DenyWithoutTls",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sqs:*",
-                "Resource": queue_arn,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_without_tls("sqs:*", queue_arn),
         ]
     )
 
