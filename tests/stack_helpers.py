@@ -43,9 +43,14 @@ def job_resource(stack: dict[str, Any], kind: str, job: str, part: str) -> tuple
     return named(stack, kind, f"job-{job}_{part}")
 
 
-def definition(stack: dict[str, Any], job: str) -> dict[str, Any]:
+def definition_text(stack: dict[str, Any], job: str) -> str:
+    """The job's state machine definition as synthesized: JSON text, Terraform references and all."""
     _, machine = job_resource(stack, "aws_sfn_state_machine", job, "state-machine")
-    return json.loads(machine["definition"])
+    return machine["definition"]
+
+
+def definition(stack: dict[str, Any], job: str) -> dict[str, Any]:
+    return json.loads(definition_text(stack, job))
 
 
 def policy(body: dict[str, Any], field: str = "policy") -> dict[str, Any]:

@@ -25,7 +25,7 @@ from sfn_harness import (
     Sandbox,
     Succeed,
 )
-from stack_helpers import resources
+from stack_helpers import definition_text
 
 from lambda_src.message import chatwork_message, describe, email_message, slack_message
 
@@ -44,11 +44,7 @@ FAULTS = {
 @pytest.fixture(scope="module")
 def payloads(multi_stack) -> dict[str, dict]:
     """The ``log`` channel's payload of one failed run per fault."""
-    (definition,) = [
-        body["definition"]
-        for name, body in resources(multi_stack, "aws_sfn_state_machine").items()
-        if name.startswith("job-nightly-report_")
-    ]
+    definition = definition_text(multi_stack, "nightly-report")
     captured = {}
     with Sandbox() as sandbox:
         for fault, launches in FAULTS.items():
@@ -201,11 +197,7 @@ def test_slack_and_chatwork_carry_the_same_words(payloads):
 
 
 def test_previous_run_still_running(multi_stack):
-    (definition,) = [
-        body["definition"]
-        for name, body in resources(multi_stack, "aws_sfn_state_machine").items()
-        if name.startswith("job-nightly-report_")
-    ]
+    definition = definition_text(multi_stack, "nightly-report")
     hold = Hold()
     with Sandbox() as sandbox, sandbox.running(definition, launches=[hold], handler=lambda e, c: {"delivered": {}}):
         assert hold.running.wait(timeout=10)
@@ -249,11 +241,7 @@ def test_previous_run_still_running(multi_stack):
     ids=["exit-75", "spot"],
 )
 def test_retryable_exit_and_spot_interruption(multi_stack, fault, subject, what):
-    (definition,) = [
-        body["definition"]
-        for name, body in resources(multi_stack, "aws_sfn_state_machine").items()
-        if name.startswith("job-nightly-report_")
-    ]
+    definition = definition_text(multi_stack, "nightly-report")
     with Sandbox() as sandbox:
         run = sandbox.execute(definition, launches=[fault], handler=lambda e, c: {"delivered": {}})
     (payload,) = run.alerts_to("log")

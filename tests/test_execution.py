@@ -37,7 +37,7 @@ from sfn_harness import (
     Succeed,
     launched_on,
 )
-from stack_helpers import resources
+from stack_helpers import definition_text
 from webhook_server import Webhook, webhook_server
 
 from lambda_src import alert
@@ -147,13 +147,7 @@ def channels(sandbox, monkeypatch) -> Iterator[Channels]:
 
 def job_and_definition(request, sandbox) -> tuple[Job, str, Sandbox]:
     expected: Job = request.param
-    stack = request.getfixturevalue(expected.stack)
-    (machine,) = [
-        body
-        for name, body in resources(stack, "aws_sfn_state_machine").items()
-        if name.startswith(f"job-{expected.name}_")
-    ]
-    return expected, machine["definition"], sandbox
+    return expected, definition_text(request.getfixturevalue(expected.stack), expected.name), sandbox
 
 
 @pytest.fixture(params=JOBS, ids=lambda job: job.name[:20])
@@ -383,10 +377,7 @@ NIGHTLY = JOBS[1]
 
 @pytest.fixture
 def nightly(sandbox, multi_stack) -> str:
-    (machine,) = [
-        body for name, body in resources(multi_stack, "aws_sfn_state_machine").items() if name.startswith("job-nightly")
-    ]
-    return machine["definition"]
+    return definition_text(multi_stack, "nightly-report")
 
 
 def test_slack_down_then_up_gets_one_message_and_no_channel_repeats(sandbox, nightly, monkeypatch):
@@ -526,12 +517,7 @@ THUMBNAILS_WAITS = [10, 20, 40, 80] + [120] * 8  # the default policy, on each s
 
 @pytest.fixture
 def thumbnails(sandbox, multi_stack, channels) -> str:
-    (machine,) = [
-        body
-        for name, body in resources(multi_stack, "aws_sfn_state_machine").items()
-        if name.startswith("job-thumbnails_")
-    ]
-    return machine["definition"]
+    return definition_text(multi_stack, "thumbnails")
 
 
 def test_no_capacity_on_fargate_moves_on_to_fargate_spot(sandbox, thumbnails, channels):

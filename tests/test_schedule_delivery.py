@@ -11,7 +11,7 @@ from datetime import datetime
 import boto3
 from moto import mock_aws
 from sfn_harness import REGION, RULE_INPUT, SCHEDULED_EVENT, TIMEOUT, Sandbox
-from stack_helpers import job_resource, resources
+from stack_helpers import definition_text, job_resource
 
 from lambda_src.message import describe, email_message
 
@@ -71,11 +71,7 @@ def test_a_run_started_by_scheduler_says_when_it_was_due(multi_stack):
         .replace("<aws.scheduler.scheduled-time>", "2026-11-29T23:00:00Z")
         .replace("<aws.scheduler.execution-id>", "d2b6e3a5-1c2f-4f6e-9a0b-7c1d2e3f4a5b")
     )
-    (definition,) = [
-        body["definition"]
-        for name, body in resources(multi_stack, "aws_sfn_state_machine").items()
-        if name.startswith("job-nightly-report_")
-    ]
+    definition = definition_text(multi_stack, "nightly-report")
     with Sandbox() as sandbox:
         run = sandbox.execute(
             definition,
