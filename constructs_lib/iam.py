@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "INTEGRATIONS",
+    "Fixed",
     "Need",
     "alert_key_policy",
     "alert_topic_policy",
@@ -26,17 +27,25 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class Fixed:
+    """A condition value written in the table itself, not looked up among the caller's ARNs."""
+
+    value: str
+
+
+@dataclass(frozen=True)
 class Need:
     """One statement an integration needs: ``actions`` on the ARNs named ``resource``.
 
-    ``conditions`` maps an operator to ``{key: name}``; each name is looked up in the ARNs given to
-    ``render_statements``, or used as the literal value when it is not among them.
+    ``conditions`` maps an operator to ``{key: name}``; each name is looked up in the values given
+    to ``render_statements`` (a name it was not given raises, so a misspelt one cannot become a
+    literal), or is a ``Fixed`` value.
     """
 
     sid: str
     actions: tuple[str, ...]
     resource: str
-    conditions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    conditions: Mapping[str, Mapping[str, str | Fixed]] = field(default_factory=dict)
 
 
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
@@ -64,7 +73,7 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
             "PassTaskRoles",
             ("iam:PassRole",),
             "task_roles",
-            {"StringEquals": {"iam:PassedToService": ECS_TASKS_PRINCIPAL}},
+            {"StringEquals": {"iam:PassedToService": Fixed(ECS_TASKS_PRINCIPAL)}},
         ),
         Need(
             "ManagedSyncRule",
@@ -121,7 +130,7 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
 def render_statements(integration: str, **arns: str | Sequence[str]) -> list[dict[str, Any]]:
     """The statements ``integration`` needs, with its named ARNs filled in.
 
-    Raises ``KeyError`` naming a resource the caller did not give.
+    Raises ``KeyError`` naming a resource or condition value the caller did not give.
     """
     arns = {"any": "*", **arns}
     statements = []
@@ -137,14 +146,19 @@ def render_statements(integration: str, **arns: str | Sequence[str]) -> list[dic
         }
         if need.conditions:
             statement["Condition"] = {
-                operator: {key: _value(arns[name]) if name in arns else name for key, name in values.items()}
+                operator: {key: _condition_value(integration, name, arns) for key, name in values.items()}
                 for operator, values in need.conditions.items()
             }
         statements.append(statement)
     return statements
 
 
-def _value(value: str | Sequence[str]) -> str | list[str]:
+def _condition_value(integration: str, name: str | Fixed, arns: Mapping[str, str | Sequence[str]]) -> Any:
+    if isinstance(name, Fixed):
+        return name.value
+    if name not in arns:
+        raise KeyError(f"{integration} needs the value {name!r} for a condition")
+    value = arns[name]
     return value if isinstance(value, str) else list(value)
 
 

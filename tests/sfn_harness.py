@@ -33,6 +33,7 @@ from unittest import mock
 
 import boto3
 import botocore.session
+import moto
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 from moto import mock_aws
@@ -56,6 +57,15 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceEcs,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+# The hooks below replace private parts of moto's Step Functions interpreter, as they are in this
+# version: another one fails here, with this message, not deep inside a test.
+MOTO_VERSION = "5.2.5"
+if moto.__version__ != MOTO_VERSION:
+    raise ImportError(
+        f"tests/sfn_harness.py patches moto {MOTO_VERSION}'s internals, and moto {moto.__version__} is installed: "
+        "check each hook against the new version, then change MOTO_VERSION (and the Pipfile pin)"
+    )
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"

@@ -134,3 +134,21 @@ def test_a_task_that_never_started_says_what_it_was_stuck_on(reason, said):
     what = describe({"job": "report", "error": "Job.TaskFailedToStart", "cause": cause}).what
     expected = f"The task never started ({said})" if said else "The task never started, after"
     assert what.startswith(expected)
+
+
+def test_a_condition_names_a_given_value_or_says_it_is_fixed():
+    from constructs_lib import iam
+
+    assert render_statements("sfn:listExecutions", state_machine="arn:m") == [
+        {"Sid": "ListOwnExecutions", "Effect": "Allow", "Action": ["states:ListExecutions"], "Resource": ["arn:m"]}
+    ]
+    misspelt = iam.Need("X", ("ecs:RunTask",), "task_definition", {"ArnEquals": {"ecs:cluster": "clustre"}})
+    table = {**iam.INTEGRATIONS, "test:misspelt": (misspelt,)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(iam, "INTEGRATIONS", table)
+        with pytest.raises(KeyError, match="test:misspelt needs the value 'clustre' for a condition"):
+            render_statements("test:misspelt", task_definition="arn:td", cluster="arn:c")
+    passed = render_statements(
+        "ecs:runTask.sync", task_definition="td", cluster="c", cluster_tasks="t", task_roles=["r"], sync_rule="s"
+    )
+    assert passed[2]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}

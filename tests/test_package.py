@@ -39,3 +39,13 @@ def test_lean_provider_import_loads_only_what_is_used():
             "vpc",
         ]
     )
+
+
+def test_the_moto_harness_refuses_a_moto_it_was_not_written_for():
+    code = "import moto; moto.__version__ = '9.9.9'; import sfn_harness"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ImportError: tests/sfn_harness.py patches moto 5.2.5's internals, and moto 9.9.9 is installed: "
+        "check each hook against the new version, then change MOTO_VERSION (and the Pipfile pin)"
+    )
