@@ -155,7 +155,6 @@ def render_run_task(
     partition: str,
     cluster_arn: str,
     task_definition_arn: str,
-    command: Sequence[str],
     subnet_ids: Sequence[str],
     security_group_ids: Sequence[str],
     assign_public_ip: bool,
@@ -163,7 +162,8 @@ def render_run_task(
     capacity: str = "FARGATE",
 ) -> dict[str, Any]:
     """``RunTask`` on ``capacity``: the ``FARGATE`` launch type, or a capacity provider strategy
-    (RunTask refuses both together).
+    (RunTask refuses both together). The container runs the command of the task definition, its
+    one source: no override.
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html"""
     placement: dict[str, Any] = (
         {"LaunchType": "FARGATE"}
@@ -185,7 +185,6 @@ def render_run_task(
                     "AssignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
                 }
             },
-            "Overrides": {"ContainerOverrides": [{"Name": CONTAINER_NAME, "Command": list(command)}]},
         },
         "ResultPath": "$.RunTask",
         "TimeoutSeconds": timeout_seconds,
@@ -451,7 +450,6 @@ def render_definition(
     partition: str,
     cluster_arn: str,
     task_definition_arn: str,
-    command: Sequence[str],
     subnet_ids: Sequence[str],
     security_group_ids: Sequence[str],
     assign_public_ip: bool,
@@ -468,7 +466,6 @@ def render_definition(
             partition=partition,
             cluster_arn=cluster_arn,
             task_definition_arn=task_definition_arn,
-            command=command,
             subnet_ids=subnet_ids,
             security_group_ids=security_group_ids,
             assign_public_ip=assign_public_ip,

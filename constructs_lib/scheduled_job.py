@@ -77,7 +77,6 @@ class ScheduledJob(Construct):
             task=self.task,
             network=network,
             alert=alert,
-            command=job.command,
             retry=job.retry_policy,
             timeout_seconds=job.timeout_seconds,
             concurrency=job.concurrency,

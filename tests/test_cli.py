@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,9 +58,7 @@ def test_bad_config_exits_2_names_each_problem_and_writes_nothing(tmp_path, prev
     config = tmp_path / "jobs.toml"
     config.write_text(BAD_CONFIG)
     before = snapshot_tree(previous_output)
-    started = time.monotonic()
     result = run_main({"JOBS_CONFIG": str(config), "CDKTF_OUTDIR": str(previous_output)}, tmp_path)
-    elapsed = time.monotonic() - started
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
@@ -74,8 +71,8 @@ def test_bad_config_exits_2_names_each_problem_and_writes_nothing(tmp_path, prev
     assert "Traceback" not in result.stderr
     assert snapshot_tree(previous_output) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "jobs.toml"]
-    # Reported before the AWS provider bindings load (they alone take several seconds).
-    assert elapsed < 5, f"config errors took {elapsed:.1f} s"
+    # That it is reported before the AWS provider loads is test_config_errors_do_not_import_the_provider;
+    # how fast, `make bench`.
 
 
 def test_missing_config_file(tmp_path, previous_output):

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from alert_world import AlertWorld, alert_world
@@ -55,7 +56,6 @@ class Job:
 
     stack: str
     name: str
-    command: list[str]
     launch_waits: list[float]  # the waits before each launch retry, at most
     timeout_seconds: int
     rerun_waits: list[float]  # opt-in re-runs of a container that failed
@@ -73,22 +73,20 @@ ALL_CHANNELS = ("log", "email", "slack", "chatwork")
 
 
 JOBS = [
-    Job("default_stack", "run-once-a-hour", ["echo", "This is scheduled task as run-once-a-hour"], [1, 2, 4], 3600, []),
+    Job("default_stack", "run-once-a-hour", [1, 2, 4], 3600, []),
     Job(
         "multi_stack",
         "nightly-report",
-        ["python", "-m", "mailer", "--daily"],
         [10, 20, 40, 80] + [120] * 8,  # the default policy: 1110 s
         1800,
         [],
         channels=ALL_CHANNELS,
         retry_exit_codes=(75,),
     ),
-    Job("multi_stack", "every-5-minutes", ["sh", "-c", "date"], [10, 20, 40, 80, 120], 3600, [], channels=ALL_CHANNELS),
+    Job("multi_stack", "every-5-minutes", [10, 20, 40, 80, 120], 3600, [], channels=ALL_CHANNELS),
     Job(
         "multi_stack",
         "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x",
-        ["echo", "sync"],
         [30, 45, 60, 60],  # 30 s x1.5, capped at 60 s, with FULL jitter
         600,
         [30],
@@ -156,10 +154,24 @@ def job(request, sandbox, channels) -> tuple[Job, str, Sandbox]:
     return job_and_definition(request, sandbox)
 
 
-@pytest.fixture(params=[job for job in JOBS if job.retry_exit_codes], ids=lambda job: job.name[:20])
-def job_with_exit_codes(request, sandbox, channels) -> tuple[Job, str, Sandbox]:
-    """A job that declares retryable exit codes."""
-    return job_and_definition(request, sandbox)
+def jobs_where(predicate) -> Any:
+    """A fixture like ``job``, over the jobs ``predicate`` selects: each test then checks one
+    behaviour, with no ``if`` that turns it into another."""
+
+    @pytest.fixture(params=[job for job in JOBS if predicate(job)], ids=lambda job: job.name[:20])
+    def fixture(request, sandbox, channels) -> tuple[Job, str, Sandbox]:
+        return job_and_definition(request, sandbox)
+
+    return fixture
+
+
+job_with_exit_codes = jobs_where(lambda job: job.retry_exit_codes)
+job_with_exit_codes_no_reruns = jobs_where(lambda job: job.retry_exit_codes and not job.rerun_waits)
+job_with_neither = jobs_where(lambda job: not job.retry_exit_codes and not job.rerun_waits)
+job_without_reruns = jobs_where(lambda job: not job.rerun_waits)
+job_with_reruns = jobs_where(lambda job: job.rerun_waits)
+guarded_job = jobs_where(lambda job: job.guarded)
+unguarded_job = jobs_where(lambda job: not job.guarded)
 
 
 def assert_waits(job: Job, waits: list[float], expected: list[float]) -> None:
@@ -206,7 +218,7 @@ def assert_one_message_each(channels: Channels, job: Job) -> None:
 
 
 def test_success_runs_once_with_the_job_parameters(job, channels):
-    expected, definition, sandbox = job
+    _expected, definition, sandbox = job
     run = sandbox.execute(definition, launches=[Succeed()], handler=handler)
     assert (run.status, run.error, run.alerts, run.waits) == ("SUCCEEDED", None, [], [])
     assert channels.messages() == {"slack": 0, "chatwork": 0, "email": 0}
@@ -214,7 +226,7 @@ def test_success_runs_once_with_the_job_parameters(job, channels):
     assert launch["cluster"] == CLUSTER_ARN
     assert launch["launchType"] == "FARGATE"
     assert launch["platformVersion"] == "1.4.0"
-    assert launch["overrides"] == {"containerOverrides": [{"name": "app", "command": expected.command}]}
+    assert "overrides" not in launch  # the task definition's command runs (test_stack checks it)
     assert launch["startedBy"] == "AWS Step Functions"
 
 
@@ -286,17 +298,20 @@ def test_other_ecs_errors_are_not_retried(job):
     assert (len(run.launches), run.waits, len(run.alerts)) == (1, [], len(_expected.channels))
 
 
-def test_container_exit_1_is_not_rerun_by_default(job, channels):
-    expected, definition, sandbox = job
+def test_container_exit_1_is_not_rerun_by_default(job_without_reruns, channels):
+    expected, definition, sandbox = job_without_reruns
     run = sandbox.execute(definition, launches=[CONTAINER_EXIT_1, Succeed()], handler=handler)
-    if expected.rerun_waits:  # the idempotent job opted in to one re-run
-        assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 2, [])
-        assert_waits(expected, run.waits, expected.rerun_waits)
-        return
     assert (run.status, run.error, run.cause) == ("FAILED", "Job.TaskFailed", CONTAINER_EXIT_1.cause)
     assert (len(run.launches), run.waits) == (1, [])
     assert_alert(run, expected, error="Job.TaskFailed", cause=CONTAINER_EXIT_1.cause)
     assert_one_message_each(channels, expected)
+
+
+def test_container_exit_1_is_rerun_where_the_job_opted_in(job_with_reruns):
+    expected, definition, sandbox = job_with_reruns
+    run = sandbox.execute(definition, launches=[CONTAINER_EXIT_1, Succeed()], handler=handler)
+    assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 2, [])
+    assert_waits(expected, run.waits, expected.rerun_waits)
 
 
 def test_opted_in_reruns_are_bounded(job):
@@ -422,23 +437,33 @@ def test_a_manual_run_without_a_scheduled_event_still_alerts(sandbox, nightly, m
 # --- at most one run of a job at a time (concurrency = "forbid") -------------------------------------
 
 
-def test_a_run_that_finds_the_previous_one_still_running_launches_nothing_and_alerts(job, channels):
-    expected, definition, sandbox = job
+def start_while_one_runs(definition: str, sandbox: Sandbox):
+    """A run, and a second one started while the first still runs."""
     hold = Hold()
     with sandbox.running(definition, launches=[hold], handler=handler) as first:
         assert hold.running.wait(timeout=10)
         second = sandbox.execute(definition, launches=[Succeed()], handler=handler)
         hold.release.set()
+    return first, second
+
+
+def test_a_run_that_finds_the_previous_one_still_running_launches_nothing_and_alerts(guarded_job, channels):
+    expected, definition, sandbox = guarded_job
+    first, second = start_while_one_runs(definition, sandbox)
     assert (first.status, len(first.launches), first.alerts) == ("SUCCEEDED", 1, [])
-    if not expected.guarded:  # concurrency = "allow": both run
-        assert (second.status, len(second.launches), second.alerts) == ("SUCCEEDED", 1, [])
-        return
     cause = 'Another execution of this job was still running (concurrency = "forbid"), so this run launched no task.'
     assert (second.status, second.error, second.cause) == ("FAILED", "Job.PreviousRunStillRunning", cause)
     assert (second.launches, second.waits) == ([], [])
     assert entered(second)[:3] == ["CheckPreviousRun", "IsPreviousRunRunning", "PreviousRunStillRunning"]
     assert {payload["error"] for payload in second.alerts} == {"Job.PreviousRunStillRunning"}
     assert_one_message_each(channels, expected)
+
+
+def test_runs_may_overlap_where_the_job_allows_it(unguarded_job):
+    _expected, definition, sandbox = unguarded_job
+    first, second = start_while_one_runs(definition, sandbox)
+    assert (first.status, len(first.launches), first.alerts) == ("SUCCEEDED", 1, [])
+    assert (second.status, len(second.launches), second.alerts) == ("SUCCEEDED", 1, [])
 
 
 def test_a_run_after_the_previous_one_ended_goes_ahead(job):
@@ -451,18 +476,18 @@ def test_a_run_after_the_previous_one_ended_goes_ahead(job):
 # --- exit codes that mean "try again", and Fargate Spot interruptions -------------------------------
 
 
-def test_a_retryable_exit_code_is_relaunched_in_the_launch_budget(job, channels):
-    expected, definition, sandbox = job
+def test_a_retryable_exit_code_is_relaunched_in_the_launch_budget(job_with_exit_codes):
+    expected, definition, sandbox = job_with_exit_codes
     run = sandbox.execute(definition, launches=[EXIT_75, Succeed()], handler=handler)
-    if 75 not in expected.retry_exit_codes:  # any non-zero code is final (or an opt-in re-run)
-        if expected.rerun_waits:
-            assert (run.status, len(run.launches)) == ("SUCCEEDED", 2)
-            return
-        assert (run.status, run.error, len(run.launches), run.waits) == ("FAILED", "Job.TaskFailed", 1, [])
-        return
     assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 2, [])
     assert_waits(expected, run.waits, expected.launch_waits[:1])
     assert "RetryableExit" in entered(run)
+
+
+def test_exit_75_is_final_where_no_code_is_declared(job_with_neither):
+    _expected, definition, sandbox = job_with_neither
+    run = sandbox.execute(definition, launches=[EXIT_75, Succeed()], handler=handler)
+    assert (run.status, run.error, len(run.launches), run.waits) == ("FAILED", "Job.TaskFailed", 1, [])
 
 
 def test_a_retryable_exit_code_on_every_launch_gives_up_after_the_budget(job_with_exit_codes, channels):
@@ -477,15 +502,11 @@ def test_a_retryable_exit_code_on_every_launch_gives_up_after_the_budget(job_wit
     assert message["body"]["text"] == f"[batch] {expected.name} failed: exit code 75 on every launch"
 
 
-def test_other_exit_codes_are_not_retried_as_exit_codes(job_with_exit_codes):
-    expected, definition, sandbox = job_with_exit_codes
+def test_other_exit_codes_stay_final_where_codes_are_declared(job_with_exit_codes_no_reruns):
+    _expected, definition, sandbox = job_with_exit_codes_no_reruns
     run = sandbox.execute(definition, launches=[CONTAINER_EXIT_1, Succeed()], handler=handler)
-    if expected.rerun_waits:  # the idempotent job re-runs a failure once, as a re-run
-        assert (run.status, len(run.launches)) == ("SUCCEEDED", 2)
-        assert_waits(expected, run.waits, expected.rerun_waits)
-    else:
-        assert (run.status, run.error, len(run.launches), run.waits) == ("FAILED", "Job.TaskFailed", 1, [])
-    path = entered(run)  # either way, the exit code was read and judged not retryable
+    assert (run.status, run.error, len(run.launches), run.waits) == ("FAILED", "Job.TaskFailed", 1, [])
+    path = entered(run)  # the exit code was read and judged not retryable
     start = path.index("ReadStoppedTask")
     assert path[start : start + 6] == [
         "ReadStoppedTask",
@@ -497,17 +518,20 @@ def test_other_exit_codes_are_not_retried_as_exit_codes(job_with_exit_codes):
     ]
 
 
-def test_a_spot_interruption_is_rerun_only_where_the_job_allows_reruns(job, channels):
-    expected, definition, sandbox = job
+def test_a_spot_interruption_is_final_without_reruns(job_without_reruns, channels):
+    expected, definition, sandbox = job_without_reruns
     run = sandbox.execute(definition, launches=[SPOT_INTERRUPTED, Succeed()], handler=handler)
-    if expected.rerun_waits:
-        assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 2, [])
-        assert_waits(expected, run.waits, expected.rerun_waits)
-        return
     assert (run.status, run.error, run.cause) == ("FAILED", "Job.SpotInterrupted", SPOT_INTERRUPTED.cause)
     assert (len(run.launches), run.waits) == (1, [])
     assert_alert(run, expected, error="Job.SpotInterrupted", cause=SPOT_INTERRUPTED.cause)
     assert_one_message_each(channels, expected)
+
+
+def test_a_spot_interruption_is_rerun_where_the_job_opted_in(job_with_reruns):
+    expected, definition, sandbox = job_with_reruns
+    run = sandbox.execute(definition, launches=[SPOT_INTERRUPTED, Succeed()], handler=handler)
+    assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 2, [])
+    assert_waits(expected, run.waits, expected.rerun_waits)
 
 
 # --- a second source of capacity (capacity = ["FARGATE", "FARGATE_SPOT"]) ---------------------------
