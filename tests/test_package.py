@@ -19,7 +19,9 @@ def test_all_lists_every_export_and_each_resolves():
 
 def test_lean_provider_import_loads_only_what_is_used():
     code = (
-        "import sys, constructs_lib.network\n"
+        "import sys, constructs_lib\n"
+        "assert constructs_lib.use_lean_provider_import()\n"
+        "import constructs_lib.network\n"
         "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')}))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -49,3 +51,42 @@ def test_the_moto_harness_refuses_a_moto_it_was_not_written_for():
         "ImportError: tests/sfn_harness.py patches moto 5.2.5's internals, and moto 9.9.9 is installed: "
         "check each hook against the new version, then change MOTO_VERSION (and the Pipfile pin)"
     )
+
+
+def test_importing_the_package_changes_no_module_registry():
+    code = "import sys, constructs_lib; print('cdktf_cdktf_provider_aws' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_an_untested_provider_version_gets_the_normal_import_and_a_note():
+    code = (
+        "import importlib.metadata, sys\n"
+        "importlib.metadata.version = lambda name: '99.0.0'\n"
+        "from constructs_lib._provider import use_lean_provider_import\n"
+        "print(use_lean_provider_import(), 'cdktf_cdktf_provider_aws' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False False"
+    assert result.stderr.strip() == (
+        "note: cdktf-cdktf-provider-aws 99.0.0 is not a version the lean import was tested with (21.22.1); "
+        "importing the whole package (slower)"
+    )
+
+
+def test_a_struct_jsii_builds_and_returns_resolves_under_the_lean_import():
+    """An object Python never constructed (the provider's default tags, built in the jsii
+    runtime from a plain dict and returned) comes back as its generated class."""
+    code = (
+        "import sys, constructs_lib\n"
+        "assert constructs_lib.use_lean_provider_import()\n"
+        "from cdktf import App, TerraformStack\n"
+        "from cdktf_cdktf_provider_aws.provider import AwsProvider\n"
+        "stack = TerraformStack(App(), 's')\n"
+        "provider = AwsProvider(stack, 'aws', region='us-east-1', default_tags=[{'tags': {'a': 'b'}}])\n"
+        "tags = provider.default_tags\n"
+        "print(type(tags[0]).__module__, tags[0].tags)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "cdktf_cdktf_provider_aws.provider {'a': 'b'}"
