@@ -37,6 +37,12 @@ RUNTIME = "python3.13"
 # invocation without a channel visits every channel in turn. The handler keeps each request
 # within what is left of this.
 TIMEOUT_SECONDS = 60
+# Reserved concurrency: capacity the alerts always have, and all they may take from the account's
+# pool (1,000 by default). A run that fails sends one invocation per channel (4 at most), so 20
+# serves 5 failed runs at once; throttled invocations are retried by the state machine
+# (Lambda.TooManyRequestsException) and counted by the Throttles alarm.
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+RESERVED_CONCURRENCY = 20
 
 
 def _staged_source(source: Path) -> str:
@@ -133,6 +139,7 @@ class AlertFunction(Construct):
             source_code_hash=asset.asset_hash,
             memory_size=128,
             timeout=TIMEOUT_SECONDS,
+            reserved_concurrent_executions=RESERVED_CONCURRENCY,
             environment={"variables": environment},
             depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
         )

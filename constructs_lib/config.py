@@ -404,6 +404,8 @@ class JobSpec(ValueObject):
     memory: int
     enabled: bool = True
     environment: dict[str, str] = Field(default_factory=dict)
+    #: The container cannot write outside /tmp (a writable scratch volume); false lifts that.
+    readonly_root_filesystem: bool = True
     log_retention_days: int = 7
     #: The task's time limit; Step Functions stops the task when it is exceeded.
     timeout_seconds: int = Field(default=3600, ge=60, le=7 * 86400)

@@ -19,7 +19,9 @@ from constructs_lib.iam import ECS_TASKS_PRINCIPAL, render_statements
 from constructs_lib.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 
-__all__ = ["FargateTask", "ecr_repository"]
+__all__ = ["SCRATCH_VOLUME", "FargateTask", "ecr_repository"]
+
+SCRATCH_VOLUME = "scratch"  # the task's ephemeral storage, mounted writable at /tmp
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
 _ECR_IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
@@ -36,7 +38,9 @@ class FargateTask(Construct):
 
     The container logs to its own log group through the awslogs driver. The execution role may
     write to that log group (and pull the image when it is in a private ECR repository); the
-    task role has no permissions. The security group allows all egress and no ingress.
+    task role has no permissions. The security group allows all egress and no ingress. The
+    container's root filesystem is read-only unless ``readonly_root_filesystem=False``; ``/tmp`` is
+    a writable scratch volume either way.
     Exposes ``arn``, ``pass_role_arns``, ``security_group_id`` and ``log_group_name``.
     """
 
@@ -54,6 +58,7 @@ class FargateTask(Construct):
         memory: int,
         environment: Mapping[str, str] | None = None,
         log_retention_days: int = 7,
+        readonly_root_filesystem: bool = True,
     ) -> None:
         super().__init__(scope, id_)
         check_fargate_size(cpu, memory)
@@ -96,6 +101,11 @@ class FargateTask(Construct):
             "essential": True,
             "command": list(command),
             "environment": [{"name": key, "value": value} for key, value in sorted((environment or {}).items())],
+            # Read-only by default: a job that is compromised or buggy cannot change its image's files.
+            # /tmp stays writable, on the task's ephemeral storage, so ordinary programs still run.
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
+            "readonlyRootFilesystem": readonly_root_filesystem,
+            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {
@@ -116,6 +126,7 @@ class FargateTask(Construct):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=json.dumps([container], indent=2, sort_keys=True),
+            volume=[{"name": SCRATCH_VOLUME}],
         )
         self.arn: str = self.task_definition.arn
         self.pass_role_arns: list[str] = [self.execution_role.arn, self.task_role.arn]

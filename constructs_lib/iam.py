@@ -94,11 +94,16 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
     # Log streams are `<log group ARN>:log-stream:<name>`, hence the `:*` the caller appends.
     "logs:write": (Need("WriteLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), "log_streams"),),
-    # Pulling a private ECR image (task execution role). GetAuthorizationToken takes no resource.
-    # https://docs.aws.amazon.com/AmazonECR/latest/userguide/security_iam_id-based-policy-examples.html
+    # Pulling a private ECR image (task execution role): the actions of AWS's managed
+    # AmazonECSTaskExecutionRolePolicy, on the one repository. GetAuthorizationToken takes no resource.
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
     "ecr:pull": (
         Need("EcrLogin", ("ecr:GetAuthorizationToken",), "any"),
-        Need("EcrPull", ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"), "repository"),
+        Need(
+            "EcrPull",
+            ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+            "repository",
+        ),
     ),
     # Reading SecureString parameters (the alert Lambda's chat secrets): exactly the named ones.
     # Decryption goes through SSM only (kms:ViaService) and only for those parameters: SSM puts

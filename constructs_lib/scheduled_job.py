@@ -65,6 +65,7 @@ class ScheduledJob(Construct):
             memory=job.memory,
             environment=job.environment,
             log_retention_days=job.log_retention_days,
+            readonly_root_filesystem=job.readonly_root_filesystem,
         )
         self.state_machine = JobStateMachine(
             self,

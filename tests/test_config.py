@@ -92,7 +92,8 @@ def test_toml_syntax_error_names_the_line():
 def test_unknown_key_lists_the_allowed_ones():
     assert job_problems(memroy="512") == [
         "jobs[0].memroy: unknown key (allowed: name, schedule, timezone, flexible_window_minutes, image, command, "
-        "cpu, memory, enabled, environment, log_retention_days, timeout_seconds, capacity, retry, concurrency)"
+        "cpu, memory, enabled, environment, readonly_root_filesystem, log_retention_days, timeout_seconds, capacity, "
+        "retry, concurrency)"
     ]
 
 

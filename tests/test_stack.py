@@ -164,6 +164,7 @@ def test_task_definition(default_stack):
     assert task["requires_compatibilities"] == ["FARGATE"]
     assert task["execution_role_arn"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_task_execution-role", "arn")
     assert task["task_role_arn"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_task_task-role", "arn")
+    assert task["volume"] == [{"name": "scratch"}]  # the task's ephemeral storage, for /tmp
     log_group = ids(default_stack, "aws_cloudwatch_log_group", f"job-{JOB}_task_logs", "name")
     assert json.loads(task["container_definitions"]) == [
         {
@@ -172,6 +173,8 @@ def test_task_definition(default_stack):
             "essential": True,
             "command": ["echo", "This is scheduled task as run-once-a-hour"],
             "environment": [],
+            "readonlyRootFilesystem": True,
+            "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False}],
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {
@@ -182,6 +185,13 @@ def test_task_definition(default_stack):
             },
         }
     ]
+
+
+def test_a_job_may_lift_the_read_only_root_filesystem(multi_stack):
+    _, task = job_resource(multi_stack, "aws_ecs_task_definition", "every-5-minutes", "task_task-definition")
+    (container,) = json.loads(task["container_definitions"])
+    assert container["readonlyRootFilesystem"] is False
+    assert container["mountPoints"] == [{"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False}]
 
 
 def test_task_environment_is_passed_sorted(multi_stack):
@@ -356,7 +366,11 @@ def test_execution_role_pulls_only_its_private_ecr_repository(multi_stack):
     # GetAuthorizationToken has no resource-level permissions: "*" is the only choice.
     assert statements["EcrLogin"]["Action"] == ["ecr:GetAuthorizationToken"]
     assert statements["EcrLogin"]["Resource"] == ["*"]
-    assert statements["EcrPull"]["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    assert statements["EcrPull"]["Action"] == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
     assert statements["EcrPull"]["Resource"] == [
         f"arn:{partition}:ecr:us-east-1:123456789012:repository/reports/mailer"
     ]
@@ -484,6 +498,7 @@ def test_alert_function(default_stack):
     assert function["handler"] == "lambda_src.alert.handler"
     assert function["architectures"] == ["arm64"]
     assert function["timeout"] == 60
+    assert function["reserved_concurrent_executions"] == 20
     assert function["role"] == ids(default_stack, "aws_iam_role", "alert_role", "arn")
     assert function["filename"].startswith("assets/alert_code_")
     assert function["filename"].endswith("/archive.zip")
