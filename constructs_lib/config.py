@@ -50,6 +50,7 @@ REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
 ZONE_PATTERN = re.compile(REGION_PATTERN.pattern + r"[a-z]")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 Concurrency = Literal["forbid", "allow"]
+ExecutionLogLevel = Literal["OFF", "ERROR", "ALL"]
 # Where a job's task may run. Fargate Spot is spare capacity at a discount that AWS can take back
 # with two minutes' warning. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
 CapacitySource = Literal["FARGATE", "FARGATE_SPOT"]
@@ -130,6 +131,9 @@ class StackSpec(ValueObject):
     region: str
     #: Remote state; without it, the state is a local file next to the stack.
     backend: BackendSpec | None = None
+    #: What each state machine logs to its log group: ERROR (failed states), ALL, or OFF. The
+    #: execution's data (inputs, outputs, the job's environment) is never logged.
+    execution_log_level: ExecutionLogLevel = "ERROR"
 
     _name = field_validator("name")(check_stack_name)
 

@@ -87,6 +87,24 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
     # The concurrency guard lists its own state machine's running executions (aws-sdk integration):
     # https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html
     "sfn:listExecutions": (Need("ListOwnExecutions", ("states:ListExecutions",), "state_machine"),),
+    # A state machine's execution log: CloudWatch Logs' vended-log delivery, whose actions AWS grants
+    # on "*" only. https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
+    "logs:vendedDelivery": (
+        Need(
+            "DeliverExecutionLogs",
+            (
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ),
+            "any",
+        ),
+    ),
     # EventBridge rule target that starts an execution:
     # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
     "states:StartExecution": (Need("StartJob", ("states:StartExecution",), "state_machine"),),

@@ -12,7 +12,7 @@ from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
-from constructs_lib.config import JobSpec
+from constructs_lib.config import ExecutionLogLevel, JobSpec
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
@@ -49,6 +49,7 @@ class ScheduledJob(Construct):
         topic: AlertTopic,
         dead_letter_queue: DeadLetterQueue,
         schedule_group: ScheduleGroup | None = None,
+        execution_log_level: ExecutionLogLevel = "ERROR",
     ) -> None:
         super().__init__(scope, id_)
         name = f"{prefix}-{job.name}"
@@ -82,6 +83,8 @@ class ScheduledJob(Construct):
             timeout_seconds=job.timeout_seconds,
             concurrency=job.concurrency,
             capacity=job.capacity,
+            log_level=execution_log_level,
+            log_retention_days=job.log_retention_days,
         )
         self.schedule: Schedule | TimeZoneSchedule
         if job.timezone is None:

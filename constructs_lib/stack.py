@@ -87,6 +87,7 @@ class ScheduledJobsStack(TerraformStack):
                 topic=self.topic,
                 dead_letter_queue=self.dead_letter_queue,
                 schedule_group=self.schedule_group,
+                execution_log_level=config.stack.execution_log_level,
             )
             for job in config.jobs
         ]

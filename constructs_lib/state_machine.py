@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
@@ -12,7 +13,7 @@ from constructs_lib.alert_function import AlertFunction
 from constructs_lib.asl import AlertJob, render_definition
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
-from constructs_lib.config import Concurrency
+from constructs_lib.config import Concurrency, ExecutionLogLevel
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.iam import render_statements
 from constructs_lib.naming import aws_name
@@ -34,7 +35,8 @@ class JobStateMachine(Construct):
     roles to ECS, track tasks in this cluster, manage the `.sync` rule, invoke the alert function
     and, with ``concurrency="forbid"``, list its own running executions. Its alert step invokes
     the function once per channel it is configured for (``alert.channels``). Exposes ``arn``,
-    ``name`` and ``alert_job`` (what alerts say about the job).
+    ``name`` and ``alert_job`` (what alerts say about the job). Unless ``log_level`` is ``OFF``, it
+    logs to its own log group (failed states with ``ERROR``, the default), without execution data.
     """
 
     def __init__(
@@ -54,6 +56,8 @@ class JobStateMachine(Construct):
         timeout_seconds: int,
         concurrency: Concurrency = "forbid",
         capacity: Sequence[str] = ("FARGATE",),
+        log_level: ExecutionLogLevel = "ERROR",
+        log_retention_days: int = 30,
     ) -> None:
         super().__init__(scope, id_)
         self.name = aws_name(name, kind="state_machine")
@@ -72,6 +76,22 @@ class JobStateMachine(Construct):
         own_arn = aws.arn("states", f"stateMachine:{self.name}")
         if concurrency == "forbid":
             statements += render_statements("sfn:listExecutions", state_machine=own_arn)
+        logging = None
+        if log_level != "OFF":
+            # /aws/vendedlogs/: AWS's advice, so that log delivery's resource policy stays small.
+            # https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
+            self.log_group = CloudwatchLogGroup(
+                self,
+                "logs",
+                name=f"/aws/vendedlogs/states/{self.name}",
+                retention_in_days=log_retention_days,
+            )
+            statements += render_statements("logs:vendedDelivery")
+            logging = {
+                "level": log_level,
+                "include_execution_data": False,  # inputs and outputs can hold the job's environment
+                "log_destination": f"{self.log_group.arn}:*",
+            }
         self.role = ServiceRole(
             self,
             "role",
@@ -113,6 +133,7 @@ class JobStateMachine(Construct):
             role_arn=self.role.arn,
             type="STANDARD",
             definition=json.dumps(self.definition, indent=2, sort_keys=True),
+            logging_configuration=logging,
             depends_on=[self.role.policy] if self.role.policy else None,
         )
         self.arn: str = self.state_machine.arn

@@ -101,7 +101,7 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     stack_dir = previous_output / "stacks" / "scheduled-jobs"
     assert result.stdout.splitlines() == [
         f"Synthesized stack 'scheduled-jobs' (ap-northeast-1) into {stack_dir}",
-        "  54 resources, 1 job(s):",
+        "  55 resources, 1 job(s):",
         "",
         "  job              schedule           zone  size               timeout  launches, waiting at most  runs",
         "  run-once-a-hour  cron(0 * * * ? *)  UTC   256 cpu / 512 MiB  1 h      4, 7 s                     "

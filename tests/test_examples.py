@@ -92,7 +92,9 @@ def test_outputs_name_each_job_and_how_to_start_it_now(default_stack):
     ]
     (name,) = resources(default_stack, "aws_sfn_state_machine")
     machine = f"${{aws_sfn_state_machine.{name}.arn}}"
-    (group,) = [n for n in resources(default_stack, "aws_cloudwatch_log_group") if n.startswith("job-")]
+    (group,) = [
+        n for n in resources(default_stack, "aws_cloudwatch_log_group") if n.startswith("job-run-once-a-hour_task_")
+    ]
     region = outputs["region"]["value"]
     assert outputs["jobs"]["value"] == {
         "run-once-a-hour": {

@@ -311,6 +311,21 @@ def test_state_machine_role(default_stack):
             "Action": ["states:ListExecutions"],
             "Resource": [arn(default_stack, "states", f"stateMachine:{NAME}")],
         },
+        "DeliverExecutionLogs": {
+            "Sid": "DeliverExecutionLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ],
+            "Resource": ["*"],
+        },
     }
 
 
@@ -479,13 +494,41 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
     }
 
 
-def test_no_wildcard_resource_except_ecr_login(default_stack, multi_stack):
+def test_no_wildcard_resource_except_where_aws_takes_nothing_else(default_stack, multi_stack):
+    """`*` only for ECR login and CloudWatch Logs' vended-log delivery, which take no resource."""
+    allowed = {
+        "EcrLogin": ["ecr:GetAuthorizationToken"],
+        "DeliverExecutionLogs": [
+            "logs:CreateLogDelivery",
+            "logs:GetLogDelivery",
+            "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:DescribeResourcePolicies",
+            "logs:DescribeLogGroups",
+        ],
+    }
     for stack in (default_stack, multi_stack):
         for body in resources(stack, "aws_iam_role_policy").values():
             for statement in policy(body)["Statement"]:
                 if statement["Resource"] == ["*"]:
-                    assert statement["Action"] == ["ecr:GetAuthorizationToken"]
+                    assert statement["Action"] == allowed[statement["Sid"]]
                 assert not any(action.endswith("*") for action in statement["Action"])
+
+
+def test_each_state_machine_logs_its_failed_states_without_execution_data(default_stack):
+    _, machine = job_resource(default_stack, "aws_sfn_state_machine", JOB, "state-machine")
+    group = ids(default_stack, "aws_cloudwatch_log_group", f"job-{JOB}_state-machine_logs", "arn")
+    assert machine["logging_configuration"] == {
+        "level": "ERROR",
+        "include_execution_data": False,
+        "log_destination": f"{group}:*",
+    }
+    _, logs = job_resource(default_stack, "aws_cloudwatch_log_group", JOB, "state-machine_logs")
+    assert logs == {"name": f"/aws/vendedlogs/states/{NAME}", "retention_in_days": 7}
+    _, body = job_resource(default_stack, "aws_iam_role_policy", JOB, "state-machine_role_policy")
+    assert statements_by_sid(policy(body))["DeliverExecutionLogs"]["Resource"] == ["*"]
 
 
 # --- alert Lambda ----------------------------------------------------------------------------------
