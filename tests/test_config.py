@@ -748,3 +748,9 @@ def test_s3_backend():
         "stack.backend.key: required but missing",
         "stack.backend.region: required but missing",
     ]
+
+
+def test_execution_log_level():
+    assert parse_config(STACK + JOB).stack.execution_log_level == "ERROR"
+    text = '[stack]\nregion = "ap-northeast-1"\nexecution_log_level = "DEBUG"\n' + JOB
+    assert problems(text) == ["stack.execution_log_level: input should be 'OFF', 'ERROR' or 'ALL' (got \"DEBUG\")"]

@@ -118,3 +118,41 @@ def test_value_objects_validate_themselves():
         RetryPolicy(max_attempts=-1)
     with pytest.raises(ValueError, match=r"4096 is not valid with cpu 256"):
         JobSpec(name="x", schedule="rate(1 day)", image="a", command=("a",), cpu=256, memory=4096)
+
+
+def test_execution_logging_off_leaves_no_log_group_nor_delivery_rights():
+    app = cdktf.Testing.app()
+    stack = cdktf.TerraformStack(app, "quiet")
+    aws = AwsEnvironment(stack, "aws")
+    network = Network(stack, "net", name="quiet", spec=NetworkSpec(nat_gateways=0, max_azs=1))
+    cluster = Cluster(stack, "cluster", name="quiet", aws=aws)
+    topic = AlertTopic(stack, "topic", name="quiet-alerts", aws=aws)
+    alert = AlertFunction(stack, "alert", name="quiet-alert", aws=aws, topic=topic)
+    queue = DeadLetterQueue(stack, "undelivered", name="quiet-undelivered", stack_name="quiet", aws=aws)
+    job = JobSpec(name="j", schedule="rate(1 day)", image="alpine", command=("true",), cpu=256, memory=512)
+    ScheduledJob(
+        stack,
+        "j",
+        prefix="quiet",
+        job=job,
+        aws=aws,
+        network=network,
+        cluster=cluster,
+        alert=alert,
+        topic=topic,
+        dead_letter_queue=queue,
+        execution_log_level="OFF",
+    )
+    synthesized = json.loads(cdktf.Testing.synth(stack))
+    (machine,) = resources(synthesized, "aws_sfn_state_machine").values()
+    assert "logging_configuration" not in machine
+    assert [g["name"] for g in resources(synthesized, "aws_cloudwatch_log_group").values()] == [
+        "/aws/lambda/quiet-alert",
+        "/ecs/quiet-j",
+    ]
+    sids = [
+        statement["Sid"]
+        for body in resources(synthesized, "aws_iam_role_policy").values()
+        for statement in json.loads(body["policy"])["Statement"]
+    ]
+    assert "DeliverExecutionLogs" not in sids
