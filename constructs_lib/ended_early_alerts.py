@@ -15,14 +15,15 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.execution_events import INPUT_PATHS, alert_input_template, ended_early_pattern
 from constructs_lib.naming import aws_name
+from constructs_lib.run_input import start_retry
 from constructs_lib.state_machine import JobStateMachine
 
 __all__ = ["TARGET_RETRY", "EndedEarlyAlerts"]
 
-# EventBridge retries delivery to the Lambda for an hour (its default is 24 h and 185 attempts):
-# an alert a day late is noise. Function errors are retried by Lambda's asynchronous invocation
-# (twice). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
-TARGET_RETRY = {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 20}
+# EventBridge retries delivery to the Lambda as it retries a schedule's start (run_input.start_retry):
+# for at most an hour; an alert later than that is noise. Function errors are retried by Lambda's
+# asynchronous invocation (twice). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
+TARGET_RETRY = start_retry(None).as_terraform()
 
 
 class EndedEarlyAlerts(Construct):

@@ -203,19 +203,31 @@ def alert_key_policy(*, account_root: str, account_id: str, alarm_arns: str) -> 
                 "Action": "kms:*",
                 "Resource": "*",
             },
-            {
-                "Sid": "CloudWatchAlarmsPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": alarm_arns},
-                },
-            },
+            service_grant(
+                "CloudWatchAlarmsPublish",
+                service="cloudwatch.amazonaws.com",
+                action=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resource="*",
+                account_id=account_id,
+                source_arns=alarm_arns,
+            ),
         ]
     )
+
+
+def service_grant(
+    sid: str, *, service: str, action: str | list[str], resource: str, account_id: str, source_arns: str
+) -> dict[str, Any]:
+    """A resource-policy statement letting ``service`` act for this account's ``source_arns`` only:
+    the confused-deputy conditions. https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html"""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": source_arns}},
+    }
 
 
 def deny_without_tls(action: str, resource: str) -> dict[str, Any]:
@@ -237,17 +249,14 @@ def alert_topic_policy(*, topic_arn: str, account_id: str, alarm_arns: str) -> d
     https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"""
     return policy_document(
         [
-            {
-                "Sid": "CloudWatchAlarmsPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": "sns:Publish",
-                "Resource": topic_arn,
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": alarm_arns},
-                },
-            },
+            service_grant(
+                "CloudWatchAlarmsPublish",
+                service="cloudwatch.amazonaws.com",
+                action="sns:Publish",
+                resource=topic_arn,
+                account_id=account_id,
+                source_arns=alarm_arns,
+            ),
             deny_without_tls("sns:Publish", topic_arn),
         ]
     )
@@ -259,17 +268,14 @@ def dead_letter_queue_policy(*, queue_arn: str, account_id: str, rule_arns: str)
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms"""
     return policy_document(
         [
-            {
-                "Sid": "StackRulesSendUndeliveredEvents",
-                "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": rule_arns},
-                },
-            },
+            service_grant(
+                "StackRulesSendUndeliveredEvents",
+                service="events.amazonaws.com",
+                action="sqs:SendMessage",
+                resource=queue_arn,
+                account_id=account_id,
+                source_arns=rule_arns,
+            ),
             deny_without_tls("sqs:*", queue_arn),
         ]
     )
