@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from lambda_src.durations import format_duration
+
 __all__ = ["Schedule", "ScheduleError", "format_duration", "parse_schedule"]
 
 _MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
@@ -165,16 +167,6 @@ def _daylight_saving_shift(zone: str) -> int:
         for day in (1, 15)
     }
     return max(offsets) - min(offsets)
-
-
-def format_duration(seconds: int) -> str:
-    """``90`` -> ``1 min 30 s``; used in messages and summaries."""
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if seconds >= size:
-            count, seconds = divmod(seconds, size)
-            parts.append(f"{count} {unit}")
-    return " ".join(parts) or "0 s"
 
 
 @functools.lru_cache(maxsize=4096)

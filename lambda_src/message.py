@@ -25,6 +25,7 @@ from lambda_src.contract import (
     PLACEMENT_ERRORS,
     ended_early_error,
 )
+from lambda_src.durations import format_duration
 
 __all__ = ["Alert", "chatwork_message", "describe", "email_message", "slack_message"]
 
@@ -90,7 +91,7 @@ def _failed_run(event: dict[str, Any]) -> Alert:
     task = _parse_task(cause)
     started = _time(event.get("startTime"))
     gave_up = _time(event.get("gaveUpAt"))
-    elapsed = f" over {_duration(gave_up - started)}" if started and gave_up else ""
+    elapsed = f" over {format_duration(int((gave_up - started).total_seconds()))}" if started and gave_up else ""
     scheduled = _time(_scheduled_time(event.get("input")))
 
     short, what = _what_happened(event, error, task, cause, elapsed)
@@ -230,7 +231,7 @@ def _what_happened(
         )
     if error == ERROR_TIMED_OUT:
         limit = event.get("timeoutSeconds")
-        limit_text = f" of {_duration_seconds(limit)}" if isinstance(limit, int) else ""
+        limit_text = f" of {format_duration(limit)}" if isinstance(limit, int) else ""
         return (
             "the task ran past its timeout",
             f"The task ran past its timeout{limit_text}; Step Functions stopped it. It was not re-run.",
@@ -365,18 +366,6 @@ def _time(value: Any) -> datetime | None:
 
 def _show_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _duration(delta: Any) -> str:
-    return _duration_seconds(int(delta.total_seconds()))
-
-
-def _duration_seconds(seconds: int) -> str:
-    seconds = max(seconds, 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
-    return " ".join(part for part in parts if part) or "0 s"
 
 
 def _text(value: Any) -> str | None:

@@ -142,6 +142,7 @@ def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where
             "lambda_src/alert.py",
             "lambda_src/channels.py",
             "lambda_src/contract.py",
+            "lambda_src/durations.py",
             "lambda_src/message.py",
         ]
         zipped.extractall(where)
