@@ -70,17 +70,7 @@ def now() -> datetime:
 
 def next_runs(job: JobSpec, after: datetime, count: int = 3) -> str:
     """The job's next runs in its time zone and in UTC, for the summary."""
-    schedule = job.parsed_schedule
-    if schedule.rate_seconds is not None:
-        return f"every {format_duration(schedule.rate_seconds)}, counted from when the schedule is created"
-    runs = schedule.next_runs(after, count=count, zone=job.timezone or "UTC")
-    if not runs:
-        return "no more runs"
-    shown = []
-    for run in runs:
-        utc = run.astimezone(UTC).strftime("%a %Y-%m-%d %H:%M UTC")
-        shown.append(utc if job.timezone is None else f"{run.strftime('%a %Y-%m-%d %H:%M %Z')} = {utc}")
-    return "; ".join(shown)
+    return job.parsed_schedule.describe_next_runs(after, zone=job.timezone, count=count)
 
 
 def summary(config: Config, stack_dir: Path, *, after: datetime | None = None) -> str:

@@ -143,17 +143,9 @@ def _schedule(stack: dict[str, Any], machine_arn: str) -> tuple[str, str | None,
 
 def _next_runs(expression: str, zone: str | None, after: datetime) -> str:
     try:
-        schedule = parse_schedule(expression)
+        return parse_schedule(expression).describe_next_runs(after, zone=zone)
     except ScheduleError:
         return "?"
-    if schedule.rate_seconds is not None:
-        return f"every {format_duration(schedule.rate_seconds)}, from when the schedule is created"
-    runs = schedule.next_runs(after, zone=zone or "UTC")
-    return "; ".join(
-        run.astimezone(UTC).strftime("%a %Y-%m-%d %H:%M UTC")
-        + (f" ({run.strftime('%H:%M %Z')})" if zone and zone != "UTC" else "")
-        for run in runs
-    )
 
 
 def _task(stack: dict[str, Any], definition: dict[str, Any]) -> str:

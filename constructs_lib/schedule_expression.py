@@ -154,6 +154,19 @@ class Schedule:
                     break
         return runs
 
+    def describe_next_runs(self, after: dt.datetime, *, zone: str | None = None, count: int = 3) -> str:
+        """The next runs in words, for people: in UTC, or local = UTC when ``zone`` is given."""
+        if self.rate_seconds is not None:
+            return f"every {format_duration(self.rate_seconds)}, counted from when the schedule is created"
+        runs = self.next_runs(after, count=count, zone=zone or "UTC")
+        if not runs:
+            return "no more runs"
+        shown = []
+        for run in runs:
+            utc = run.astimezone(dt.UTC).strftime("%a %Y-%m-%d %H:%M UTC")
+            shown.append(utc if zone is None else f"{run.strftime('%a %Y-%m-%d %H:%M %Z')} = {utc}")
+        return "; ".join(shown)
+
 
 @functools.lru_cache(maxsize=512)
 def _daylight_saving_shift(zone: str) -> int:

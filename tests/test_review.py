@@ -63,8 +63,8 @@ def test_the_page_says_what_runs_when_and_what_failure_triggers(multi_stack):
         "(enabled) |" in page
     )
     assert (
-        "| next runs | Sun 2026-11-29 23:00 UTC (08:00 JST); Mon 2026-11-30 23:00 UTC (08:00 JST); "
-        "Tue 2026-12-01 23:00 UTC (08:00 JST) |" in page
+        "| next runs | Mon 2026-11-30 08:00 JST = Sun 2026-11-29 23:00 UTC; Tue 2026-12-01 08:00 JST = "
+        "Mon 2026-11-30 23:00 UTC; Wed 2026-12-02 08:00 JST = Tue 2026-12-01 23:00 UTC |" in page
     )
     assert (
         "| task | 1024 cpu / 2048 MiB; image `123456789012.dkr.ecr.us-east-1.amazonaws.com/reports/mailer:1.2.3`;"
