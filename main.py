@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from constructs_lib.config import Config, ConfigError, JobSpec, load_config
+from constructs_lib.naming import alert_topic_name
 from constructs_lib.schedule_expression import format_duration
 
 ROOT = Path(__file__).resolve().parent
@@ -115,7 +116,7 @@ def summary(config: Config, stack_dir: Path, *, after: datetime | None = None) -
 def alert_routes(config: Config) -> str:
     """Where a failed run's alert goes, in one line."""
     alert = config.alert
-    routes = ["log", f"SNS topic {config.stack.name}-alerts"]
+    routes = ["log", f"SNS topic {alert_topic_name(config.stack.name)}"]
     if alert.emails:
         routes[-1] += f" (e-mail to {', '.join(alert.emails)}; each confirms AWS's subscription mail first)"
     if alert.webhook_ssm_parameter:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-__all__ = ["NAME_LIMITS", "aws_name", "check_job_name", "check_stack_name"]
+__all__ = ["NAME_LIMITS", "alert_topic_name", "aws_name", "check_job_name", "check_stack_name"]
 
 # Maximum name lengths. IAM role: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
 # State machine: https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html
@@ -69,3 +69,8 @@ def aws_name(*parts: str, kind: str) -> str:
         return full
     digest = hashlib.sha256(full.encode()).hexdigest()[:_HASH_LENGTH]
     return f"{full[: limit - _HASH_LENGTH - 1].rstrip('-_')}-{digest}"
+
+
+def alert_topic_name(stack_name: str) -> str:
+    """The stack's alert topic, as the stack names it and ``make synth`` reports it."""
+    return aws_name(stack_name, "alerts", kind="sns_topic")

@@ -14,6 +14,7 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.config import BackendSpec, Config
 from constructs_lib.dead_letter_queue import DeadLetterQueue
+from constructs_lib.naming import alert_topic_name
 from constructs_lib.network import ExistingNetwork, JobNetwork, Network
 from constructs_lib.scheduled_job import ScheduledJob
 from constructs_lib.scheduler import ScheduleGroup
@@ -52,7 +53,7 @@ class ScheduledJobsStack(TerraformStack):
         self.cluster = Cluster(
             self, "cluster", name=name, aws=aws, capacity_providers=("FARGATE", "FARGATE_SPOT") if spot else ()
         )
-        self.topic = AlertTopic(self, "alert-topic", name=f"{name}-alerts", aws=aws, emails=config.alert.emails)
+        self.topic = AlertTopic(self, "alert-topic", name=alert_topic_name(name), aws=aws, emails=config.alert.emails)
         self.alert = AlertFunction(
             self,
             "alert",

@@ -24,16 +24,35 @@ from constructs_lib import (
 from constructs_lib.config import NetworkSpec
 
 
+def compose(name: str, job: JobSpec, **options):
+    """A user's own stack that composes the constructs directly around one job: its JSON, the
+    stack, the environment and the alert topic. ``options`` go to ScheduledJob."""
+    app = cdktf.Testing.app()
+    stack = cdktf.TerraformStack(app, name)
+    aws = AwsEnvironment(stack, "aws")
+    network = Network(stack, "net", name=name, spec=NetworkSpec(nat_gateways=0, max_azs=1))
+    cluster = Cluster(stack, "cluster", name=name, aws=aws)
+    topic = AlertTopic(stack, "topic", name=f"{name}-alerts", aws=aws)
+    alert = AlertFunction(stack, "alert", name=f"{name}-alert", aws=aws, topic=topic)
+    queue = DeadLetterQueue(stack, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws)
+    ScheduledJob(
+        stack,
+        job.name,
+        prefix=name,
+        job=job,
+        aws=aws,
+        network=network,
+        cluster=cluster,
+        alert=alert,
+        topic=topic,
+        dead_letter_queue=queue,
+        **options,
+    )
+    return json.loads(cdktf.Testing.synth(stack)), stack, aws, topic
+
+
 @pytest.fixture(scope="module")
 def composed():
-    """A user's own stack that composes the constructs directly."""
-    app = cdktf.Testing.app()
-    stack = cdktf.TerraformStack(app, "own")
-    aws = AwsEnvironment(stack, "aws")
-    network = Network(stack, "net", name="own", spec=NetworkSpec(nat_gateways=0, max_azs=1))
-    cluster = Cluster(stack, "cluster", name="own", aws=aws)
-    topic = AlertTopic(stack, "topic", name="own-alerts", aws=aws)
-    alert = AlertFunction(stack, "alert", name="own-alert", aws=aws, topic=topic)
     job = JobSpec(
         name="hello",
         schedule="rate(1 day)",
@@ -43,20 +62,7 @@ def composed():
         memory=1024,
         retry=RetryPolicy(max_attempts=2, interval_seconds=60, backoff_rate=1.0),
     )
-    queue = DeadLetterQueue(stack, "undelivered", name="own-undelivered", stack_name="own", aws=aws)
-    ScheduledJob(
-        stack,
-        "hello",
-        prefix="own",
-        job=job,
-        aws=aws,
-        network=network,
-        cluster=cluster,
-        alert=alert,
-        topic=topic,
-        dead_letter_queue=queue,
-    )
-    return json.loads(cdktf.Testing.synth(stack)), stack, aws, topic
+    return compose("own", job)
 
 
 def test_a_composed_stack_synthesizes(composed):
@@ -121,29 +127,8 @@ def test_value_objects_validate_themselves():
 
 
 def test_execution_logging_off_leaves_no_log_group_nor_delivery_rights():
-    app = cdktf.Testing.app()
-    stack = cdktf.TerraformStack(app, "quiet")
-    aws = AwsEnvironment(stack, "aws")
-    network = Network(stack, "net", name="quiet", spec=NetworkSpec(nat_gateways=0, max_azs=1))
-    cluster = Cluster(stack, "cluster", name="quiet", aws=aws)
-    topic = AlertTopic(stack, "topic", name="quiet-alerts", aws=aws)
-    alert = AlertFunction(stack, "alert", name="quiet-alert", aws=aws, topic=topic)
-    queue = DeadLetterQueue(stack, "undelivered", name="quiet-undelivered", stack_name="quiet", aws=aws)
     job = JobSpec(name="j", schedule="rate(1 day)", image="alpine", command=("true",), cpu=256, memory=512)
-    ScheduledJob(
-        stack,
-        "j",
-        prefix="quiet",
-        job=job,
-        aws=aws,
-        network=network,
-        cluster=cluster,
-        alert=alert,
-        topic=topic,
-        dead_letter_queue=queue,
-        execution_log_level="OFF",
-    )
-    synthesized = json.loads(cdktf.Testing.synth(stack))
+    synthesized, _, _, _ = compose("quiet", job, execution_log_level="OFF")
     (machine,) = resources(synthesized, "aws_sfn_state_machine").values()
     assert "logging_configuration" not in machine
     assert [g["name"] for g in resources(synthesized, "aws_cloudwatch_log_group").values()] == [
