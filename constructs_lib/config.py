@@ -72,6 +72,12 @@ def _freeze_list(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _check_region(region: str) -> str:
+    if not REGION_PATTERN.fullmatch(region):
+        raise ValueError(f"{region!r} is not an AWS region name (for example 'ap-northeast-1')")
+    return region
+
+
 def _check_retention(days: int) -> int:
     if days not in LOG_RETENTION_DAYS:
         raise ValueError(
@@ -115,12 +121,7 @@ class BackendSpec(ValueObject):
             )
         return key
 
-    @field_validator("region")
-    @classmethod
-    def _backend_region(cls, region: str) -> str:
-        if not REGION_PATTERN.fullmatch(region):
-            raise ValueError(f"{region!r} is not an AWS region name (for example 'ap-northeast-1')")
-        return region
+    _region = field_validator("region")(_check_region)
 
 
 class StackSpec(ValueObject):
@@ -137,12 +138,7 @@ class StackSpec(ValueObject):
 
     _name = field_validator("name")(check_stack_name)
 
-    @field_validator("region")
-    @classmethod
-    def _region(cls, region: str) -> str:
-        if not REGION_PATTERN.fullmatch(region):
-            raise ValueError(f"{region!r} is not an AWS region name (for example 'ap-northeast-1')")
-        return region
+    _region = field_validator("region")(_check_region)
 
 
 VPC_ID_PATTERN = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")

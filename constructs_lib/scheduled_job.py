@@ -87,36 +87,28 @@ class ScheduledJob(Construct):
             log_retention_days=job.log_retention_days,
         )
         self.schedule: Schedule | TimeZoneSchedule
+        timing = {
+            "name": name,
+            "job_name": job.name,
+            "expression": job.schedule,
+            "aws": aws,
+            "state_machine": self.state_machine,
+            "dead_letter_queue": dead_letter_queue,
+            "enabled": job.enabled,
+            "description": f"Starts job {job.name}",
+        }
         if job.timezone is None:
-            self.schedule = Schedule(
-                self,
-                "schedule",
-                name=name,
-                job_name=job.name,
-                expression=job.schedule,
-                aws=aws,
-                state_machine=self.state_machine,
-                dead_letter_queue=dead_letter_queue,
-                enabled=job.enabled,
-                description=f"Starts job {job.name}",
-            )
+            self.schedule = Schedule(self, "schedule", **timing)
         else:
             if schedule_group is None:
                 raise ValueError(f"{name}: a job with a timezone needs the stack's schedule_group")
             self.schedule = TimeZoneSchedule(
                 self,
                 "schedule",
-                name=name,
-                job_name=job.name,
-                expression=job.schedule,
+                **timing,
                 timezone=job.timezone,
-                aws=aws,
-                state_machine=self.state_machine,
                 group=schedule_group,
-                dead_letter_queue=dead_letter_queue,
-                enabled=job.enabled,
                 flexible_window_minutes=job.flexible_window_minutes,
-                description=f"Starts job {job.name}",
             )
         self.ended_early = EndedEarlyAlerts(
             self,

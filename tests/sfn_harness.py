@@ -418,7 +418,12 @@ class Sandbox:
         """Execute ``definition`` (with Terraform references) once, following the scripts:
         ``launches`` for the task launches in order, ``alerts`` per alert channel."""
         with self.running(
-            definition, launches=launches, alerts=alerts, handler=handler, execution_input=execution_input
+            definition,
+            launches=launches,
+            alerts=alerts,
+            handler=handler,
+            execution_input=execution_input,
+            timeout=timeout,
         ) as run:
             pass
         return run
