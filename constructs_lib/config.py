@@ -36,6 +36,7 @@ __all__ = [
     "JobSpec",
     "NetworkSpec",
     "StackSpec",
+    "TaskRoleStatement",
     "load_config",
     "parse_config",
 ]
@@ -84,6 +85,30 @@ def _check_retention(days: int) -> int:
             f"{days!r} is not a CloudWatch Logs retention period (allowed: {', '.join(map(str, LOG_RETENTION_DAYS))})"
         )
     return days
+
+
+# Container secrets: an SSM parameter, or a Secrets Manager secret (with an optional
+# `:json-key:version-stage:version-id` suffix, which ECS reads and IAM does not name).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+_ARN_HEAD = r"arn:aws(?:-cn|-us-gov)?:{service}:[a-z]{{2}}(?:-gov|-iso[a-z]?)?-[a-z]+-\d:\d{{12}}:"
+SSM_PARAMETER_ARN_PATTERN = re.compile(_ARN_HEAD.format(service="ssm") + r"parameter/[A-Za-z0-9_./-]+")
+SECRET_ARN_PATTERN = re.compile(
+    "(" + _ARN_HEAD.format(service="secretsmanager") + r"secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6})"
+    r"(?::[^:]*:[^:]*:[^:]*)?"
+)
+# What a task role statement names: `service:Action`, wildcards inside the action name allowed.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+IAM_ACTION_PATTERN = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+")
+IAM_RESOURCE_PATTERN = re.compile(r"\*|arn:aws(?:-cn|-us-gov)?:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:\S+")
+MANAGED_POLICY_ARN_PATTERN = re.compile(r"arn:aws(?:-cn|-us-gov)?:iam::(?:\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+")
+
+
+def secret_resource_arn(value_from: str) -> str:
+    """The ARN that IAM names for a container secret's ``valueFrom``: a Secrets Manager ARN
+    without the JSON key / version suffix that only ECS reads."""
+    match = SECRET_ARN_PATTERN.fullmatch(value_from)
+    return match.group(1) if match else value_from
 
 
 S3_BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -386,6 +411,41 @@ class AlertSpec(ValueObject):
         return (("slack",) if self.webhook_ssm_parameter else ()) + (("chatwork",) if self.chatwork_room_id else ())
 
 
+class TaskRoleStatement(ValueObject):
+    """``[[jobs.task_role_statements]]``: one Allow statement of the task role's inline policy."""
+
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+    _lists = field_validator("actions", "resources", mode="before")(_freeze_list)
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, actions: tuple[str, ...]) -> tuple[str, ...]:
+        if not actions:
+            raise ValueError("[] names no action (allowed: one or more actions such as 's3:PutObject')")
+        for action in actions:
+            if not IAM_ACTION_PATTERN.fullmatch(action):
+                raise ValueError(
+                    f"{action!r} is not an IAM action of one service (allowed: 'service:Action', "
+                    "for example 's3:PutObject' or 's3:Get*'; a bare '*' is refused)"
+                )
+        return actions
+
+    @field_validator("resources")
+    @classmethod
+    def _resources(cls, resources: tuple[str, ...]) -> tuple[str, ...]:
+        if not resources:
+            raise ValueError("[] names no resource (allowed: ARNs, or '*' for actions that take none)")
+        for resource in resources:
+            if not IAM_RESOURCE_PATTERN.fullmatch(resource):
+                raise ValueError(
+                    f"{resource!r} is not a resource ARN (allowed: 'arn:aws:service:region:account:resource', "
+                    "or '*' for actions that take no resource)"
+                )
+        return resources
+
+
 class JobSpec(ValueObject):
     """``[[jobs]]``: one scheduled Fargate job."""
 
@@ -403,7 +463,16 @@ class JobSpec(ValueObject):
     cpu: int
     memory: int
     enabled: bool = True
+    #: Plain environment variables. Their values are in the task definition, so in the Terraform
+    #: plan and state: put anything secret in ``secrets``.
     environment: dict[str, str] = Field(default_factory=dict)
+    #: Environment variables read at launch from SSM Parameter Store or Secrets Manager:
+    #: ``NAME = "<parameter or secret ARN>"``. The execution role may read exactly these.
+    secrets: dict[str, str] = Field(default_factory=dict)
+    #: Policies attached to the task role, the container's identity (it has none otherwise):
+    #: managed policy ARNs, and inline Allow statements.
+    task_role_policy_arns: tuple[str, ...] = ()
+    task_role_statements: tuple[TaskRoleStatement, ...] = ()
     #: The container cannot write outside /tmp (a writable scratch volume); false lifts that.
     readonly_root_filesystem: bool = True
     log_retention_days: int = 7
@@ -488,6 +557,45 @@ class JobSpec(ValueObject):
                     "not starting with a digit)"
                 )
         return environment
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, secrets: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        plain = info.data.get("environment", {})
+        for key, value_from in secrets.items():
+            if not ENV_NAME_PATTERN.fullmatch(key):
+                raise ValueError(
+                    f"{key!r} is not an environment variable name (allowed: letters, digits, '_', "
+                    "not starting with a digit)"
+                )
+            if key in plain:
+                raise ValueError(f"{key!r} is also in environment (allowed: each name in one of them)")
+            if not (SSM_PARAMETER_ARN_PATTERN.fullmatch(value_from) or SECRET_ARN_PATTERN.fullmatch(value_from)):
+                raise ValueError(
+                    f"{key} = {value_from!r} is not the ARN of an SSM parameter or a Secrets Manager secret "
+                    "(allowed: 'arn:aws:ssm:<region>:<account>:parameter/<name>' or "
+                    "'arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>')"
+                )
+        return secrets
+
+    _policy_lists = field_validator("task_role_policy_arns", "task_role_statements", mode="before")(_freeze_list)
+
+    @field_validator("task_role_policy_arns")
+    @classmethod
+    def _policy_arns(cls, arns: tuple[str, ...]) -> tuple[str, ...]:
+        for arn in arns:
+            if not MANAGED_POLICY_ARN_PATTERN.fullmatch(arn):
+                raise ValueError(
+                    f"{arn!r} is not a managed policy ARN (allowed: 'arn:aws:iam::<account>:policy/<name>' "
+                    "or 'arn:aws:iam::aws:policy/<name>')"
+                )
+        if len(set(arns)) != len(arns):
+            raise ValueError(f"{list(arns)!r} names a policy twice (allowed: each once)")
+        # An IAM role takes at most 20 managed policies (the default quota is 10).
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+        if len(arns) > 10:
+            raise ValueError(f"{len(arns)} policies (allowed: at most 10, IAM's default quota per role)")
+        return arns
 
     # Cross-field checks are field validators reading the fields declared before them, so that
     # they run (and report) even when an unrelated field is invalid.

@@ -14,8 +14,9 @@ from constructs import Construct
 
 from constructs_lib.asl import CONTAINER_NAME, LOG_STREAM_PREFIX
 from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.config import SECRET_ARN_PATTERN, secret_resource_arn
 from constructs_lib.fargate import check_fargate_size
-from constructs_lib.iam import ECS_TASKS_PRINCIPAL, render_statements
+from constructs_lib.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements
 from constructs_lib.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 
@@ -37,8 +38,11 @@ class FargateTask(Construct):
     """What one job runs: a Fargate task definition with one essential container named ``app``.
 
     The container logs to its own log group through the awslogs driver. The execution role may
-    write to that log group (and pull the image when it is in a private ECR repository); the
-    task role has no permissions. The security group allows all egress and no ingress. The
+    write to that log group, read exactly the ``secrets`` (SSM parameter or Secrets Manager ARNs,
+    passed as ECS secrets, never as plain environment) and pull the image when it is in a private
+    ECR repository. The task role has only what the caller grants: ``task_role_policy_arns``
+    (attached managed policies) and ``task_role_grants`` (``(actions, resources)`` pairs).
+    The security group allows all egress and no ingress. The
     container's root filesystem is read-only unless ``readonly_root_filesystem=False``; ``/tmp`` is
     a writable scratch volume either way.
     Exposes ``arn``, ``pass_role_arns``, ``security_group_id`` and ``log_group_name``.
@@ -57,6 +61,9 @@ class FargateTask(Construct):
         cpu: int,
         memory: int,
         environment: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        task_role_policy_arns: Sequence[str] = (),
+        task_role_grants: Sequence[tuple[Sequence[str], Sequence[str]]] = (),
         log_retention_days: int = 7,
         readonly_root_filesystem: bool = True,
     ) -> None:
@@ -75,6 +82,13 @@ class FargateTask(Construct):
                 "ecr:pull",
                 repository=f"arn:{aws.partition}:ecr:{region}:{account}:repository/{path}",
             )
+        secrets = dict(sorted((secrets or {}).items()))
+        parameters = sorted({arn for arn in secrets.values() if not SECRET_ARN_PATTERN.fullmatch(arn)})
+        if parameters:
+            statements += render_statements("ssm:taskSecrets", parameters=parameters)
+        stored = sorted({secret_resource_arn(arn) for arn in secrets.values() if SECRET_ARN_PATTERN.fullmatch(arn)})
+        if stored:
+            statements += render_statements("secretsmanager:taskSecrets", secrets=stored)
         self.execution_role = ServiceRole(
             self,
             "execution-role",
@@ -90,7 +104,9 @@ class FargateTask(Construct):
             "task-role",
             name=aws_name(name, "task", kind="iam_role"),
             service=ECS_TASKS_PRINCIPAL,
-            description=f"The identity of job task {name}'s container (no permissions)",
+            description=f"The identity of job task {name}'s container",
+            statements=granted_statements(task_role_grants),
+            managed_policy_arns=task_role_policy_arns,
             # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
             source_account=aws.account_id,
             source_arn=aws.arn("ecs", "*"),
@@ -115,6 +131,8 @@ class FargateTask(Construct):
                 },
             },
         }
+        if secrets:
+            container["secrets"] = [{"name": key, "valueFrom": value_from} for key, value_from in secrets.items()]
         self.task_definition = EcsTaskDefinition(
             self,
             "task-definition",
@@ -127,8 +145,15 @@ class FargateTask(Construct):
             task_role_arn=self.task_role.arn,
             container_definitions=json.dumps([container], indent=2, sort_keys=True),
             volume=[{"name": SCRATCH_VOLUME}],
+            # A deploy registers a new revision and leaves the old one ACTIVE, so that a run which
+            # started before the deploy (its definition names the old revision) can still launch
+            # its retries: ECS refuses to run an INACTIVE revision.
+            # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeregisterTaskDefinition.html
+            skip_destroy=True,
         )
         self.arn: str = self.task_definition.arn
+        #: Every revision of the family: what a state machine may run (see ``skip_destroy``).
+        self.revision_arns: str = aws.arn("ecs", f"task-definition/{self.task_definition.family}:*")
         self.pass_role_arns: list[str] = [self.execution_role.arn, self.task_role.arn]
 
         self.security_group = SecurityGroup(

@@ -19,6 +19,7 @@ __all__ = [
     "alert_key_policy",
     "alert_topic_policy",
     "dead_letter_queue_policy",
+    "granted_statements",
     "policy_document",
     "policy_json",
     "render_statements",
@@ -138,6 +139,13 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
             {"StringEquals": {"kms:ViaService": "ssm_service", "kms:EncryptionContext:PARAMETER_ARN": "parameters"}},
         ),
     ),
+    # A container's secrets, fetched by ECS with the task execution role at launch: exactly the
+    # named parameters and secrets. A parameter or secret under a customer-managed KMS key also
+    # needs kms:Decrypt on that key, granted in the key's policy.
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+    "ssm:taskSecrets": (Need("ReadTaskParameters", ("ssm:GetParameters",), "parameters"),),
+    "secretsmanager:taskSecrets": (Need("ReadTaskSecrets", ("secretsmanager:GetSecretValue",), "secrets"),),
     # A Scheduler schedule sends the starts it gave up on to the dead-letter queue with its role:
     # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
     "sqs:deadLetter": (Need("SendUndeliveredStarts", ("sqs:SendMessage",), "queue"),),
@@ -174,6 +182,14 @@ def render_statements(integration: str, **arns: str | Sequence[str]) -> list[dic
             }
         statements.append(statement)
     return statements
+
+
+def granted_statements(grants: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[dict[str, Any]]:
+    """The task role's inline statements, from the ``(actions, resources)`` a job grants its container."""
+    return [
+        {"Sid": f"JobGrant{index}", "Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
+        for index, (actions, resources) in enumerate(grants)
+    ]
 
 
 def _condition_value(integration: str, name: str | Fixed, arns: Mapping[str, str | Sequence[str]]) -> Any:

@@ -216,13 +216,17 @@ def _job_section(stack: dict[str, Any], name: str, machine: dict[str, Any], afte
 def _roles(stack: dict[str, Any]) -> list[str]:
     lines = ["| role | trusted by | may | on | when |", "|---|---|---|---|---|"]
     policies = {body["role"]: json.loads(body["policy"]) for body in _resources(stack, "aws_iam_role_policy").values()}
+    attached: dict[str, list[str]] = {}
+    for body in _resources(stack, "aws_iam_role_policy_attachment").values():
+        attached.setdefault(body["role"], []).append(body["policy_arn"])
     for name, role in sorted(_resources(stack, "aws_iam_role").items(), key=lambda item: item[1]["name"]):
         (trust,) = json.loads(role["assume_role_policy"])["Statement"]
         trusted = trust["Principal"]["Service"]
         conditions = ", ".join(key for operator in trust.get("Condition", {}).values() for key in operator)
         trusted += f" ({conditions})" if conditions else ""
         statements = policies.get(_ref("aws_iam_role", name, "id"), {}).get("Statement", [])
-        if not statements:
+        managed = attached.get(_ref("aws_iam_role", name, "name"), [])
+        if not statements and not managed:
             lines.append(f"| {role['name']} | {trusted} | nothing | | |")
         for index, statement in enumerate(statements):
             who = f"{role['name']} | {trusted}" if index == 0 else " | "
@@ -234,6 +238,9 @@ def _roles(stack: dict[str, Any]) -> list[str]:
                 for key, value in values.items()
             )
             lines.append(f"| {who} | {actions} | {resources} | {when} |")
+        for index, arn in enumerate(managed, start=len(statements)):
+            who = f"{role['name']} | {trusted}" if index == 0 else " | "
+            lines.append(f"| {who} | what the managed policy `{arn}` allows | | |")
     return lines
 
 

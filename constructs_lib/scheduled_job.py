@@ -65,6 +65,9 @@ class ScheduledJob(Construct):
             cpu=job.cpu,
             memory=job.memory,
             environment=job.environment,
+            secrets=job.secrets,
+            task_role_policy_arns=job.task_role_policy_arns,
+            task_role_grants=[(grant.actions, grant.resources) for grant in job.task_role_statements],
             log_retention_days=job.log_retention_days,
             readonly_root_filesystem=job.readonly_root_filesystem,
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
 from constructs_lib.iam import policy_document, policy_json, trust_policy
@@ -17,7 +18,8 @@ __all__ = ["ServiceRole"]
 class ServiceRole(Construct):
     """A role that ``service`` may assume, limited by source account / ARN where the service sets them.
 
-    No managed policies: what the role may do is the ``statements`` given, nothing more.
+    What the role may do is the ``statements`` given (one inline policy) and the
+    ``managed_policy_arns`` the caller attaches, nothing more.
     """
 
     def __init__(
@@ -31,6 +33,7 @@ class ServiceRole(Construct):
         statements: Sequence[Mapping[str, Any]] = (),
         source_account: str | None = None,
         source_arn: str | None = None,
+        managed_policy_arns: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         self.role = IamRole(
@@ -50,3 +53,7 @@ class ServiceRole(Construct):
                 role=self.role.id,
                 policy=policy_json(policy_document(statements)),
             )
+        self.attachments = [
+            IamRolePolicyAttachment(self, f"attachment-{index}", role=self.role.name, policy_arn=arn)
+            for index, arn in enumerate(managed_policy_arns)
+        ]

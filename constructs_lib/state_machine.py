@@ -31,7 +31,7 @@ SYNC_RULE_NAME = "StepFunctionsGetEventsForECSTaskRule"
 class JobStateMachine(Construct):
     """The state machine for one job (definition: ``constructs_lib.asl``) and its role.
 
-    The role may run exactly this task definition in this cluster, pass exactly the task's two
+    The role may run this task definition's revisions (the family) in this cluster, pass exactly the task's two
     roles to ECS, track tasks in this cluster, manage the `.sync` rule, invoke the alert function
     and, with ``concurrency="forbid"``, list its own running executions. Its alert step invokes
     the function once per channel it is configured for (``alert.channels``). Exposes ``arn``,
@@ -64,7 +64,7 @@ class JobStateMachine(Construct):
         statements = (
             render_statements(
                 "ecs:runTask.sync",
-                task_definition=task.arn,
+                task_definition=task.revision_arns,
                 cluster=cluster.arn,
                 cluster_tasks=cluster.task_arns,
                 task_roles=task.pass_role_arns,

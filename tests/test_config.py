@@ -92,7 +92,8 @@ def test_toml_syntax_error_names_the_line():
 def test_unknown_key_lists_the_allowed_ones():
     assert job_problems(memroy="512") == [
         "jobs[0].memroy: unknown key (allowed: name, schedule, timezone, flexible_window_minutes, image, command, "
-        "cpu, memory, enabled, environment, readonly_root_filesystem, log_retention_days, timeout_seconds, capacity, "
+        "cpu, memory, enabled, environment, secrets, task_role_policy_arns, task_role_statements, "
+        "readonly_root_filesystem, log_retention_days, timeout_seconds, capacity, "
         "retry, concurrency)"
     ]
 
@@ -279,6 +280,97 @@ def test_environment_names():
         "not starting with a digit)"
     ]
     assert job_problems(environment="{ A = 1 }") == ["jobs[0].environment.A: input should be a valid string (got 1)"]
+
+
+PARAMETER = "arn:aws:ssm:ap-northeast-1:123456789012:parameter/report/db-password"
+SECRET = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:report/db-AbC123"
+
+
+def test_secrets_name_parameters_and_secrets_by_arn():
+    job = parse_config(
+        STACK + JOB + f'secrets = {{ DB_PASSWORD = "{PARAMETER}", DB_USER = "{SECRET}:username::" }}\n'
+    ).jobs[0]
+    assert job.secrets == {"DB_PASSWORD": PARAMETER, "DB_USER": f"{SECRET}:username::"}
+
+
+def test_secret_rules():
+    assert job_problems(secrets='{ DB = "/report/db-password" }') == [
+        "jobs[0].secrets: DB = '/report/db-password' is not the ARN of an SSM parameter or a Secrets Manager "
+        "secret (allowed: 'arn:aws:ssm:<region>:<account>:parameter/<name>' or "
+        "'arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>')"
+    ]
+    # A Secrets Manager ARN needs its 6-character suffix: IAM would otherwise name no secret.
+    assert job_problems(secrets=f'{{ DB = "{SECRET[:-7]}" }}') == [
+        f"jobs[0].secrets: DB = '{SECRET[:-7]}' is not the ARN of an SSM parameter or a Secrets Manager "
+        "secret (allowed: 'arn:aws:ssm:<region>:<account>:parameter/<name>' or "
+        "'arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>')"
+    ]
+    assert job_problems(secrets=f'{{ "2DB" = "{PARAMETER}" }}') == [
+        "jobs[0].secrets: '2DB' is not an environment variable name (allowed: letters, digits, '_', "
+        "not starting with a digit)"
+    ]
+    assert job_problems(environment='{ DB = "x" }', secrets=f'{{ DB = "{PARAMETER}" }}') == [
+        "jobs[0].secrets: 'DB' is also in environment (allowed: each name in one of them)"
+    ]
+
+
+def test_task_role_policies():
+    job = parse_config(
+        STACK
+        + JOB
+        + 'task_role_policy_arns = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]\n'
+        + '[[jobs.task_role_statements]]\nactions = ["s3:PutObject"]\nresources = ["arn:aws:s3:::reports/*"]\n'
+    ).jobs[0]
+    assert job.task_role_policy_arns == ("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",)
+    assert [(grant.actions, grant.resources) for grant in job.task_role_statements] == [
+        (("s3:PutObject",), ("arn:aws:s3:::reports/*",))
+    ]
+
+
+def test_task_role_policy_rules():
+    assert job_problems(task_role_policy_arns='["ReadOnlyAccess"]') == [
+        "jobs[0].task_role_policy_arns: 'ReadOnlyAccess' is not a managed policy ARN (allowed: "
+        "'arn:aws:iam::<account>:policy/<name>' or 'arn:aws:iam::aws:policy/<name>')"
+    ]
+    arn = '"arn:aws:iam::123456789012:policy/reports"'
+    assert job_problems(task_role_policy_arns=f"[{arn}, {arn}]") == [
+        "jobs[0].task_role_policy_arns: ['arn:aws:iam::123456789012:policy/reports', "
+        "'arn:aws:iam::123456789012:policy/reports'] names a policy twice (allowed: each once)"
+    ]
+    eleven = ", ".join(f'"arn:aws:iam::123456789012:policy/p{index}"' for index in range(11))
+    assert job_problems(task_role_policy_arns=f"[{eleven}]") == [
+        "jobs[0].task_role_policy_arns: 11 policies (allowed: at most 10, IAM's default quota per role)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        (
+            'actions = ["*"]\nresources = ["*"]',
+            "actions: '*' is not an IAM action of one service (allowed: 'service:Action', for example "
+            "'s3:PutObject' or 's3:Get*'; a bare '*' is refused)",
+        ),
+        (
+            'actions = []\nresources = ["*"]',
+            "actions: [] names no action (allowed: one or more actions such as 's3:PutObject')",
+        ),
+        (
+            'actions = ["s3:GetObject"]\nresources = ["reports"]',
+            "resources: 'reports' is not a resource ARN (allowed: 'arn:aws:service:region:account:resource', "
+            "or '*' for actions that take no resource)",
+        ),
+        (
+            'actions = ["s3:GetObject"]\nresources = []',
+            "resources: [] names no resource (allowed: ARNs, or '*' for actions that take none)",
+        ),
+        ('actions = ["s3:GetObject"]', "resources: required but missing"),
+    ],
+)
+def test_task_role_statement_rules(statement, problem):
+    assert problems(STACK + JOB + f"[[jobs.task_role_statements]]\n{statement}\n") == [
+        f"jobs[0].task_role_statements[0].{problem}"
+    ]
 
 
 def test_timeout_range():
@@ -535,10 +627,12 @@ def test_the_readme_configuration_reference_is_a_valid_config_with_every_key():
     created = re.search(r"^\[network\].*?(?=^\[alert\])", block, re.S | re.M).group(0)
     assert parse_config(block.replace(created, existing + "\n"), source="README.md").network.existing
     documented = set(re.findall(r"\b([a-z_]+) = ", block + existing))  # inline tables' keys too
+    documented |= set(re.findall(r"^\[+jobs\.([a-z_]+)\]+", block, re.M))  # [jobs.retry], [[jobs.x]]
     models = [type(config.stack), type(config.network), type(config.alert), type(config.jobs[0])]
+    models.append(type(config.jobs[0].task_role_statements[0]))
     models.append(type(config.stack.backend))
     declared = {name for model in models for name in model.model_fields} | set(RetryPolicy.model_fields)
-    assert declared - documented - {"retry", "stack", "network", "alert", "jobs"} == set()
+    assert declared - documented - {"stack", "network", "alert", "jobs"} == set()
 
 
 def test_concurrency_defaults_to_forbid():

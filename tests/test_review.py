@@ -80,6 +80,20 @@ def test_the_page_says_what_runs_when_and_what_failure_triggers(multi_stack):
     assert "NAT gateway" not in page  # no NAT in this stack
 
 
+def test_the_roles_table_shows_a_task_role_s_grants_and_attached_policies(multi_stack):
+    page = review(multi_stack, stack_name="batch", region="us-east-1", after=AFTER)
+    rows = page.split("## Roles")[1].split("## Resources")[0].splitlines()
+    start = rows.index(
+        "| batch-nightly-report-task | ecs-tasks.amazonaws.com (aws:SourceArn, aws:SourceAccount) "
+        "| `s3:PutObject` | `arn:aws:s3:::batch-reports/daily/*` |  |"
+    )
+    assert rows[start + 1 : start + 4] == [
+        "|  |  | `cloudwatch:PutMetricData` | `*` |  |",
+        "|  |  | what the managed policy `arn:aws:iam::123456789012:policy/report-readers` allows | | |",
+        "|  |  | what the managed policy `arn:aws:iam::aws:policy/AmazonSESFullAccess` allows | | |",
+    ]
+
+
 def test_the_roles_table_lists_every_statement(default_stack):
     page = review(default_stack, stack_name="scheduled-jobs", region="ap-northeast-1", after=AFTER)
     rows = [line for line in page.split("## Roles")[1].split("## Resources")[0].splitlines() if line.startswith("| ")]

@@ -165,6 +165,7 @@ def test_task_definition(default_stack):
     assert task["execution_role_arn"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_task_execution-role", "arn")
     assert task["task_role_arn"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_task_task-role", "arn")
     assert task["volume"] == [{"name": "scratch"}]  # the task's ephemeral storage, for /tmp
+    assert task["skip_destroy"] is True  # older revisions stay ACTIVE for runs in flight
     log_group = ids(default_stack, "aws_cloudwatch_log_group", f"job-{JOB}_task_logs", "name")
     assert json.loads(task["container_definitions"]) == [
         {
@@ -232,9 +233,11 @@ def trust(stack, path):
     return role, statement
 
 
-def test_no_managed_policies_anywhere(default_stack, multi_stack):
+def test_no_managed_policies_but_the_ones_a_job_attaches(default_stack, multi_stack):
+    assert resources(default_stack, "aws_iam_role_policy_attachment") == {}
+    task_role = ids(multi_stack, "aws_iam_role", "job-nightly-report_task_task-role", "name")
+    assert {body["role"] for body in resources(multi_stack, "aws_iam_role_policy_attachment").values()} == {task_role}
     for stack in (default_stack, multi_stack):
-        assert resources(stack, "aws_iam_role_policy_attachment") == {}
         for role in resources(stack, "aws_iam_role").values():
             assert "managed_policy_arns" not in role
 
@@ -266,14 +269,16 @@ def test_state_machine_role(default_stack):
     _, body = job_resource(default_stack, "aws_iam_role_policy", JOB, "state-machine_role_policy")
     assert body["role"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_state-machine_role")
     cluster = ids(default_stack, "aws_ecs_cluster", "cluster", "arn")
-    task_definition = ids(default_stack, "aws_ecs_task_definition", f"job-{JOB}_task_task-definition", "arn")
+    family = ids(default_stack, "aws_ecs_task_definition", f"job-{JOB}_task_task-definition", "family")
     alert = ids(default_stack, "aws_lambda_function", "alert_function", "arn")
     assert statements_by_sid(policy(body)) == {
         "RunJobTask": {
             "Sid": "RunJobTask",
             "Effect": "Allow",
             "Action": ["ecs:RunTask"],
-            "Resource": [task_definition],
+            # Every revision of the family: a run that began before a deploy launches its retries
+            # with the revision it started with, which the deploy leaves ACTIVE (skip_destroy).
+            "Resource": [arn(default_stack, "ecs", f"task-definition/{family}:*")],
             "Condition": {"ArnEquals": {"ecs:cluster": cluster}},
         },
         "TrackJobTask": {
@@ -377,7 +382,7 @@ def test_execution_role_pulls_only_its_private_ecr_repository(multi_stack):
     _, body = job_resource(multi_stack, "aws_iam_role_policy", "nightly-report", "task_execution-role_policy")
     partition = data_ref(multi_stack, "aws_partition", "partition")
     statements = statements_by_sid(policy(body))
-    assert set(statements) == {"WriteLogs", "EcrLogin", "EcrPull"}
+    assert set(statements) == {"WriteLogs", "EcrLogin", "EcrPull", "ReadTaskParameters", "ReadTaskSecrets"}
     # GetAuthorizationToken has no resource-level permissions: "*" is the only choice.
     assert statements["EcrLogin"]["Action"] == ["ecr:GetAuthorizationToken"]
     assert statements["EcrLogin"]["Resource"] == ["*"]
@@ -389,6 +394,67 @@ def test_execution_role_pulls_only_its_private_ecr_repository(multi_stack):
     assert statements["EcrPull"]["Resource"] == [
         f"arn:{partition}:ecr:us-east-1:123456789012:repository/reports/mailer"
     ]
+
+
+def test_secrets_reach_the_container_as_secrets_and_the_execution_role_reads_exactly_those(multi_stack):
+    _, task = job_resource(multi_stack, "aws_ecs_task_definition", "nightly-report", "task_task-definition")
+    (container,) = json.loads(task["container_definitions"])
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:batch/db-AbC123"
+    parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/batch/smtp-password"
+    assert container["secrets"] == [
+        {"name": "DB_PASSWORD", "valueFrom": f"{secret}:password::"},
+        {"name": "DB_USER", "valueFrom": f"{secret}:username::"},
+        {"name": "SMTP_PASSWORD", "valueFrom": parameter},
+    ]
+    assert [entry["name"] for entry in container["environment"]] == ["LOG_LEVEL", "REPORT_KIND"]
+    _, body = job_resource(multi_stack, "aws_iam_role_policy", "nightly-report", "task_execution-role_policy")
+    statements = statements_by_sid(policy(body))
+    assert statements["ReadTaskParameters"] == {
+        "Sid": "ReadTaskParameters",
+        "Effect": "Allow",
+        "Action": ["ssm:GetParameters"],
+        "Resource": [parameter],
+    }
+    # IAM names the secret itself, once, without the JSON key that only ECS reads.
+    assert statements["ReadTaskSecrets"] == {
+        "Sid": "ReadTaskSecrets",
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue"],
+        "Resource": [secret],
+    }
+
+
+def test_a_job_without_secrets_reads_none(multi_stack):
+    for job in ("every-5-minutes", "thumbnails"):
+        _, body = job_resource(multi_stack, "aws_iam_role_policy", job, "task_execution-role_policy")
+        assert [s["Sid"] for s in policy(body)["Statement"]] == ["WriteLogs"]
+
+
+def test_task_role_gets_exactly_the_policies_a_job_grants(multi_stack):
+    role = ids(multi_stack, "aws_iam_role", "job-nightly-report_task_task-role")
+    _, body = job_resource(multi_stack, "aws_iam_role_policy", "nightly-report", "task_task-role_policy")
+    assert body["role"] == role
+    assert policy(body)["Statement"] == [
+        {
+            "Sid": "JobGrant0",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": ["arn:aws:s3:::batch-reports/daily/*"],
+        },
+        {"Sid": "JobGrant1", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": ["*"]},
+    ]
+    role_name = ids(multi_stack, "aws_iam_role", "job-nightly-report_task_task-role", "name")
+    assert sorted(
+        (body["role"], body["policy_arn"]) for body in resources(multi_stack, "aws_iam_role_policy_attachment").values()
+    ) == [
+        (role_name, "arn:aws:iam::123456789012:policy/report-readers"),
+        (role_name, "arn:aws:iam::aws:policy/AmazonSESFullAccess"),
+    ]
+    for job in ("every-5-minutes", "thumbnails"):
+        _, task_role = job_resource(multi_stack, "aws_iam_role", job, "task_task-role")
+        assert task_role["name"] not in {
+            body["role"] for body in resources(multi_stack, "aws_iam_role_policy").values()
+        }
 
 
 def test_public_images_get_no_ecr_rights(multi_stack):
@@ -508,6 +574,8 @@ def test_no_wildcard_resource_except_where_aws_takes_nothing_else(default_stack,
             "logs:DescribeResourcePolicies",
             "logs:DescribeLogGroups",
         ],
+        # A job's own grant (multi.toml): PutMetricData takes no resource either.
+        "JobGrant1": ["cloudwatch:PutMetricData"],
     }
     for stack in (default_stack, multi_stack):
         for body in resources(stack, "aws_iam_role_policy").values():
