@@ -17,6 +17,7 @@ from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.config import check_ssm_parameter_name
 from constructs_lib.iam import render_statements
+from constructs_lib.log_key import LogEncryption
 from constructs_lib.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 from lambda_src.contract import (
@@ -64,7 +65,8 @@ class AlertFunction(Construct):
 
     The chat secrets stay in SSM Parameter Store: the function's environment names the
     parameters, and its role may read exactly those (and decrypt them through SSM only). It logs to
-    its own log group with a retention period. Exposes ``arn``, ``name``, ``channels`` (the
+    its own log group with a retention period (encrypted with ``log_key`` where given);
+    ``tracing`` turns X-Ray on. Exposes ``arn``, ``name``, ``channels`` (the
     channels each alert goes to) and ``invoke_statements()``.
     """
 
@@ -81,6 +83,8 @@ class AlertFunction(Construct):
         chatwork_room_id: str | None = None,
         chatwork_token_ssm_parameter: str | None = None,
         source: Path = LAMBDA_SOURCE,
+        log_key: LogEncryption | None = None,
+        tracing: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         for parameter in (webhook_ssm_parameter, chatwork_token_ssm_parameter):
@@ -89,7 +93,11 @@ class AlertFunction(Construct):
             raise ValueError(f"{name}: chatwork_room_id and chatwork_token_ssm_parameter go together")
         self.name = aws_name(name, kind="lambda_function")
         self.log_group = CloudwatchLogGroup(
-            self, "logs", name=f"/aws/lambda/{self.name}", retention_in_days=log_retention_days
+            self,
+            "logs",
+            name=f"/aws/lambda/{self.name}",
+            retention_in_days=log_retention_days,
+            kms_key_id=log_key.arn if log_key else None,
         )
 
         environment = {SNS_TOPIC_VARIABLE: topic.arn}
@@ -117,6 +125,8 @@ class AlertFunction(Construct):
                 account_keys=aws.arn("kms", "key/*"),
                 ssm_service=f"ssm.{aws.region}.amazonaws.com",
             )
+        if tracing:
+            statements += render_statements("xray:write")
         self.role = ServiceRole(
             self,
             "role",
@@ -141,6 +151,7 @@ class AlertFunction(Construct):
             timeout=TIMEOUT_SECONDS,
             reserved_concurrent_executions=RESERVED_CONCURRENCY,
             environment={"variables": environment},
+            tracing_config={"mode": "Active"} if tracing else None,
             depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
         )
         self.arn: str = self.function.arn

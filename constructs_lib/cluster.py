@@ -18,15 +18,29 @@ class Cluster(Construct):
 
     ``capacity_providers`` (``FARGATE``, ``FARGATE_SPOT``) are associated with the cluster, so that
     RunTask may name them in a capacity provider strategy; the ``FARGATE`` launch type needs none.
+    ``container_insights`` turns on per-task metrics (charged as CloudWatch metrics and logs).
     Exposes ``arn``, ``name``, ``capacity_providers`` and ``task_arns`` (the ARN pattern of every
     task in it).
     """
 
     def __init__(
-        self, scope: Construct, id_: str, *, name: str, aws: AwsEnvironment, capacity_providers: Sequence[str] = ()
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name: str,
+        aws: AwsEnvironment,
+        capacity_providers: Sequence[str] = (),
+        container_insights: bool = False,
     ) -> None:
         super().__init__(scope, id_)
-        self.cluster = EcsCluster(self, "cluster", name=name)
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/cloudwatch-container-insights.html
+        self.cluster = EcsCluster(
+            self,
+            "cluster",
+            name=name,
+            setting=[{"name": "containerInsights", "value": "enabled" if container_insights else "disabled"}],
+        )
         self.capacity_providers = tuple(capacity_providers)
         if self.capacity_providers:
             # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html

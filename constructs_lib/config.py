@@ -101,6 +101,7 @@ SECRET_ARN_PATTERN = re.compile(
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
 IAM_ACTION_PATTERN = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+")
 IAM_RESOURCE_PATTERN = re.compile(r"\*|arn:aws(?:-cn|-us-gov)?:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:\S+")
+KMS_KEY_ARN_PATTERN = re.compile(_ARN_HEAD.format(service="kms") + r"key/[A-Za-z0-9-]+")
 MANAGED_POLICY_ARN_PATTERN = re.compile(r"arn:aws(?:-cn|-us-gov)?:iam::(?:\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+")
 
 
@@ -160,8 +161,36 @@ class StackSpec(ValueObject):
     #: What each state machine logs to its log group: ERROR (failed states), ALL, or OFF. The
     #: execution's data (inputs, outputs, the job's environment) is never logged.
     execution_log_level: ExecutionLogLevel = "ERROR"
+    #: X-Ray tracing of the state machines and the alert Lambda (charged per trace recorded).
+    tracing: bool = False
+    #: Container Insights on the cluster: per-task CPU, memory and network metrics (charged as
+    #: CloudWatch custom metrics and log ingestion).
+    container_insights: bool = False
+    #: Encrypt every log group with a KMS key: true creates one for the stack, or name your key's
+    #: ARN (its policy must let CloudWatch Logs use it). False: CloudWatch Logs' own encryption.
+    log_kms: bool | str = False
 
     _name = field_validator("name")(check_stack_name)
+
+    @field_validator("log_kms")
+    @classmethod
+    def _log_kms(cls, value: bool | str) -> bool | str:
+        if isinstance(value, str) and not KMS_KEY_ARN_PATTERN.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a KMS key ARN (allowed: true, false, or "
+                "'arn:aws:kms:<region>:<account>:key/<key id>'; CloudWatch Logs takes no alias)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _log_key_in_region(self) -> StackSpec:
+        if isinstance(self.log_kms, str) and self.log_kms.split(":")[3] != self.region:
+            raise field_error(
+                "log_kms",
+                f"{self.log_kms!r} is a key in {self.log_kms.split(':')[3]} (allowed: a key in the stack's "
+                f"region {self.region}, as CloudWatch Logs requires)",
+            )
+        return self
 
     _region = field_validator("region")(_check_region)
 
@@ -169,7 +198,14 @@ class StackSpec(ValueObject):
 VPC_ID_PATTERN = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 SUBNET_ID_PATTERN = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 SECURITY_GROUP_ID_PATTERN = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})")
-CREATED_NETWORK_KEYS = ("cidr", "max_azs", "nat_gateways", "availability_zones")
+CREATED_NETWORK_KEYS = (
+    "cidr",
+    "max_azs",
+    "nat_gateways",
+    "availability_zones",
+    "flow_logs",
+    "flow_logs_retention_days",
+)
 EXISTING_NETWORK_KEYS = ("vpc_id", "subnet_ids", "security_group_ids", "assign_public_ip")
 
 
@@ -196,6 +232,10 @@ class NetworkSpec(ValueObject):
     #: zones the region reports as available at plan time: should one of them become unavailable,
     #: the list shifts and Terraform plans to replace subnets. Pin them for production.
     availability_zones: tuple[str, ...] | None = None
+    #: VPC flow logs (accepted and rejected traffic) to a CloudWatch log group: an audit trail of
+    #: where the jobs connect, charged per GB logged. Off by default.
+    flow_logs: bool = False
+    flow_logs_retention_days: int = 30
     #: An existing VPC: the stack creates no VPC, subnets, NAT or gateways.
     vpc_id: str | None = None
     #: The existing subnets the jobs run in (at least one; several zones ride out a zone's shortage).
@@ -206,6 +246,7 @@ class NetworkSpec(ValueObject):
     assign_public_ip: bool = False
 
     _id_lists = field_validator("subnet_ids", "security_group_ids", mode="before")(_freeze_list)
+    _flow_logs_retention = field_validator("flow_logs_retention_days")(_check_retention)
 
     @field_validator("vpc_id")
     @classmethod

@@ -17,6 +17,7 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.config import SECRET_ARN_PATTERN, secret_resource_arn
 from constructs_lib.fargate import check_fargate_size
 from constructs_lib.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements
+from constructs_lib.log_key import LogEncryption
 from constructs_lib.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 
@@ -44,7 +45,7 @@ class FargateTask(Construct):
     (attached managed policies) and ``task_role_grants`` (``(actions, resources)`` pairs).
     The security group allows all egress and no ingress. The
     container's root filesystem is read-only unless ``readonly_root_filesystem=False``; ``/tmp`` is
-    a writable scratch volume either way.
+    a writable scratch volume either way. With ``log_key``, the log group is encrypted with it.
     Exposes ``arn``, ``pass_role_arns``, ``security_group_id`` and ``log_group_name``.
     """
 
@@ -66,12 +67,19 @@ class FargateTask(Construct):
         task_role_grants: Sequence[tuple[Sequence[str], Sequence[str]]] = (),
         log_retention_days: int = 7,
         readonly_root_filesystem: bool = True,
+        log_key: LogEncryption | None = None,
     ) -> None:
         super().__init__(scope, id_)
         check_fargate_size(cpu, memory)
         if not image.strip():
             raise ValueError(f"{name}: image must not be empty")
-        self.log_group = CloudwatchLogGroup(self, "logs", name=f"/ecs/{name}", retention_in_days=log_retention_days)
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "logs",
+            name=f"/ecs/{name}",
+            retention_in_days=log_retention_days,
+            kms_key_id=log_key.arn if log_key else None,
+        )
         self.log_group_name: str = self.log_group.name
 
         statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")

@@ -20,6 +20,7 @@ __all__ = [
     "alert_topic_policy",
     "dead_letter_queue_policy",
     "granted_statements",
+    "log_key_policy",
     "policy_document",
     "policy_json",
     "render_statements",
@@ -105,6 +106,26 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
             ),
             "any",
         ),
+    ),
+    # X-Ray tracing of a state machine or a Lambda function: the actions of AWS's managed
+    # AWSXRayDaemonWriteAccess, which take no resource.
+    # https://docs.aws.amazon.com/step-functions/latest/dg/xray-iam.html
+    # https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html
+    "xray:write": (
+        Need(
+            "WriteTraces",
+            ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"),
+            "any",
+        ),
+    ),
+    # VPC flow logs delivered to a CloudWatch log group, by the role the flow log names: the
+    # documented actions, on the one log group (DescribeLogGroups on the account's groups in the region).
+    # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+    "logs:flowLogs": (
+        Need(
+            "DeliverFlowLogs", ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"), "log_streams"
+        ),
+        Need("FindFlowLogGroup", ("logs:DescribeLogGroups",), "log_groups"),
     ),
     # EventBridge rule target that starts an execution:
     # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
@@ -212,13 +233,7 @@ def alert_key_policy(*, account_root: str, account_id: str, alarm_arns: str) -> 
     """
     return policy_document(
         [
-            {
-                "Sid": "AccountManagesKeyThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
+            _account_manages_key(account_root),
             service_grant(
                 "CloudWatchAlarmsPublish",
                 service="cloudwatch.amazonaws.com",
@@ -229,6 +244,37 @@ def alert_key_policy(*, account_root: str, account_id: str, alarm_arns: str) -> 
             ),
         ]
     )
+
+
+def log_key_policy(*, account_root: str, logs_service: str, log_group_arns: str) -> dict[str, Any]:
+    """The key policy of the stack's log key: the account manages it through IAM; CloudWatch Logs
+    may use it for this account's log groups in this region only (the encryption context names the
+    log group). https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"""
+    return policy_document(
+        [
+            _account_manages_key(account_root),
+            {
+                "Sid": "CloudWatchLogsEncrypt",
+                "Effect": "Allow",
+                "Principal": {"Service": logs_service},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
+            },
+        ]
+    )
+
+
+def _account_manages_key(account_root: str) -> dict[str, Any]:
+    """AWS's default key policy statement: the account controls the key through IAM.
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"""
+    return {
+        "Sid": "AccountManagesKeyThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
 
 
 def service_grant(

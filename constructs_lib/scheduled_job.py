@@ -16,6 +16,7 @@ from constructs_lib.config import ExecutionLogLevel, JobSpec
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
+from constructs_lib.log_key import LogEncryption
 from constructs_lib.network import JobNetwork
 from constructs_lib.run_input import manual_input
 from constructs_lib.schedule import Schedule
@@ -50,6 +51,8 @@ class ScheduledJob(Construct):
         dead_letter_queue: DeadLetterQueue,
         schedule_group: ScheduleGroup | None = None,
         execution_log_level: ExecutionLogLevel = "ERROR",
+        log_key: LogEncryption | None = None,
+        tracing: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         name = f"{prefix}-{job.name}"
@@ -70,6 +73,7 @@ class ScheduledJob(Construct):
             task_role_grants=[(grant.actions, grant.resources) for grant in job.task_role_statements],
             log_retention_days=job.log_retention_days,
             readonly_root_filesystem=job.readonly_root_filesystem,
+            log_key=log_key,
         )
         self.state_machine = JobStateMachine(
             self,
@@ -88,6 +92,8 @@ class ScheduledJob(Construct):
             capacity=job.capacity,
             log_level=execution_log_level,
             log_retention_days=job.log_retention_days,
+            log_key=log_key,
+            tracing=tracing,
         )
         self.schedule: Schedule | TimeZoneSchedule
         timing = {

@@ -14,6 +14,8 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.config import BackendSpec, Config
 from constructs_lib.dead_letter_queue import DeadLetterQueue
+from constructs_lib.flow_logs import FlowLogs
+from constructs_lib.log_key import ExistingLogKey, LogEncryption, LogKey
 from constructs_lib.naming import alert_topic_name
 from constructs_lib.network import ExistingNetwork, JobNetwork, Network
 from constructs_lib.scheduled_job import ScheduledJob
@@ -35,6 +37,11 @@ class ScheduledJobsStack(TerraformStack):
             default_tags=[{"tags": {"ManagedBy": "cdktf", "Stack": name}}],
         )
         aws = AwsEnvironment(self, "environment")
+        log_key: LogEncryption | None = None
+        if config.stack.log_kms is True:
+            log_key = LogKey(self, "log-key", name=name, aws=aws)
+        elif isinstance(config.stack.log_kms, str):
+            log_key = ExistingLogKey(arn=config.stack.log_kms)
         spec = config.network
         self.network: JobNetwork
         if spec.existing:
@@ -48,10 +55,25 @@ class ScheduledJobsStack(TerraformStack):
             )
         else:
             self.network = Network(self, "network", name=name, spec=spec)
+            if spec.flow_logs:
+                FlowLogs(
+                    self,
+                    "flow-logs",
+                    name=name,
+                    aws=aws,
+                    vpc_id=self.network.vpc_id,
+                    retention_days=spec.flow_logs_retention_days,
+                    log_key=log_key,
+                )
         # Capacity providers only where a job launches through a strategy (Fargate Spot).
         spot = any("FARGATE_SPOT" in job.capacity for job in config.jobs)
         self.cluster = Cluster(
-            self, "cluster", name=name, aws=aws, capacity_providers=("FARGATE", "FARGATE_SPOT") if spot else ()
+            self,
+            "cluster",
+            name=name,
+            aws=aws,
+            capacity_providers=("FARGATE", "FARGATE_SPOT") if spot else (),
+            container_insights=config.stack.container_insights,
         )
         self.topic = AlertTopic(self, "alert-topic", name=alert_topic_name(name), aws=aws, emails=config.alert.emails)
         self.alert = AlertFunction(
@@ -64,6 +86,8 @@ class ScheduledJobsStack(TerraformStack):
             webhook_ssm_parameter=config.alert.webhook_ssm_parameter,
             chatwork_room_id=config.alert.chatwork_room_id,
             chatwork_token_ssm_parameter=config.alert.chatwork_token_ssm_parameter,
+            log_key=log_key,
+            tracing=config.stack.tracing,
         )
         self.alert_alarms = AlertFunctionAlarms(self, "alert-alarms", function=self.alert, topic=self.topic)
         self.dead_letter_queue = DeadLetterQueue(
@@ -89,6 +113,8 @@ class ScheduledJobsStack(TerraformStack):
                 dead_letter_queue=self.dead_letter_queue,
                 schedule_group=self.schedule_group,
                 execution_log_level=config.stack.execution_log_level,
+                log_key=log_key,
+                tracing=config.stack.tracing,
             )
             for job in config.jobs
         ]

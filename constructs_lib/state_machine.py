@@ -16,6 +16,7 @@ from constructs_lib.cluster import Cluster
 from constructs_lib.config import Concurrency, ExecutionLogLevel
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.iam import render_statements
+from constructs_lib.log_key import LogEncryption
 from constructs_lib.naming import aws_name
 from constructs_lib.network import JobNetwork
 from constructs_lib.retry_policy import RetryPolicy
@@ -36,7 +37,8 @@ class JobStateMachine(Construct):
     and, with ``concurrency="forbid"``, list its own running executions. Its alert step invokes
     the function once per channel it is configured for (``alert.channels``). Exposes ``arn``,
     ``name`` and ``alert_job`` (what alerts say about the job). Unless ``log_level`` is ``OFF``, it
-    logs to its own log group (failed states with ``ERROR``, the default), without execution data.
+    logs to its own log group (failed states with ``ERROR``, the default), without execution data,
+    encrypted with ``log_key`` where given. ``tracing`` turns X-Ray on.
     """
 
     def __init__(
@@ -58,6 +60,8 @@ class JobStateMachine(Construct):
         capacity: Sequence[str] = ("FARGATE",),
         log_level: ExecutionLogLevel = "ERROR",
         log_retention_days: int = 30,
+        log_key: LogEncryption | None = None,
+        tracing: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         self.name = aws_name(name, kind="state_machine")
@@ -85,6 +89,7 @@ class JobStateMachine(Construct):
                 "logs",
                 name=f"/aws/vendedlogs/states/{self.name}",
                 retention_in_days=log_retention_days,
+                kms_key_id=log_key.arn if log_key else None,
             )
             statements += render_statements("logs:vendedDelivery")
             logging = {
@@ -92,6 +97,8 @@ class JobStateMachine(Construct):
                 "include_execution_data": False,  # inputs and outputs can hold the job's environment
                 "log_destination": f"{self.log_group.arn}:*",
             }
+        if tracing:
+            statements += render_statements("xray:write")
         self.role = ServiceRole(
             self,
             "role",
@@ -134,6 +141,7 @@ class JobStateMachine(Construct):
             type="STANDARD",
             definition=json.dumps(self.definition, indent=2, sort_keys=True),
             logging_configuration=logging,
+            tracing_configuration={"enabled": True} if tracing else None,
             depends_on=[self.role.policy] if self.role.policy else None,
         )
         self.arn: str = self.state_machine.arn

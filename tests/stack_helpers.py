@@ -25,6 +25,19 @@ def ref(kind: str, name: str, attribute: str) -> str:
     return f"${{{kind}.{name}.{attribute}}}"
 
 
+def ids(stack: dict[str, Any], kind: str, path: str, attribute: str = "id") -> str:
+    """A reference to ``attribute`` of the resource at ``path``."""
+    name, _ = named(stack, kind, path)
+    return ref(kind, name, attribute)
+
+
+def trust(stack: dict[str, Any], path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The role at ``path`` and the one statement of its trust policy."""
+    _, role = named(stack, "aws_iam_role", path)
+    (statement,) = policy(role, "assume_role_policy")["Statement"]
+    return role, statement
+
+
 def data_ref(stack: dict[str, Any], kind: str, attribute: str) -> str:
     (name,) = stack["data"][kind]
     return f"${{data.{kind}.{name}.{attribute}}}"

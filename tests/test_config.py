@@ -844,6 +844,47 @@ def test_s3_backend():
     ]
 
 
+KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_stack_switches_default_off_and_turn_on():
+    stack = parse_config(STACK + JOB).stack
+    assert (stack.tracing, stack.container_insights, stack.log_kms) == (False, False, False)
+    text = f'[stack]\nregion = "ap-northeast-1"\ntracing = true\ncontainer_insights = true\nlog_kms = "{KEY}"\n'
+    stack = parse_config(text + JOB).stack
+    assert (stack.tracing, stack.container_insights, stack.log_kms) == (True, True, KEY)
+
+
+def test_log_kms_rules():
+    text = '[stack]\nregion = "ap-northeast-1"\nlog_kms = "alias/logs"\n' + JOB
+    assert problems(text) == [
+        "stack.log_kms: 'alias/logs' is not a KMS key ARN (allowed: true, false, or "
+        "'arn:aws:kms:<region>:<account>:key/<key id>'; CloudWatch Logs takes no alias)"
+    ]
+    other = KEY.replace("ap-northeast-1", "us-east-1")
+    text = f'[stack]\nregion = "ap-northeast-1"\nlog_kms = "{other}"\n' + JOB
+    assert problems(text) == [
+        f"stack.log_kms: '{other}' is a key in us-east-1 (allowed: a key in the stack's region ap-northeast-1, "
+        "as CloudWatch Logs requires)"
+    ]
+    text = '[stack]\nregion = "ap-northeast-1"\ntracing = "yes"\n' + JOB
+    assert problems(text) == ['stack.tracing: input should be a valid boolean (got "yes")']
+
+
+def test_flow_logs_rules():
+    network = parse_config(STACK + "[network]\nflow_logs = true\n" + JOB).network
+    assert (network.flow_logs, network.flow_logs_retention_days) == (True, 30)
+    assert problems(STACK + "[network]\nflow_logs = true\nflow_logs_retention_days = 10\n" + JOB) == [
+        "network.flow_logs_retention_days: 10 is not a CloudWatch Logs retention period (allowed: 1, 3, 5, 7, 14, "
+        "30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"
+    ]
+    existing = '[network]\nvpc_id = "vpc-0a1b2c3d"\nsubnet_ids = ["subnet-0a1b2c3d"]\nflow_logs = true\n'
+    assert problems(STACK + existing + JOB) == [
+        "network.flow_logs: is for a network the stack creates, and vpc_id / subnet_ids name an existing one "
+        "(allowed with an existing network: vpc_id, subnet_ids, security_group_ids, assign_public_ip)"
+    ]
+
+
 def test_execution_log_level():
     assert parse_config(STACK + JOB).stack.execution_log_level == "ERROR"
     text = '[stack]\nregion = "ap-northeast-1"\nexecution_log_level = "DEBUG"\n' + JOB

@@ -9,21 +9,18 @@ from stack_helpers import (
     arn,
     data_ref,
     definition,
+    ids,
     job_resource,
     named,
     policy,
     ref,
     resources,
     statements_by_sid,
+    trust,
 )
 
 JOB = "run-once-a-hour"
 NAME = f"scheduled-jobs-{JOB}"
-
-
-def ids(stack, kind, path, attribute="id"):
-    name, _ = named(stack, kind, path)
-    return ref(kind, name, attribute)
 
 
 # --- provider and data sources --------------------------------------------------------------------
@@ -225,12 +222,6 @@ def test_security_group_allows_all_egress_and_no_ingress(default_stack):
 
 
 # --- IAM -------------------------------------------------------------------------------------------
-
-
-def trust(stack, path):
-    _, role = named(stack, "aws_iam_role", path)
-    (statement,) = policy(role, "assume_role_policy")["Statement"]
-    return role, statement
 
 
 def test_no_managed_policies_but_the_ones_a_job_attaches(default_stack, multi_stack):
@@ -537,7 +528,7 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
     ]
     statements = statements_by_sid(policy(body))
     assert sorted(statements) == sorted(
-        ["WriteLogs", "PublishAlerts", "EncryptAlerts", "ReadAlertSecrets", "DecryptAlertSecrets"]
+        ["WriteLogs", "PublishAlerts", "EncryptAlerts", "ReadAlertSecrets", "DecryptAlertSecrets", "WriteTraces"]
     )
     assert statements["ReadAlertSecrets"] == {
         "Sid": "ReadAlertSecrets",
@@ -561,7 +552,7 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
 
 
 def test_no_wildcard_resource_except_where_aws_takes_nothing_else(default_stack, multi_stack):
-    """`*` only for ECR login and CloudWatch Logs' vended-log delivery, which take no resource."""
+    """`*` only for ECR login, CloudWatch Logs' vended-log delivery and X-Ray, which take no resource."""
     allowed = {
         "EcrLogin": ["ecr:GetAuthorizationToken"],
         "DeliverExecutionLogs": [
@@ -573,6 +564,13 @@ def test_no_wildcard_resource_except_where_aws_takes_nothing_else(default_stack,
             "logs:PutResourcePolicy",
             "logs:DescribeResourcePolicies",
             "logs:DescribeLogGroups",
+        ],
+        # X-Ray (tracing = true): AWS's documented actions take no resource.
+        "WriteTraces": [
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords",
+            "xray:GetSamplingRules",
+            "xray:GetSamplingTargets",
         ],
         # A job's own grant (multi.toml): PutMetricData takes no resource either.
         "JobGrant1": ["cloudwatch:PutMetricData"],

@@ -1,0 +1,53 @@
+"""The KMS key that encrypts the stack's log groups: one the stack creates, or the user's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from constructs import Construct
+
+from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.iam import log_key_policy, policy_json
+
+__all__ = ["ExistingLogKey", "LogEncryption", "LogKey"]
+
+
+class LogEncryption(Protocol):
+    """What a log group needs of its key: the key's ARN (CloudWatch Logs takes no alias)."""
+
+    arn: str
+
+
+@dataclass(frozen=True)
+class ExistingLogKey:
+    """A key the user manages; its policy must let ``logs.<region>.amazonaws.com`` use it."""
+
+    arn: str
+
+
+class LogKey(Construct):
+    """A customer-managed key (rotated yearly) that CloudWatch Logs may use for this account's
+    log groups in this region, and nothing else may use but through the account's IAM policies.
+    Exposes ``arn``."""
+
+    def __init__(self, scope: Construct, id_: str, *, name: str, aws: AwsEnvironment) -> None:
+        super().__init__(scope, id_)
+        self.key = KmsKey(
+            self,
+            "key",
+            description=f"Encrypts the log groups of stack {name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=policy_json(
+                log_key_policy(
+                    account_root=aws.arn("iam", "root", regional=False),
+                    logs_service=f"logs.{aws.region}.amazonaws.com",
+                    log_group_arns=aws.arn("logs", "log-group:*"),
+                )
+            ),
+        )
+        KmsAlias(self, "alias", name=f"alias/{name}-logs", target_key_id=self.key.key_id)
+        self.arn: str = self.key.arn
