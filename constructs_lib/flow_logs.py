@@ -49,7 +49,6 @@ class FlowLogs(Construct):
             statements=render_statements(
                 "logs:flowLogs",
                 log_streams=f"{self.log_group.arn}:*",
-                log_groups=aws.arn("logs", "log-group:*"),
             ),
             # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
             source_account=aws.account_id,

@@ -119,13 +119,13 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
         ),
     ),
     # VPC flow logs delivered to a CloudWatch log group, by the role the flow log names: the
-    # documented actions, on the one log group (DescribeLogGroups on the account's groups in the region).
+    # documented actions, on the one log group; DescribeLogGroups takes no resource but "*".
     # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
     "logs:flowLogs": (
         Need(
             "DeliverFlowLogs", ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"), "log_streams"
         ),
-        Need("FindFlowLogGroup", ("logs:DescribeLogGroups",), "log_groups"),
+        Need("FindFlowLogGroup", ("logs:DescribeLogGroups",), "any"),
     ),
     # EventBridge rule target that starts an execution:
     # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
@@ -237,7 +237,7 @@ def alert_key_policy(*, account_root: str, account_id: str, alarm_arns: str) -> 
             service_grant(
                 "CloudWatchAlarmsPublish",
                 service="cloudwatch.amazonaws.com",
-                action=["kms:Decrypt", "kms:GenerateDataKey*"],
+                action=["kms:Decrypt", "kms:GenerateDataKey"],
                 resource="*",
                 account_id=account_id,
                 source_arns=alarm_arns,
@@ -257,7 +257,17 @@ def log_key_policy(*, account_root: str, logs_service: str, log_group_arns: str)
                 "Sid": "CloudWatchLogsEncrypt",
                 "Effect": "Allow",
                 "Principal": {"Service": logs_service},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                # AWS's example writes these as wildcards (kms:Encrypt*, ...); named, they cannot
+                # grow into actions added later.
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:DescribeKey",
+                ],
                 "Resource": "*",
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
             },

@@ -88,7 +88,15 @@ def test_the_log_key_lets_cloudwatch_logs_use_it_for_this_account_and_region_onl
             "Sid": "CloudWatchLogsEncrypt",
             "Effect": "Allow",
             "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Action": [
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+                "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:DescribeKey",
+            ],
             "Resource": "*",
             "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": arn(multi_stack, "logs", "log-group:*")}},
         },
@@ -136,7 +144,7 @@ def test_flow_logs_record_all_traffic_of_the_vpc_to_their_log_group(multi_stack)
             "Sid": "FindFlowLogGroup",
             "Effect": "Allow",
             "Action": ["logs:DescribeLogGroups"],
-            "Resource": [arn(multi_stack, "logs", "log-group:*")],
+            "Resource": ["*"],
         },
     ]
 

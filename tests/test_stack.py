@@ -552,7 +552,7 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
 
 
 def test_no_wildcard_resource_except_where_aws_takes_nothing_else(default_stack, multi_stack):
-    """`*` only for ECR login, CloudWatch Logs' vended-log delivery and X-Ray, which take no resource."""
+    """`*` only for actions that take no other resource (ECR login, log delivery, X-Ray)."""
     allowed = {
         "EcrLogin": ["ecr:GetAuthorizationToken"],
         "DeliverExecutionLogs": [
@@ -572,6 +572,8 @@ def test_no_wildcard_resource_except_where_aws_takes_nothing_else(default_stack,
             "xray:GetSamplingRules",
             "xray:GetSamplingTargets",
         ],
+        # VPC flow logs: DescribeLogGroups takes no resource but "*".
+        "FindFlowLogGroup": ["logs:DescribeLogGroups"],
         # A job's own grant (multi.toml): PutMetricData takes no resource either.
         "JobGrant1": ["cloudwatch:PutMetricData"],
     }
@@ -721,7 +723,7 @@ def test_alert_topic_is_encrypted_with_its_own_rotated_key(default_stack):
             "Sid": "CloudWatchAlarmsPublish",
             "Effect": "Allow",
             "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account}, "ArnLike": {"aws:SourceArn": alarms}},
         },
