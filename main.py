@@ -18,9 +18,9 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from constructs_lib.config import Config, ConfigError, JobSpec, load_config
-from constructs_lib.naming import alert_topic_name
-from constructs_lib.schedule_expression import format_duration
+from constructs_lib.model.config import Config, ConfigError, JobSpec, load_config
+from constructs_lib.model.naming import alert_topic_name
+from constructs_lib.model.schedule_expression import format_duration
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = ROOT / "jobs.toml"
@@ -150,7 +150,7 @@ def warnings(config: Config) -> list[str]:
 
 def write_review(config: Config, stack_dir: Path) -> Path | None:
     """``cdktf.out/review.md`` from the synthesized stack (none for an HCL synth)."""
-    from constructs_lib.review import review
+    from constructs_lib.documents.review import review
 
     json_file = stack_dir / "cdk.tf.json"
     if not json_file.exists():

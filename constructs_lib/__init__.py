@@ -1,11 +1,13 @@
 """Constructs for scheduled Fargate jobs that retry launches and alert when they give up.
 
-The pure modules (``config``, ``asl``, ``iam``, ``retry_policy``, ``schedule_expression``,
-``fargate``, ``naming``) import no cdktf code and load in milliseconds. The constructs import the
-AWS provider bindings (seconds), so they are loaded on first use:
-``from constructs_lib import ScheduledJob`` imports ``constructs_lib.scheduled_job`` only then.
-Call ``use_lean_provider_import()`` before that to load only the provider modules in use (about
-20 s less per process; ``constructs_lib._provider``).
+Three layers, and data flows one way: ``constructs_lib.model`` (``jobs.toml``'s value objects,
+schedules, retry policies, Fargate sizes, names), ``constructs_lib.documents`` (the ASL, IAM,
+run input, event patterns and review page, built from the model), then the construct modules
+here, which turn both into Terraform. The first two import no cdktf code and load in
+milliseconds. The constructs import the AWS provider bindings (seconds), so they are loaded on
+first use: ``from constructs_lib import ScheduledJob`` imports ``constructs_lib.scheduled_job``
+only then. Call ``use_lean_provider_import()`` before that to load only the provider modules in
+use (about 20 s less per process; ``constructs_lib._provider``).
 """
 
 from __future__ import annotations
@@ -21,18 +23,18 @@ _EXPORTS = {
     "AlertTopic": "constructs_lib.alert_topic",
     "AwsEnvironment": "constructs_lib.aws_environment",
     "Cluster": "constructs_lib.cluster",
-    "Config": "constructs_lib.config",
+    "Config": "constructs_lib.model.config",
     "DeadLetterQueue": "constructs_lib.dead_letter_queue",
     "EndedEarlyAlerts": "constructs_lib.ended_early_alerts",
     "ExistingNetwork": "constructs_lib.network",
-    "ConfigError": "constructs_lib.config",
+    "ConfigError": "constructs_lib.model.config",
     "FargateTask": "constructs_lib.fargate_task",
     "JobNetwork": "constructs_lib.network",
-    "JobSpec": "constructs_lib.config",
+    "JobSpec": "constructs_lib.model.config",
     "JobStateMachine": "constructs_lib.state_machine",
     "Network": "constructs_lib.network",
     "RunAlarms": "constructs_lib.alarm",
-    "RetryPolicy": "constructs_lib.retry_policy",
+    "RetryPolicy": "constructs_lib.model.retry_policy",
     "Schedule": "constructs_lib.schedule",
     "ScheduleGroup": "constructs_lib.scheduler",
     "ScheduledJob": "constructs_lib.scheduled_job",
@@ -40,7 +42,7 @@ _EXPORTS = {
     "ServiceRole": "constructs_lib.service_role",
     "TimeZoneSchedule": "constructs_lib.scheduler",
     "UndeliveredStartsAlarm": "constructs_lib.alarm",
-    "load_config": "constructs_lib.config",
+    "load_config": "constructs_lib.model.config",
     "use_lean_provider_import": "constructs_lib._provider",
 }
 __all__ = [
@@ -78,12 +80,12 @@ if TYPE_CHECKING:
     from constructs_lib.alert_topic import AlertTopic
     from constructs_lib.aws_environment import AwsEnvironment
     from constructs_lib.cluster import Cluster
-    from constructs_lib.config import Config, ConfigError, JobSpec, load_config
     from constructs_lib.dead_letter_queue import DeadLetterQueue
     from constructs_lib.ended_early_alerts import EndedEarlyAlerts
     from constructs_lib.fargate_task import FargateTask
+    from constructs_lib.model.config import Config, ConfigError, JobSpec, load_config
+    from constructs_lib.model.retry_policy import RetryPolicy
     from constructs_lib.network import ExistingNetwork, JobNetwork, Network
-    from constructs_lib.retry_policy import RetryPolicy
     from constructs_lib.schedule import Schedule
     from constructs_lib.scheduled_job import ScheduledJob
     from constructs_lib.scheduler import ScheduleGroup, TimeZoneSchedule

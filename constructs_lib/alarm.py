@@ -10,7 +10,7 @@ from constructs import Construct
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.dead_letter_queue import DeadLetterQueue
-from constructs_lib.naming import aws_name
+from constructs_lib.model.naming import aws_name
 from constructs_lib.state_machine import JobStateMachine
 
 __all__ = ["EXECUTION_METRICS", "FUNCTION_METRICS", "AlertFunctionAlarms", "RunAlarms", "UndeliveredStartsAlarm"]
@@ -64,7 +64,7 @@ def _alarm(
 class RunAlarms(Construct):
     """Alarms on a job's failed, timed-out and aborted executions, notifying ``topic``.
 
-    Every run that gives up ends FAILED (``constructs_lib.asl``), so these fire even when the alert
+    Every run that gives up ends FAILED (``constructs_lib.documents.asl``), so these fire even when the alert
     Lambda could not deliver. Exposes ``alarms`` by metric name.
     """
 

@@ -15,10 +15,10 @@ from constructs import Construct
 
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.config import check_ssm_parameter_name
-from constructs_lib.iam import render_statements
+from constructs_lib.documents.iam import render_statements
 from constructs_lib.log_key import LogEncryption
-from constructs_lib.naming import aws_name
+from constructs_lib.model.config import check_ssm_parameter_name
+from constructs_lib.model.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 from lambda_src.contract import (
     CHANNELS,

@@ -9,7 +9,7 @@ from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.iam import dead_letter_queue_policy, policy_json, render_statements
+from constructs_lib.documents.iam import dead_letter_queue_policy, policy_json, render_statements
 
 __all__ = ["RETENTION_SECONDS", "DeadLetterQueue"]
 

@@ -13,9 +13,9 @@ from constructs import Construct
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
-from constructs_lib.execution_events import INPUT_PATHS, alert_input_template, ended_early_pattern
-from constructs_lib.naming import aws_name
-from constructs_lib.run_input import start_retry
+from constructs_lib.documents.execution_events import INPUT_PATHS, alert_input_template, ended_early_pattern
+from constructs_lib.documents.run_input import start_retry
+from constructs_lib.model.naming import aws_name
 from constructs_lib.state_machine import JobStateMachine
 
 __all__ = ["TARGET_RETRY", "EndedEarlyAlerts"]

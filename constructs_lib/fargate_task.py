@@ -12,13 +12,13 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from constructs_lib.asl import CONTAINER_NAME, LOG_STREAM_PREFIX
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.config import SECRET_ARN_PATTERN, secret_resource_arn
-from constructs_lib.fargate import check_fargate_size
-from constructs_lib.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements
+from constructs_lib.documents.asl import CONTAINER_NAME, LOG_STREAM_PREFIX
+from constructs_lib.documents.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements
 from constructs_lib.log_key import LogEncryption
-from constructs_lib.naming import aws_name
+from constructs_lib.model.config import SECRET_ARN_PATTERN, secret_resource_arn
+from constructs_lib.model.fargate import check_fargate_size
+from constructs_lib.model.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 
 __all__ = ["SCRATCH_VOLUME", "FargateTask", "ecr_repository"]

@@ -7,9 +7,9 @@ from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.iam import render_statements
+from constructs_lib.documents.iam import render_statements
 from constructs_lib.log_key import LogEncryption
-from constructs_lib.naming import aws_name
+from constructs_lib.model.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 
 __all__ = ["FlowLogs"]

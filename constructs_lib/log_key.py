@@ -10,7 +10,7 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.iam import log_key_policy, policy_json
+from constructs_lib.documents.iam import log_key_policy, policy_json
 
 __all__ = ["ExistingLogKey", "LogEncryption", "LogKey"]
 

@@ -21,7 +21,7 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
-from constructs_lib.config import NetworkSpec
+from constructs_lib.model.config import NetworkSpec
 
 __all__ = ["ExistingNetwork", "JobNetwork", "Network", "subnet_cidrs"]
 

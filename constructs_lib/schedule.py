@@ -8,10 +8,10 @@ from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
-from constructs_lib.iam import render_statements
-from constructs_lib.naming import aws_name
-from constructs_lib.run_input import rule_input_transformer, start_retry
-from constructs_lib.schedule_expression import ScheduleError, parse_schedule
+from constructs_lib.documents.iam import render_statements
+from constructs_lib.documents.run_input import rule_input_transformer, start_retry
+from constructs_lib.model.naming import aws_name
+from constructs_lib.model.schedule_expression import ScheduleError, parse_schedule
 from constructs_lib.service_role import ServiceRole
 from constructs_lib.state_machine import JobStateMachine
 

@@ -12,13 +12,13 @@ from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
-from constructs_lib.config import ExecutionLogLevel, JobSpec
 from constructs_lib.dead_letter_queue import DeadLetterQueue
+from constructs_lib.documents.run_input import manual_input
 from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.log_key import LogEncryption
+from constructs_lib.model.config import ExecutionLogLevel, JobSpec
 from constructs_lib.network import JobNetwork
-from constructs_lib.run_input import manual_input
 from constructs_lib.schedule import Schedule
 from constructs_lib.scheduler import ScheduleGroup, TimeZoneSchedule
 from constructs_lib.state_machine import JobStateMachine

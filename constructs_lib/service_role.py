@@ -10,7 +10,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
-from constructs_lib.iam import policy_document, policy_json, trust_policy
+from constructs_lib.documents.iam import policy_document, policy_json, trust_policy
 
 __all__ = ["ServiceRole"]
 

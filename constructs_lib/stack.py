@@ -12,11 +12,11 @@ from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
-from constructs_lib.config import BackendSpec, Config
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.flow_logs import FlowLogs
 from constructs_lib.log_key import ExistingLogKey, LogEncryption, LogKey
-from constructs_lib.naming import alert_topic_name
+from constructs_lib.model.config import BackendSpec, Config
+from constructs_lib.model.naming import alert_topic_name
 from constructs_lib.network import ExistingNetwork, JobNetwork, Network
 from constructs_lib.scheduled_job import ScheduledJob
 from constructs_lib.scheduler import ScheduleGroup

@@ -10,16 +10,16 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
 from constructs_lib.alert_function import AlertFunction
-from constructs_lib.asl import AlertJob, render_definition
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
-from constructs_lib.config import Concurrency, ExecutionLogLevel
+from constructs_lib.documents.asl import AlertJob, render_definition
+from constructs_lib.documents.iam import render_statements
 from constructs_lib.fargate_task import FargateTask
-from constructs_lib.iam import render_statements
 from constructs_lib.log_key import LogEncryption
-from constructs_lib.naming import aws_name
+from constructs_lib.model.config import Concurrency, ExecutionLogLevel
+from constructs_lib.model.naming import aws_name
+from constructs_lib.model.retry_policy import RetryPolicy
 from constructs_lib.network import JobNetwork
-from constructs_lib.retry_policy import RetryPolicy
 from constructs_lib.service_role import ServiceRole
 
 __all__ = ["SYNC_RULE_NAME", "JobStateMachine"]
@@ -30,7 +30,7 @@ SYNC_RULE_NAME = "StepFunctionsGetEventsForECSTaskRule"
 
 
 class JobStateMachine(Construct):
-    """The state machine for one job (definition: ``constructs_lib.asl``) and its role.
+    """The state machine for one job (definition: ``constructs_lib.documents.asl``) and its role.
 
     The role may run this task definition's revisions (the family) in this cluster, pass exactly the task's two
     roles to ECS, track tasks in this cluster, manage the `.sync` rule, invoke the alert function

@@ -1,6 +1,6 @@
 """What the state machine, the constructs and the alert Lambda agree on, defined once.
 
-Standard library only: ``constructs_lib.asl`` and ``constructs_lib.alert_function`` import it at
+Standard library only: ``constructs_lib.documents.asl`` and ``constructs_lib.alert_function`` import it at
 synth time, and the Lambda imports it at run time.
 """
 
@@ -54,7 +54,7 @@ CHANNELS = ("log", "email", "slack", "chatwork")
 # https://repost.aws/knowledge-center/ecs-fargate-capacity-errors
 PLACEMENT_ERRORS = ("AmazonECS.Unknown", "ECS.AmazonECSException")
 
-# What a scheduled run's execution gets as input, from either kind of schedule (constructs_lib.run_input).
+# What a scheduled run's execution gets as input, from either kind of schedule (constructs_lib.documents.run_input).
 INPUT_JOB = "job"
 INPUT_SCHEDULED_TIME = "scheduledTime"  # ISO 8601, UTC: when the schedule was due
 
@@ -91,7 +91,7 @@ class AlertRejectedError(Exception):
 
 
 class AlertPayload(TypedDict, total=False):
-    """What the state machine's alert step sends (``constructs_lib.asl.render_alert_payload``)."""
+    """What the state machine's alert step sends (``constructs_lib.documents.asl.render_alert_payload``)."""
 
     channel: str  # one of CHANNELS; absent: every configured channel
     stack: str

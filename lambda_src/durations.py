@@ -1,5 +1,5 @@
 """Durations in words, one way everywhere: the alert's messages, the config's errors, make synth's
-summary (``constructs_lib.schedule_expression`` re-exports it). Standard library only."""
+summary (``constructs_lib.model.schedule_expression`` re-exports it). Standard library only."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from constructs_lib._provider import use_lean_provider_import  # noqa: E402
-from constructs_lib.config import Config, load_config  # noqa: E402
+from constructs_lib.model.config import Config, load_config  # noqa: E402
 
 use_lean_provider_import()
 

@@ -74,7 +74,7 @@ CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/jobs"
 JOB_LOG_GROUP = "/ecs/job"
 SCHEDULED_TIME = "2026-11-28T08:00:00Z"
 # The "Scheduled Event" an EventBridge schedule rule emits, and what the rule target's input
-# transformer makes of it (constructs_lib.run_input; test_schedule_delivery.py runs the
+# transformer makes of it (constructs_lib.documents.run_input; test_schedule_delivery.py runs the
 # synthesized transformer on this event in moto's EventBridge and checks that it gives this).
 # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
 SCHEDULED_EVENT = {

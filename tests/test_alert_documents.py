@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from constructs_lib.asl import AlertJob, render_alert_branch, render_notify_failure
-from constructs_lib.execution_events import alert_input_template, ended_early_pattern
-from constructs_lib.iam import alert_key_policy, alert_topic_policy, render_statements
-from constructs_lib.retry_policy import RetryPolicy
+from constructs_lib.documents.asl import AlertJob, render_alert_branch, render_notify_failure
+from constructs_lib.documents.execution_events import alert_input_template, ended_early_pattern
+from constructs_lib.documents.iam import alert_key_policy, alert_topic_policy, render_statements
+from constructs_lib.model.retry_policy import RetryPolicy
 from lambda_src.message import describe
 
 JOB = AlertJob.of(
@@ -137,7 +137,7 @@ def test_a_task_that_never_started_says_what_it_was_stuck_on(reason, said):
 
 
 def test_a_condition_names_a_given_value_or_says_it_is_fixed():
-    from constructs_lib import iam
+    from constructs_lib.documents import iam
 
     assert render_statements("sfn:listExecutions", state_machine="arn:m") == [
         {"Sid": "ListOwnExecutions", "Effect": "Allow", "Action": ["states:ListExecutions"], "Resource": ["arn:m"]}

@@ -86,7 +86,7 @@ def test_missing_config_file(tmp_path, previous_output):
 
 def test_config_errors_do_not_import_the_provider():
     code = (
-        "import sys; from constructs_lib.config import parse_config, ConfigError\n"
+        "import sys; from constructs_lib.model.config import parse_config, ConfigError\n"
         "try:\n    parse_config('')\nexcept ConfigError:\n    pass\n"
         "print(sorted(m for m in sys.modules\n"
         "             if m.split('.')[0] in ('cdktf', 'jsii') or m.startswith('cdktf_cdktf_provider_aws.')))"
@@ -293,7 +293,7 @@ def test_stack_folder_is_printed_for_the_tools(tmp_path):
 
 def test_the_preview_shows_local_and_utc_times_across_a_change_of_daylight_saving():
     import main
-    from constructs_lib.config import JobSpec
+    from constructs_lib.model.config import JobSpec
 
     job = JobSpec(
         name="report",

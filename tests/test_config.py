@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.config import ConfigError, load_config, parse_config
-from constructs_lib.retry_policy import RetryPolicy
+from constructs_lib.model.config import ConfigError, load_config, parse_config
+from constructs_lib.model.retry_policy import RetryPolicy
 
 STACK = '[stack]\nregion = "ap-northeast-1"\n'
 JOB = """

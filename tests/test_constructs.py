@@ -21,7 +21,7 @@ from constructs_lib import (
     Schedule,
     ScheduledJob,
 )
-from constructs_lib.config import NetworkSpec
+from constructs_lib.model.config import NetworkSpec
 
 
 def compose(name: str, job: JobSpec, **options):

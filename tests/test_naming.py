@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.naming import aws_name, check_job_name
+from constructs_lib.model.naming import aws_name, check_job_name
 
 LONG_JOB = "j" * 64
 

@@ -90,3 +90,47 @@ def test_a_struct_jsii_builds_and_returns_resolves_under_the_lean_import():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "cdktf_cdktf_provider_aws.provider {'a': 'b'}"
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules a source file imports (``from x import y`` and ``import x``), by AST."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_layers_import_one_way():
+    """model imports nothing of the project but itself; documents, only the model and itself;
+    neither imports cdktf, constructs or the provider. Both may use the alert Lambda's two
+    standard-library modules that the Lambda shares with them (its contract, its durations)."""
+    shared = ("lambda_src.contract", "lambda_src.durations")
+    allowed = {
+        "model": ("constructs_lib.model", *shared),
+        "documents": ("constructs_lib.model", "constructs_lib.documents", *shared),
+    }
+    for layer, prefixes in allowed.items():
+        modules = sorted((ROOT / "constructs_lib" / layer).glob("*.py"))
+        assert len(modules) >= 6
+        for module in modules:
+            for imported in _imports(module):
+                if imported.split(".")[0] in ("constructs_lib", "lambda_src"):
+                    assert imported.startswith(prefixes), f"{module.name} imports {imported}"
+                assert imported.split(".")[0] not in ("cdktf", "constructs", "cdktf_cdktf_provider_aws", "jsii")
+
+
+def test_pure_layers_load_without_jsii():
+    code = (
+        "import sys, importlib, pkgutil, constructs_lib.model, constructs_lib.documents\n"
+        "for package in (constructs_lib.model, constructs_lib.documents):\n"
+        "    for info in pkgutil.iter_modules(package.__path__):\n"
+        "        importlib.import_module(f'{package.__name__}.{info.name}')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jsii', 'cdktf', 'constructs')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from constructs_lib.retry_policy import DEFAULT_RETRY, RetryPolicy, default_retry_policy
+from constructs_lib.model.retry_policy import DEFAULT_RETRY, RetryPolicy, default_retry_policy
 
 
 def test_waits_grow_by_the_backoff_rate():

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from constructs_lib.schedule_expression import ScheduleError, format_duration, parse_schedule
+from constructs_lib.model.schedule_expression import ScheduleError, format_duration, parse_schedule
 
 HOUR, DAY = 3600, 86400
 

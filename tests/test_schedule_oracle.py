@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from aws_croniter import AwsCroniter
 
-from constructs_lib.schedule_expression import ScheduleError, parse_schedule
+from constructs_lib.model.schedule_expression import ScheduleError, parse_schedule
 
 START = datetime(2026, 11, 28, 7, 30, tzinfo=UTC)
 RUNS = 5

@@ -44,7 +44,7 @@ memory = 512
 MEASURE = (
     "import sys, time\n"
     "started = time.perf_counter()\n"
-    "from constructs_lib.config import load_config\n"
+    "from constructs_lib.model.config import load_config\n"
     "load_config(sys.argv[1])\n"
     "print(time.perf_counter() - started)\n"
 )

@@ -22,11 +22,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from constructs_lib.fargate import check_cpu, check_fargate_size
-from constructs_lib.naming import check_job_name, check_stack_name
-from constructs_lib.retry_policy import RetryPolicy, default_retry_policy
-from constructs_lib.schedule_expression import Schedule, ScheduleError, format_duration, parse_schedule
-from constructs_lib.value_object import ValueObject
+from constructs_lib.model.fargate import check_cpu, check_fargate_size
+from constructs_lib.model.naming import check_job_name, check_stack_name
+from constructs_lib.model.retry_policy import RetryPolicy, default_retry_policy
+from constructs_lib.model.schedule_expression import Schedule, ScheduleError, format_duration, parse_schedule
+from constructs_lib.model.value_object import ValueObject
 
 __all__ = [
     "AlertSpec",

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from constructs_lib.retry_policy import RetryPolicy
-from constructs_lib.schedule_expression import ScheduleError, format_duration, parse_schedule
+from constructs_lib.model.retry_policy import RetryPolicy
+from constructs_lib.model.schedule_expression import ScheduleError, format_duration, parse_schedule
 
 __all__ = ["flowchart", "flowchart_edges", "review"]
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from constructs_lib.value_object import ValueObject
+from constructs_lib.model.value_object import ValueObject
 
 __all__ = ["DEFAULT_RETRY", "RetryPolicy", "default_retry_policy"]
 

@@ -31,9 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from constructs_lib.config import Concurrency
-from constructs_lib.fargate import PLATFORM_VERSION
-from constructs_lib.retry_policy import RetryPolicy
+from constructs_lib.model.config import Concurrency
+from constructs_lib.model.fargate import PLATFORM_VERSION
+from constructs_lib.model.retry_policy import RetryPolicy
 from lambda_src.contract import (
     CHANNELS,
     ERROR_FAILED_TO_START,
