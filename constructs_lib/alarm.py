@@ -101,7 +101,7 @@ class AlertFunctionAlarms(Construct):
                 description=description,
                 namespace="AWS/Lambda",
                 metric=metric,
-                dimensions={"FunctionName": function.function.function_name},
+                dimensions={"FunctionName": function.function_name},
                 topic=topic,
             )
             for metric, (suffix, description) in FUNCTION_METRICS.items()

@@ -67,7 +67,7 @@ class AlertFunction(Construct):
     parameters, and its role may read exactly those (and decrypt them through SSM only). It logs to
     its own log group with a retention period (encrypted with ``log_key`` where given);
     ``tracing`` turns X-Ray on. Exposes ``arn``, ``name``, ``channels`` (the
-    channels each alert goes to) and ``invoke_statements()``.
+    channels each alert goes to), ``function_name`` and ``invoke_statements()``.
     """
 
     def __init__(
@@ -155,6 +155,7 @@ class AlertFunction(Construct):
             depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
         )
         self.arn: str = self.function.arn
+        self.function_name: str = self.function.function_name
 
     def invoke_statements(self) -> list[dict[str, Any]]:
         """What a role needs to invoke this function (and its versions and aliases, ``:*``)."""

@@ -55,11 +55,12 @@ class EndedEarlyAlerts(Construct):
             description=f"Runs of {state_machine.alert_job.name} that were aborted or timed out: alert",
             event_pattern=json.dumps(ended_early_pattern(state_machine.arn), sort_keys=True),
         )
+        rule_reference = self.rule.name  # one jsii round trip, not one per target
         for channel in alert.channels:
             CloudwatchEventTarget(
                 self,
                 f"target-{channel}",
-                rule=self.rule.name,
+                rule=rule_reference,
                 target_id=f"alert-{channel}",
                 arn=alert.arn,
                 input_transformer={
@@ -75,7 +76,7 @@ class EndedEarlyAlerts(Construct):
             "permission",
             statement_id=rule_name[:100],
             action="lambda:InvokeFunction",
-            function_name=alert.function.function_name,
+            function_name=alert.function_name,
             principal="events.amazonaws.com",
             source_arn=self.rule.arn,
             source_account=aws.account_id,

@@ -97,6 +97,7 @@ class FargateTask(Construct):
         stored = sorted({secret_resource_arn(arn) for arn in secrets.values() if SECRET_ARN_PATTERN.fullmatch(arn)})
         if stored:
             statements += render_statements("secretsmanager:taskSecrets", secrets=stored)
+        self.family = aws_name(name, kind="task_family")
         self.execution_role = ServiceRole(
             self,
             "execution-role",
@@ -133,7 +134,7 @@ class FargateTask(Construct):
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {
-                    "awslogs-group": self.log_group.name,
+                    "awslogs-group": self.log_group_name,
                     "awslogs-region": aws.region,
                     "awslogs-stream-prefix": LOG_STREAM_PREFIX,
                 },
@@ -144,7 +145,7 @@ class FargateTask(Construct):
         self.task_definition = EcsTaskDefinition(
             self,
             "task-definition",
-            family=aws_name(name, kind="task_family"),
+            family=self.family,
             cpu=str(cpu),
             memory=str(memory),
             network_mode="awsvpc",
@@ -161,7 +162,7 @@ class FargateTask(Construct):
         )
         self.arn: str = self.task_definition.arn
         #: Every revision of the family: what a state machine may run (see ``skip_destroy``).
-        self.revision_arns: str = aws.arn("ecs", f"task-definition/{self.task_definition.family}:*")
+        self.revision_arns: str = aws.arn("ecs", f"task-definition/{self.family}:*")
         self.pass_role_arns: list[str] = [self.execution_role.arn, self.task_role.arn]
 
         self.security_group = SecurityGroup(
@@ -171,12 +172,12 @@ class FargateTask(Construct):
             description=f"Job {name}: all egress, no ingress",
             vpc_id=vpc_id,
         )
+        self.security_group_id: str = self.security_group.id
         VpcSecurityGroupEgressRule(
             self,
             "egress",
-            security_group_id=self.security_group.id,
+            security_group_id=self.security_group_id,
             ip_protocol="-1",
             cidr_ipv4="0.0.0.0/0",
             description="Image pulls, logs, and whatever the job calls",
         )
-        self.security_group_id: str = self.security_group.id

@@ -135,9 +135,7 @@ class ScheduledJobsStack(TerraformStack):
         TerraformOutput(self, "cluster_name", value=self.cluster.cluster.name, description="The ECS cluster")
         TerraformOutput(self, "vpc_id", value=self.network.vpc_id, description="The VPC the jobs run in")
         TerraformOutput(self, "subnet_ids", value=self.network.job_subnet_ids, description="The jobs' subnets")
-        TerraformOutput(
-            self, "alert_function_name", value=self.alert.function.function_name, description="The alert Lambda"
-        )
+        TerraformOutput(self, "alert_function_name", value=self.alert.function_name, description="The alert Lambda")
         TerraformOutput(
             self,
             "alert_topic_arn",

@@ -260,7 +260,6 @@ def test_state_machine_role(default_stack):
     _, body = job_resource(default_stack, "aws_iam_role_policy", JOB, "state-machine_role_policy")
     assert body["role"] == ids(default_stack, "aws_iam_role", f"job-{JOB}_state-machine_role")
     cluster = ids(default_stack, "aws_ecs_cluster", "cluster", "arn")
-    family = ids(default_stack, "aws_ecs_task_definition", f"job-{JOB}_task_task-definition", "family")
     alert = ids(default_stack, "aws_lambda_function", "alert_function", "arn")
     assert statements_by_sid(policy(body)) == {
         "RunJobTask": {
@@ -269,7 +268,7 @@ def test_state_machine_role(default_stack):
             "Action": ["ecs:RunTask"],
             # Every revision of the family: a run that began before a deploy launches its retries
             # with the revision it started with, which the deploy leaves ACTIVE (skip_destroy).
-            "Resource": [arn(default_stack, "ecs", f"task-definition/{family}:*")],
+            "Resource": [arn(default_stack, "ecs", f"task-definition/{NAME}:*")],
             "Condition": {"ArnEquals": {"ecs:cluster": cluster}},
         },
         "TrackJobTask": {

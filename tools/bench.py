@@ -1,23 +1,39 @@
 """Benchmarks, run by `make bench`: medians of alternating runs in fresh processes, never a single time.
 
-    python tools/bench.py
+    python tools/bench.py            # everything, `make test` included (about 6 minutes)
+    python tools/bench.py --quick    # without `make test`
 
-Measures how long validating a 200-job jobs.toml takes (schedules with L, W and # included),
-against a one-job file, each in a new Python process (so nothing is cached), and exits 1 when
-the 200-job validation misses its goal of 0.5 s.
+Measures, each in new processes (nothing cached between runs), alternating the things compared so
+that drift on the machine hits them alike, and prints each figure and its ratio to its goal:
+
+- the floor: a process that only loads the cdktf and AWS provider jsii assemblies (with the same
+  lean provider import as main.py), which every synth pays;
+- `python main.py` on a one-job jobs.toml against the floor (goal: at most 1.15 x);
+- `python main.py` on a 200-job jobs.toml against the one-job synth (goal: at most 2.5 x);
+- validating the 200-job jobs.toml, the time to report a config error (goal: under 0.5 s);
+- `make test` against the floor (goal: at most 8 x).
+
+Exits 1 when a figure misses its goal.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 7
-GOAL_SECONDS = 0.5
+TEST_ROUNDS = 3  # `make test` takes a minute or more a run
+VALIDATION_GOAL_SECONDS = 0.5
+SYNTH_VS_FLOOR_GOAL = 1.15
+MANY_VS_ONE_GOAL = 2.5
+TESTS_VS_FLOOR_GOAL = 8.0
 
 SCHEDULES = [
     "cron({m} {h} * * ? *)",
@@ -41,6 +57,12 @@ command = ["echo", "{index}"]
 cpu = 256
 memory = 512
 """
+FLOOR = (
+    "from constructs_lib import use_lean_provider_import\n"
+    "use_lean_provider_import()\n"
+    "import cdktf\n"
+    "from cdktf_cdktf_provider_aws.provider import AwsProvider\n"
+)
 MEASURE = (
     "import sys, time\n"
     "started = time.perf_counter()\n"
@@ -66,20 +88,79 @@ def validation_seconds(path: Path) -> float:
     return float(result.stdout)
 
 
+def wall_seconds(command: list[str], **environment: str) -> float:
+    """How long ``command`` takes, start to exit, in a fresh process."""
+    started = time.perf_counter()
+    subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **environment},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def alternate(rounds: int, runs: dict[str, Callable[[], float]]) -> dict[str, float]:
+    """The median of each run over ``rounds`` rounds, the runs taken in turn within each round."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            times[name].append(run())
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def verdict(label: str, value: float, goal: float, unit: str = " x") -> bool:
+    met = value <= goal
+    print(f"  {label}: {value:.2f}{unit} (goal: at most {goal}{unit}) {'ok' if met else 'MISSED'}")
+    return met
+
+
 def main() -> int:
+    quick = "--quick" in sys.argv[1:]
+    python = sys.executable
     with tempfile.TemporaryDirectory() as folder:
         one, many = Path(folder, "one.toml"), Path(folder, "many.toml")
         one.write_text(config(1))
         many.write_text(config(200))
-        times: dict[Path, list[float]] = {one: [], many: []}
-        for _ in range(ROUNDS):
-            for path in (one, many):  # alternating, so that drift hits both alike
-                times[path].append(validation_seconds(path))
-    one_median, many_median = statistics.median(times[one]), statistics.median(times[many])
-    print(f"validate 1 job (import + parse, fresh process): median {one_median * 1000:.0f} ms over {ROUNDS} runs")
-    print(f"validate 200 jobs:                             median {many_median * 1000:.0f} ms over {ROUNDS} runs")
-    print(f"  ratio 200/1: {many_median / one_median:.2f}; goal: 200 jobs under {GOAL_SECONDS} s")
-    return 0 if many_median < GOAL_SECONDS else 1
+        out = str(Path(folder, "cdktf.out"))
+        synth = {"CDKTF_OUTDIR": out, "SOURCE_DATE_EPOCH": "1798761600"}
+        wall_seconds([python, "main.py"], JOBS_CONFIG=str(many), **synth)  # warm the disk cache once
+        medians = alternate(
+            ROUNDS,
+            {
+                "floor": lambda: wall_seconds([python, "-c", FLOOR]),
+                "synth 1 job": lambda: wall_seconds([python, "main.py"], JOBS_CONFIG=str(one), **synth),
+                "synth 200 jobs": lambda: wall_seconds([python, "main.py"], JOBS_CONFIG=str(many), **synth),
+                "validate 1 job": lambda: validation_seconds(one),
+                "validate 200 jobs": lambda: validation_seconds(many),
+            },
+        )
+        if not quick:
+            medians |= {
+                f"{name} ({TEST_ROUNDS} rounds)": value
+                for name, value in alternate(
+                    TEST_ROUNDS,
+                    {
+                        "floor": lambda: wall_seconds([python, "-c", FLOOR]),
+                        "make test": lambda: wall_seconds(["make", "--no-print-directory", "test"]),
+                    },
+                ).items()
+            }
+    print(f"Medians of {ROUNDS} alternating runs, each in a fresh process:")
+    for name, value in medians.items():
+        print(f"  {name:<32} {value:8.3f} s")
+    print("Against the goals:")
+    results = [
+        verdict("python main.py (1 job) / floor", medians["synth 1 job"] / medians["floor"], SYNTH_VS_FLOOR_GOAL),
+        verdict("200 jobs / 1 job (synth)", medians["synth 200 jobs"] / medians["synth 1 job"], MANY_VS_ONE_GOAL),
+        verdict("validate 200 jobs", medians["validate 200 jobs"], VALIDATION_GOAL_SECONDS, " s"),
+    ]
+    if not quick:
+        tests, floor = medians[f"make test ({TEST_ROUNDS} rounds)"], medians[f"floor ({TEST_ROUNDS} rounds)"]
+        results.append(verdict("make test / floor", tests / floor, TESTS_VS_FLOOR_GOAL))
+    return 0 if all(results) else 1
 
 
 if __name__ == "__main__":

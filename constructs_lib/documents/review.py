@@ -122,13 +122,12 @@ def _job_name(definition: dict[str, Any]) -> str:
 
 def _schedule(stack: dict[str, Any], machine_arn: str) -> tuple[str, str | None, str]:
     """``(expression, time zone or None, what schedules it)`` for the state machine."""
+    # The rules whose targets start this state machine (read once: a stack has a target per rule).
+    targeted = {
+        t.get("rule") for t in _resources(stack, "aws_cloudwatch_event_target").values() if t.get("arn") == machine_arn
+    }
     for rule_name, rule in _resources(stack, "aws_cloudwatch_event_rule").items():
-        targets = [
-            t
-            for t in _resources(stack, "aws_cloudwatch_event_target").values()
-            if t.get("arn") == machine_arn and t.get("rule") == _ref("aws_cloudwatch_event_rule", rule_name, "name")
-        ]
-        if targets and "schedule_expression" in rule:
+        if _ref("aws_cloudwatch_event_rule", rule_name, "name") in targeted and "schedule_expression" in rule:
             return rule["schedule_expression"], None, f"EventBridge rule {rule['name']} ({rule['state'].lower()})"
     for schedule in _resources(stack, "aws_scheduler_schedule").values():
         if schedule["target"]["arn"] == machine_arn:
