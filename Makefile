@@ -25,8 +25,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process
 synth: $(STAMP)
 	$(VENV)/bin/python main.py
 
+# One worker per core; a test file stays on one worker, so each synthesizes what its file needs.
 test: $(STAMP) $(CHECKOV) $(NODE_STAMP)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
 # cdktf deploy / diff / destroy: synthesize (cdktf.json runs `make synth`), then run Terraform, or
 # OpenTofu with TERRAFORM_BINARY_NAME=tofu. They stop at once, saying what is missing, without it.
