@@ -889,3 +889,67 @@ def test_execution_log_level():
     assert parse_config(STACK + JOB).stack.execution_log_level == "ERROR"
     text = '[stack]\nregion = "ap-northeast-1"\nexecution_log_level = "DEBUG"\n' + JOB
     assert problems(text) == ["stack.execution_log_level: input should be 'OFF', 'ERROR' or 'ALL' (got \"DEBUG\")"]
+
+
+def test_a_config_error_names_its_source_and_joins_its_problems():
+    with pytest.raises(ConfigError) as caught:
+        parse_config("[stack]\n", source="team.toml")
+    assert caught.value.source == "team.toml"
+    assert caught.value.problems == ["stack.region: required but missing", "jobs: required but missing"]
+    assert str(caught.value) == "team.toml: stack.region: required but missing; jobs: required but missing"
+
+
+def test_files_that_cannot_be_read(tmp_path):
+    missing = tmp_path / "absent.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(missing)
+    assert (caught.value.source, caught.value.problems) == (str(missing), [f"{missing}: file not found"])
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)  # a directory
+    assert caught.value.source == str(tmp_path)
+    assert caught.value.problems[0].startswith(f"{tmp_path}: cannot be read (")
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes("# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(latin1)
+    assert caught.value.source == str(latin1)
+    assert caught.value.problems[0].startswith(f"{latin1}: cannot be read ('utf-8' codec can't decode")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[stack\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(broken)
+    assert caught.value.source == str(broken)
+    assert caught.value.problems[0].startswith(f"{broken}: not valid TOML: ")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[stack]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad)
+    assert caught.value.source == str(bad)
+
+
+def test_a_utf8_config_reads_the_same_everywhere(tmp_path):
+    path = tmp_path / "jobs.toml"
+    path.write_text(STACK + JOB.replace('"hi"', '"こんにちは"'), encoding="utf-8")
+    assert load_config(path).jobs[0].command == ("echo", "こんにちは")
+
+
+def test_values_are_shown_as_written():
+    assert job_problems(cpu='"二百五十六"') == ['jobs[0].cpu: input should be a valid integer (got "二百五十六")']
+    assert job_problems(cpu="1979-05-27") == [
+        "jobs[0].cpu: input should be a valid integer (got datetime.date(1979, 5, 27))"
+    ]
+
+
+def test_jobs_that_are_not_tables_are_reported_not_crashed_on():
+    assert problems("jobs = [1]\n" + STACK) == [
+        "jobs[0]: input should be a valid dictionary or instance of JobSpec (got 1)"
+    ]
+
+
+def test_a_parameter_name_of_the_longest_allowed_length():
+    name = "/" + "a" * 1010
+    text = STACK + f'[alert]\nwebhook_ssm_parameter = "{name}"\n' + JOB
+    assert parse_config(text).alert.webhook_ssm_parameter == name
+    assert problems(STACK + f'[alert]\nwebhook_ssm_parameter = "{name}a"\n' + JOB) == [
+        f"alert.webhook_ssm_parameter: '{name}a' has 1012 characters (allowed: at most 1011)"
+    ]

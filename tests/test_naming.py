@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from constructs_lib.model.naming import aws_name, check_job_name
+from constructs_lib.model.naming import alert_topic_name, aws_name, check_job_name, check_stack_name
 
 LONG_JOB = "j" * 64
 
@@ -34,3 +36,43 @@ def test_job_name_check():
     assert check_job_name("a_b-9") == "a_b-9"
     with pytest.raises(ValueError, match="is not a valid job name"):
         check_job_name("a.b")
+
+
+def test_a_name_exactly_at_the_limit_is_kept():
+    name = "s-" + "j" * 62
+    assert aws_name(name, kind="iam_role") == name
+
+
+@pytest.mark.parametrize("end", ["a", "X"])
+def test_a_cut_that_ends_in_a_separator_drops_it_before_the_hash(end):
+    first = "A" * 53 + end  # the cut at 55 characters ends with the '-' that joins the parts
+    full = f"{first}-{'b' * 20}"
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    assert aws_name(first, "b" * 20, kind="iam_role") == f"{first}-{digest}"
+
+
+def test_stack_name_check():
+    assert check_stack_name("jobs-1") == "jobs-1"
+    with pytest.raises(ValueError) as caught:
+        check_stack_name("1jobs")
+    assert str(caught.value) == (
+        "'1jobs' is not a valid stack name (allowed: 1-32 characters, letters, digits and '-', starting with a letter)"
+    )
+    with pytest.raises(ValueError, match="is not a valid stack name"):
+        check_stack_name(7)  # type: ignore[arg-type]
+
+
+def test_job_name_message_and_type():
+    with pytest.raises(ValueError) as caught:
+        check_job_name("-x")
+    assert str(caught.value) == (
+        "'-x' is not a valid job name (allowed: 1-64 characters, letters, digits, '-' and '_', "
+        "starting with a letter or digit)"
+    )
+    with pytest.raises(ValueError, match="is not a valid job name"):
+        check_job_name(None)  # type: ignore[arg-type]
+
+
+def test_alert_topic_name():
+    assert alert_topic_name("batch") == "batch-alerts"
+    assert len(alert_topic_name("s" * 32)) == len("s" * 32) + len("-alerts")

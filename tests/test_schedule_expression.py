@@ -158,3 +158,62 @@ def test_a_local_time_that_happens_twice_runs_once():
 
 def test_rate_schedules_have_no_calendar():
     assert parse_schedule("rate(5 minutes)").next_runs(at("2026-11-28T00:00")) == []
+
+
+def runs(expression: str, after: datetime, count: int = 3, zone: str = "UTC") -> list[str]:
+    return [
+        run.strftime("%Y-%m-%d %H:%M") for run in parse_schedule(expression).next_runs(after, count=count, zone=zone)
+    ]
+
+
+def test_day_rules_at_the_edges_of_a_month():
+    june_2025 = datetime(2025, 5, 31, tzinfo=UTC)  # June 2025 starts on a Sunday
+    assert runs("cron(0 0 ? 6 MON 2025)", june_2025) == ["2025-06-02 00:00", "2025-06-09 00:00", "2025-06-16 00:00"]
+    # 31W in a 31-day month whose 31st is a Friday; LW; 2W when the 2nd is a Saturday (the 1st, a Friday)
+    assert runs("cron(0 0 31W 1 ? 2025)", datetime(2025, 1, 1, tzinfo=UTC), count=1) == ["2025-01-31 00:00"]
+    assert runs("cron(0 0 LW * ? *)", datetime(2025, 5, 1, tzinfo=UTC), count=2) == [
+        "2025-05-30 00:00",
+        "2025-06-30 00:00",
+    ]
+    assert runs("cron(0 0 2W 8 ? 2025)", datetime(2025, 7, 1, tzinfo=UTC), count=1) == ["2025-08-01 00:00"]
+    # Day-of-week names in any case, with L and #
+    assert runs("cron(0 0 ? * friL *)", datetime(2025, 5, 1, tzinfo=UTC), count=1) == ["2025-05-30 00:00"]
+    assert runs("cron(0 0 ? * MON#2 *)", datetime(2025, 5, 1, tzinfo=UTC), count=1) == ["2025-05-12 00:00"]
+
+
+def test_listed_years_before_now_are_skipped():
+    assert runs("cron(0 12 1 1 ? 2020,2030)", datetime(2025, 6, 1, tzinfo=UTC)) == ["2030-01-01 12:00"]
+
+
+def test_periods_that_wrap_midnight_or_run_on_one_day():
+    assert parse_schedule("cron(0 1,22 * * ? *)").period_seconds == 3 * 3600  # 22:00 to 01:00
+    assert parse_schedule("cron(0 8,20 1 1 ? 2030)").period_seconds == 12 * 3600
+
+
+def test_shortest_gap_at_the_edges():
+    # Rates are real time: daylight saving does not shorten them.
+    assert parse_schedule("rate(2 hours)").shortest_gap_seconds(zone="Europe/Berlin") == 7200
+    # An hourly cron in a zone that shifts by an hour: no shorter than an hour.
+    assert parse_schedule("cron(0 * * * ? *)").shortest_gap_seconds(zone="Europe/Berlin") == 3600
+    assert parse_schedule("rate(1 hour)").shortest_gap_seconds(flexible_window_minutes=60) == 0
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("rate(2 minute)", "'rate(2 minute)': a rate above 1 takes the plural unit 'minutes'"),
+        (
+            "cron(0 0 32W * ? *)",
+            "'cron(0 0 32W * ? *)': day-of-month '32W' is not valid (allowed: 1-31 with , - * /, ?, L, LW, nW)",
+        ),
+        ("cron(0 0 ? * 8L *)", "'cron(0 0 ? * 8L *)': day-of-week '8L' is not valid"),
+        ("cron(0 0 ? * 8#2 *)", "'cron(0 0 ? * 8#2 *)': day-of-week '8#2' is not valid"),
+        ("cron(*-5 0 * * ? *)", "'cron(*-5 0 * * ? *)': minutes '*-5' is not valid (allowed: 0-59 with , - * /)"),
+        ("cron(0/0 0 * * ? *)", "'cron(0/0 0 * * ? *)': minutes '0/0' is not valid (allowed: 0-59 with , - * /)"),
+        ("cron(0 0 * * ? 2030-2029)", "'cron(0 0 * * ? 2030-2029)': year '2030-2029' is not valid"),
+    ],
+)
+def test_each_field_error_names_the_field_and_the_text(expression, message):
+    with pytest.raises(ScheduleError) as caught:
+        parse_schedule(expression)
+    assert str(caught.value).startswith(message)

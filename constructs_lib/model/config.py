@@ -13,7 +13,6 @@ import ipaddress
 import json
 import re
 import tomllib
-import types
 import typing
 import zoneinfo
 from pathlib import Path
@@ -829,7 +828,7 @@ def _problem(error: dict[str, Any]) -> str:
     kind = error["type"]
     if kind == "field_error":
         field = error["ctx"]["field"]
-        return f"{_path(loc) + '.' if loc else ''}{field}: {error['ctx']['message']}"
+        return f"{_path(loc) + '.' if loc else ''}{field}: {error['msg']}"
     path = _path(loc) or "(top level)"
     if kind == "missing":
         return f"{path}: required but missing"
@@ -855,9 +854,8 @@ def _model_in(annotation: Any) -> Any:
     """The ValueObject class inside ``X``, ``X | None`` or ``tuple[X, ...]``."""
     if isinstance(annotation, type) and issubclass(annotation, ValueObject):
         return annotation
-    for arg in typing.get_args(annotation):
-        if arg is not type(None) and arg is not Ellipsis and not isinstance(arg, types.NoneType):
-            found = _model_in(arg)
-            if found is not None:
-                return found
+    for arg in typing.get_args(annotation):  # None and ... hold no model: they give None
+        found = _model_in(arg)
+        if found is not None:
+            return found
     return None
