@@ -7,6 +7,8 @@ import json
 import pytest
 
 from constructs_lib.documents.iam import (
+    alert_key_policy,
+    alert_topic_policy,
     dead_letter_queue_policy,
     deny_without_tls,
     granted_statements,
@@ -196,3 +198,44 @@ def test_policy_json_is_deterministic():
     ]
     assert policy_json(document) == "\n".join(lines)
     assert json.loads(policy_json(document)) == document
+
+
+def test_alert_key_and_topic_policies():
+    key = alert_key_policy(account_root="arn:root", account_id="1", alarm_arns="arn:alarm:*")
+    assert key == {
+        "Version": "2012-10-17",
+        "Statement": [
+            ROOT,
+            service_grant(
+                "CloudWatchAlarmsPublish",
+                service="cloudwatch.amazonaws.com",
+                action=["kms:Decrypt", "kms:GenerateDataKey"],
+                resource="*",
+                account_id="1",
+                source_arns="arn:alarm:*",
+            ),
+        ],
+    }
+    topic = alert_topic_policy(topic_arn="arn:t", account_id="1", alarm_arns="arn:alarm:*")
+    assert topic == {
+        "Version": "2012-10-17",
+        "Statement": [
+            service_grant(
+                "CloudWatchAlarmsPublish",
+                service="cloudwatch.amazonaws.com",
+                action="sns:Publish",
+                resource="arn:t",
+                account_id="1",
+                source_arns="arn:alarm:*",
+            ),
+            deny_without_tls("sns:Publish", "arn:t"),
+        ],
+    }
+
+
+def test_a_condition_value_given_as_a_tuple_becomes_a_list():
+    (_, decrypt) = render_statements(
+        "ssm:read", parameters=("arn:p",), account_keys="arn:k/*", ssm_service="ssm.r.amazonaws.com"
+    )
+    assert decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"] == ["arn:p"]
+    assert type(decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"]) is list
