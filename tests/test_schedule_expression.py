@@ -217,3 +217,20 @@ def test_each_field_error_names_the_field_and_the_text(expression, message):
     with pytest.raises(ScheduleError) as caught:
         parse_schedule(expression)
     assert str(caught.value).startswith(message)
+
+
+def test_next_runs_in_words():
+    after = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # a Saturday
+    assert parse_schedule("cron(0 8 ? * MON-FRI *)").describe_next_runs(after, count=2) == (
+        "Mon 2026-11-30 08:00 UTC; Tue 2026-12-01 08:00 UTC"
+    )
+    assert parse_schedule("cron(0 8 ? * MON-FRI *)").describe_next_runs(after, zone="Asia/Tokyo", count=2) == (
+        "Mon 2026-11-30 08:00 JST = Sun 2026-11-29 23:00 UTC; Tue 2026-12-01 08:00 JST = Mon 2026-11-30 23:00 UTC"
+    )
+    assert parse_schedule("cron(0 8 ? * MON-FRI *)").describe_next_runs(after) == (
+        "Mon 2026-11-30 08:00 UTC; Tue 2026-12-01 08:00 UTC; Wed 2026-12-02 08:00 UTC"
+    )
+    assert parse_schedule("rate(90 minutes)").describe_next_runs(after) == (
+        "every 1 h 30 min, counted from when the schedule is created"
+    )
+    assert parse_schedule("cron(0 8 1 1 ? 2020)").describe_next_runs(after) == "no more runs"
