@@ -550,40 +550,6 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
     }
 
 
-def test_no_wildcard_resource_except_where_aws_takes_nothing_else(default_stack, multi_stack):
-    """`*` only for actions that take no other resource (ECR login, log delivery, X-Ray)."""
-    allowed = {
-        "EcrLogin": ["ecr:GetAuthorizationToken"],
-        "DeliverExecutionLogs": [
-            "logs:CreateLogDelivery",
-            "logs:GetLogDelivery",
-            "logs:UpdateLogDelivery",
-            "logs:DeleteLogDelivery",
-            "logs:ListLogDeliveries",
-            "logs:PutResourcePolicy",
-            "logs:DescribeResourcePolicies",
-            "logs:DescribeLogGroups",
-        ],
-        # X-Ray (tracing = true): AWS's documented actions take no resource.
-        "WriteTraces": [
-            "xray:PutTraceSegments",
-            "xray:PutTelemetryRecords",
-            "xray:GetSamplingRules",
-            "xray:GetSamplingTargets",
-        ],
-        # VPC flow logs: DescribeLogGroups takes no resource but "*".
-        "FindFlowLogGroup": ["logs:DescribeLogGroups"],
-        # A job's own grant (multi.toml): PutMetricData takes no resource either.
-        "JobGrant1": ["cloudwatch:PutMetricData"],
-    }
-    for stack in (default_stack, multi_stack):
-        for body in resources(stack, "aws_iam_role_policy").values():
-            for statement in policy(body)["Statement"]:
-                if statement["Resource"] == ["*"]:
-                    assert statement["Action"] == allowed[statement["Sid"]]
-                assert not any(action.endswith("*") for action in statement["Action"])
-
-
 def test_each_state_machine_logs_its_failed_states_without_execution_data(default_stack):
     _, machine = job_resource(default_stack, "aws_sfn_state_machine", JOB, "state-machine")
     group = ids(default_stack, "aws_cloudwatch_log_group", f"job-{JOB}_state-machine_logs", "arn")
