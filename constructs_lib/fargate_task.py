@@ -16,7 +16,7 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.asl import CONTAINER_NAME, LOG_STREAM_PREFIX
 from constructs_lib.documents.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements
 from constructs_lib.log_key import LogEncryption
-from constructs_lib.model.config import SECRET_ARN_PATTERN, secret_resource_arn
+from constructs_lib.model.config import secret_sources
 from constructs_lib.model.fargate import check_fargate_size
 from constructs_lib.model.naming import aws_name
 from constructs_lib.service_role import ServiceRole
@@ -91,10 +91,9 @@ class FargateTask(Construct):
                 repository=f"arn:{aws.partition}:ecr:{region}:{account}:repository/{path}",
             )
         secrets = dict(sorted((secrets or {}).items()))
-        parameters = sorted({arn for arn in secrets.values() if not SECRET_ARN_PATTERN.fullmatch(arn)})
+        parameters, stored = secret_sources(secrets.values())
         if parameters:
             statements += render_statements("ssm:taskSecrets", parameters=parameters)
-        stored = sorted({secret_resource_arn(arn) for arn in secrets.values() if SECRET_ARN_PATTERN.fullmatch(arn)})
         if stored:
             statements += render_statements("secretsmanager:taskSecrets", secrets=stored)
         self.family = aws_name(name, kind="task_family")

@@ -953,3 +953,13 @@ def test_a_parameter_name_of_the_longest_allowed_length():
     assert problems(STACK + f'[alert]\nwebhook_ssm_parameter = "{name}a"\n' + JOB) == [
         f"alert.webhook_ssm_parameter: '{name}a' has 1012 characters (allowed: at most 1011)"
     ]
+
+
+def test_secret_sources_name_each_parameter_and_secret_once_as_iam_names_them():
+    from constructs_lib.model.config import secret_sources
+
+    assert secret_sources([f"{SECRET}:password::", PARAMETER, f"{SECRET}:username::", SECRET, PARAMETER]) == (
+        [PARAMETER],
+        [SECRET],
+    )
+    assert secret_sources([]) == ([], [])

@@ -15,6 +15,7 @@ import re
 import tomllib
 import typing
 import zoneinfo
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -104,11 +105,18 @@ KMS_KEY_ARN_PATTERN = re.compile(_ARN_HEAD.format(service="kms") + r"key/[A-Za-z
 MANAGED_POLICY_ARN_PATTERN = re.compile(r"arn:aws(?:-cn|-us-gov)?:iam::(?:\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+")
 
 
-def secret_resource_arn(value_from: str) -> str:
-    """The ARN that IAM names for a container secret's ``valueFrom``: a Secrets Manager ARN
-    without the JSON key / version suffix that only ECS reads."""
-    match = SECRET_ARN_PATTERN.fullmatch(value_from)
-    return match.group(1) if match else value_from
+def secret_sources(values_from: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The SSM parameters and the Secrets Manager secrets that container secrets' ``valueFrom``
+    name, as IAM names them (a secret without the JSON key / version suffix that only ECS reads),
+    each sorted and once."""
+    parameters, secrets = set(), set()
+    for value_from in values_from:
+        match = SECRET_ARN_PATTERN.fullmatch(value_from)
+        if match:
+            secrets.add(match.group(1))
+        else:
+            parameters.add(value_from)
+    return sorted(parameters), sorted(secrets)
 
 
 S3_BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
