@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from cdktf import AssetType, TerraformAsset
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
 
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.iam import render_statements
-from constructs_lib.log_key import LogEncryption
+from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.config import check_ssm_parameter_name
 from constructs_lib.model.naming import aws_name
 from constructs_lib.service_role import ServiceRole
@@ -92,12 +91,8 @@ class AlertFunction(Construct):
         if (chatwork_room_id is None) != (chatwork_token_ssm_parameter is None):
             raise ValueError(f"{name}: chatwork_room_id and chatwork_token_ssm_parameter go together")
         self.name = aws_name(name, kind="lambda_function")
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "logs",
-            name=f"/aws/lambda/{self.name}",
-            retention_in_days=log_retention_days,
-            kms_key_id=log_key.arn if log_key else None,
+        self.log_group = log_group(
+            self, name=f"/aws/lambda/{self.name}", retention_days=log_retention_days, key=log_key
         )
 
         environment = {SNS_TOPIC_VARIABLE: topic.arn}

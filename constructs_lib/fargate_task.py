@@ -6,7 +6,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
@@ -15,7 +14,7 @@ from constructs import Construct
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.asl import CONTAINER_NAME, LOG_STREAM_PREFIX
 from constructs_lib.documents.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements
-from constructs_lib.log_key import LogEncryption
+from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.config import secret_sources
 from constructs_lib.model.fargate import check_fargate_size
 from constructs_lib.model.naming import aws_name
@@ -73,13 +72,7 @@ class FargateTask(Construct):
         check_fargate_size(cpu, memory)
         if not image.strip():
             raise ValueError(f"{name}: image must not be empty")
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "logs",
-            name=f"/ecs/{name}",
-            retention_in_days=log_retention_days,
-            kms_key_id=log_key.arn if log_key else None,
-        )
+        self.log_group = log_group(self, name=f"/ecs/{name}", retention_days=log_retention_days, key=log_key)
         self.log_group_name: str = self.log_group.name
 
         statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")

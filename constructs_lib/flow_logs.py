@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.iam import render_statements
-from constructs_lib.log_key import LogEncryption
+from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 
@@ -32,13 +31,7 @@ class FlowLogs(Construct):
         log_key: LogEncryption | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "logs",
-            name=f"/vpc/{name}/flow-logs",
-            retention_in_days=retention_days,
-            kms_key_id=log_key.arn if log_key else None,
-        )
+        self.log_group = log_group(self, name=f"/vpc/{name}/flow-logs", retention_days=retention_days, key=log_key)
         self.log_group_name: str = self.log_group.name
         self.role = ServiceRole(
             self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
@@ -12,7 +13,7 @@ from constructs import Construct
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.iam import log_key_policy, policy_json
 
-__all__ = ["ExistingLogKey", "LogEncryption", "LogKey"]
+__all__ = ["ExistingLogKey", "LogEncryption", "LogKey", "log_group"]
 
 
 class LogEncryption(Protocol):
@@ -51,3 +52,11 @@ class LogKey(Construct):
         )
         KmsAlias(self, "alias", name=f"alias/{name}-logs", target_key_id=self.key.key_id)
         self.arn: str = self.key.arn
+
+
+def log_group(scope: Construct, *, name: str, retention_days: int, key: LogEncryption | None) -> CloudwatchLogGroup:
+    """The log group ``name`` (construct id ``logs`` in ``scope``), kept ``retention_days``, and
+    encrypted with ``key`` when there is one (else with CloudWatch Logs' own keys)."""
+    return CloudwatchLogGroup(
+        scope, "logs", name=name, retention_in_days=retention_days, kms_key_id=key.arn if key else None
+    )

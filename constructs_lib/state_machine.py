@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
@@ -15,7 +14,7 @@ from constructs_lib.cluster import Cluster
 from constructs_lib.documents.asl import AlertJob, render_definition
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.fargate_task import FargateTask
-from constructs_lib.log_key import LogEncryption
+from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.config import Concurrency, ExecutionLogLevel
 from constructs_lib.model.naming import aws_name
 from constructs_lib.model.retry_policy import RetryPolicy
@@ -84,12 +83,8 @@ class JobStateMachine(Construct):
         if log_level != "OFF":
             # /aws/vendedlogs/: AWS's advice, so that log delivery's resource policy stays small.
             # https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
-            self.log_group = CloudwatchLogGroup(
-                self,
-                "logs",
-                name=f"/aws/vendedlogs/states/{self.name}",
-                retention_in_days=log_retention_days,
-                kms_key_id=log_key.arn if log_key else None,
+            self.log_group = log_group(
+                self, name=f"/aws/vendedlogs/states/{self.name}", retention_days=log_retention_days, key=log_key
             )
             statements += render_statements("logs:vendedDelivery")
             logging = {

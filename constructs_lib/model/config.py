@@ -47,7 +47,7 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 )  # fmt: skip
-REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
+REGION_PATTERN = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d")
 ZONE_PATTERN = re.compile(REGION_PATTERN.pattern + r"[a-z]")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 Concurrency = Literal["forbid", "allow"]
@@ -79,6 +79,14 @@ def _check_region(region: str) -> str:
     return region
 
 
+def _check_env_name(name: str) -> str:
+    if not ENV_NAME_PATTERN.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not an environment variable name (allowed: letters, digits, '_', not starting with a digit)"
+        )
+    return name
+
+
 def _check_retention(days: int) -> int:
     if days not in LOG_RETENTION_DAYS:
         raise ValueError(
@@ -91,17 +99,20 @@ def _check_retention(days: int) -> int:
 # `:json-key:version-stage:version-id` suffix, which ECS reads and IAM does not name).
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
-_ARN_HEAD = r"arn:aws(?:-cn|-us-gov)?:{service}:[a-z]{{2}}(?:-gov|-iso[a-z]?)?-[a-z]+-\d:\d{{12}}:"
-SSM_PARAMETER_ARN_PATTERN = re.compile(_ARN_HEAD.format(service="ssm") + r"parameter/[A-Za-z0-9_./-]+")
+def _arn_head(service: str) -> str:
+    """``arn:<partition>:<service>:<region>:<account>:`` as a pattern."""
+    return rf"arn:aws(?:-cn|-us-gov)?:{service}:{REGION_PATTERN.pattern}:\d{{12}}:"
+
+
+SSM_PARAMETER_ARN_PATTERN = re.compile(_arn_head("ssm") + r"parameter/[A-Za-z0-9_./-]+")
 SECRET_ARN_PATTERN = re.compile(
-    "(" + _ARN_HEAD.format(service="secretsmanager") + r"secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6})"
-    r"(?::[^:]*:[^:]*:[^:]*)?"
+    "(" + _arn_head("secretsmanager") + r"secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6})" r"(?::[^:]*:[^:]*:[^:]*)?"
 )
 # What a task role statement names: `service:Action`, wildcards inside the action name allowed.
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
 IAM_ACTION_PATTERN = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+")
 IAM_RESOURCE_PATTERN = re.compile(r"\*|arn:aws(?:-cn|-us-gov)?:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12}|aws)?:\S+")
-KMS_KEY_ARN_PATTERN = re.compile(_ARN_HEAD.format(service="kms") + r"key/[A-Za-z0-9-]+")
+KMS_KEY_ARN_PATTERN = re.compile(_arn_head("kms") + r"key/[A-Za-z0-9-]+")
 MANAGED_POLICY_ARN_PATTERN = re.compile(r"arn:aws(?:-cn|-us-gov)?:iam::(?:\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+")
 
 
@@ -191,10 +202,11 @@ class StackSpec(ValueObject):
 
     @model_validator(mode="after")
     def _log_key_in_region(self) -> StackSpec:
-        if isinstance(self.log_kms, str) and self.log_kms.split(":")[3] != self.region:
+        key_region = self.log_kms.split(":")[3] if isinstance(self.log_kms, str) else self.region
+        if key_region != self.region:
             raise field_error(
                 "log_kms",
-                f"{self.log_kms!r} is a key in {self.log_kms.split(':')[3]} (allowed: a key in the stack's "
+                f"{self.log_kms!r} is a key in {key_region} (allowed: a key in the stack's "
                 f"region {self.region}, as CloudWatch Logs requires)",
             )
         return self
@@ -599,11 +611,7 @@ class JobSpec(ValueObject):
     @classmethod
     def _environment(cls, environment: dict[str, str]) -> dict[str, str]:
         for key in environment:
-            if not ENV_NAME_PATTERN.fullmatch(key):
-                raise ValueError(
-                    f"{key!r} is not an environment variable name (allowed: letters, digits, '_', "
-                    "not starting with a digit)"
-                )
+            _check_env_name(key)
         return environment
 
     @field_validator("secrets")
@@ -611,11 +619,7 @@ class JobSpec(ValueObject):
     def _secrets(cls, secrets: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         plain = info.data.get("environment", {})
         for key, value_from in secrets.items():
-            if not ENV_NAME_PATTERN.fullmatch(key):
-                raise ValueError(
-                    f"{key!r} is not an environment variable name (allowed: letters, digits, '_', "
-                    "not starting with a digit)"
-                )
+            _check_env_name(key)
             if key in plain:
                 raise ValueError(f"{key!r} is also in environment (allowed: each name in one of them)")
             if not (SSM_PARAMETER_ARN_PATTERN.fullmatch(value_from) or SECRET_ARN_PATTERN.fullmatch(value_from)):
