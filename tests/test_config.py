@@ -899,32 +899,27 @@ def test_a_config_error_names_its_source_and_joins_its_problems():
     assert str(caught.value) == "team.toml: stack.region: required but missing; jobs: required but missing"
 
 
-def test_files_that_cannot_be_read(tmp_path):
-    missing = tmp_path / "absent.toml"
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "{path}: file not found"),
+        ("directory", "{path}: cannot be read ("),
+        ("# caf\xe9\n".encode("latin-1"), "{path}: cannot be read ('utf-8' codec can't decode"),
+        (b"[stack\n", "{path}: not valid TOML: "),
+        (b"[stack]\n", "stack.region: required but missing"),
+    ],
+)
+def test_each_problem_of_a_file_names_the_file(tmp_path, content, problem):
+    path = tmp_path / "jobs.toml"
+    if content == "directory":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
     with pytest.raises(ConfigError) as caught:
-        load_config(missing)
-    assert (caught.value.source, caught.value.problems) == (str(missing), [f"{missing}: file not found"])
-    with pytest.raises(ConfigError) as caught:
-        load_config(tmp_path)  # a directory
-    assert caught.value.source == str(tmp_path)
-    assert caught.value.problems[0].startswith(f"{tmp_path}: cannot be read (")
-    latin1 = tmp_path / "latin1.toml"
-    latin1.write_bytes("# caf\xe9\n".encode("latin-1"))
-    with pytest.raises(ConfigError) as caught:
-        load_config(latin1)
-    assert caught.value.source == str(latin1)
-    assert caught.value.problems[0].startswith(f"{latin1}: cannot be read ('utf-8' codec can't decode")
-    broken = tmp_path / "broken.toml"
-    broken.write_text("[stack\n", encoding="utf-8")
-    with pytest.raises(ConfigError) as caught:
-        load_config(broken)
-    assert caught.value.source == str(broken)
-    assert caught.value.problems[0].startswith(f"{broken}: not valid TOML: ")
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[stack]\n", encoding="utf-8")
-    with pytest.raises(ConfigError) as caught:
-        load_config(bad)
-    assert caught.value.source == str(bad)
+        load_config(path)
+    assert caught.value.source == str(path)
+    assert caught.value.problems[0].startswith(problem.format(path=path))
+    assert str(caught.value).startswith(f"{path}: ")
 
 
 def test_a_utf8_config_reads_the_same_everywhere(tmp_path):

@@ -50,4 +50,3 @@ def test_default_counts_the_waits_from_zero():
     # Waits of 10 and 20 s: both fit before a run 31 s later; only the first before one 30 s later.
     assert default_retry_policy(31).max_attempts == 2
     assert default_retry_policy(30).max_attempts == 1
-    assert default_retry_policy(31).backoff_rate == DEFAULT_RETRY.backoff_rate
