@@ -22,8 +22,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process
 
 .PHONY: synth test test-alert bench mutate deploy diff destroy hcl run lint format update-snapshots clean
 
+# -O skips the jsii bindings' Python-side argument checks (the tests keep them): 18% off a 200-job synth.
 synth: $(STAMP)
-	$(VENV)/bin/python main.py
+	$(VENV)/bin/python -O main.py
 
 # One worker per core; a test file stays on one worker, so each synthesizes what its file needs.
 test: $(STAMP) $(CHECKOV) $(NODE_STAMP)
@@ -83,8 +84,11 @@ $(NODE_STAMP): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Then the -O bytecode of what `make synth` imports, which Python would otherwise compile on every
+# run where PYTHONDONTWRITEBYTECODE is set (tools/compile-bytecode says why).
 $(STAMP): Pipfile.lock | $(PIPENV)
 	$(PIPENV) sync --dev
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/python -O tools/compile-bytecode
 	touch $@
 
 clean:

@@ -7,9 +7,10 @@ Measures, each in new processes (nothing cached between runs), alternating the t
 that drift on the machine hits them alike, and prints each figure and its ratio to its goal:
 
 - the floor: a process that only loads the cdktf and AWS provider jsii assemblies (with the same
-  lean provider import as main.py), which every synth pays;
-- `python main.py` on a one-job jobs.toml against the floor (goal: at most 1.15 x);
-- `python main.py` on a 200-job jobs.toml against the one-job synth (goal: at most 2.5 x);
+  lean provider import and the same `python -O` as `make synth`), which every synth pays;
+- `python -O main.py` (what `make synth` runs) on a one-job jobs.toml against the floor (goal: at
+  most 1.15 x);
+- `python -O main.py` on a 200-job jobs.toml against the one-job synth (goal: at most 2.5 x);
 - validating the 200-job jobs.toml, the time to report a config error (goal: under 0.5 s);
 - `make test` against the floor (goal: at most 8 x).
 
@@ -126,13 +127,14 @@ def main() -> int:
         many.write_text(config(200))
         out = str(Path(folder, "cdktf.out"))
         synth = {"CDKTF_OUTDIR": out, "SOURCE_DATE_EPOCH": "1798761600"}
-        wall_seconds([python, "main.py"], JOBS_CONFIG=str(many), **synth)  # warm the disk cache once
+        synth_command = [python, "-O", "main.py"]  # as `make synth` runs it
+        wall_seconds(synth_command, JOBS_CONFIG=str(many), **synth)  # warm the disk cache once
         medians = alternate(
             ROUNDS,
             {
-                "floor": lambda: wall_seconds([python, "-c", FLOOR]),
-                "synth 1 job": lambda: wall_seconds([python, "main.py"], JOBS_CONFIG=str(one), **synth),
-                "synth 200 jobs": lambda: wall_seconds([python, "main.py"], JOBS_CONFIG=str(many), **synth),
+                "floor": lambda: wall_seconds([python, "-O", "-c", FLOOR]),
+                "synth 1 job": lambda: wall_seconds(synth_command, JOBS_CONFIG=str(one), **synth),
+                "synth 200 jobs": lambda: wall_seconds(synth_command, JOBS_CONFIG=str(many), **synth),
                 "validate 1 job": lambda: validation_seconds(one),
                 "validate 200 jobs": lambda: validation_seconds(many),
             },
@@ -143,7 +145,7 @@ def main() -> int:
                 for name, value in alternate(
                     TEST_ROUNDS,
                     {
-                        "floor": lambda: wall_seconds([python, "-c", FLOOR]),
+                        "floor": lambda: wall_seconds([python, "-O", "-c", FLOOR]),
                         "make test": lambda: wall_seconds(["make", "--no-print-directory", "test"]),
                     },
                 ).items()
@@ -153,7 +155,7 @@ def main() -> int:
         print(f"  {name:<32} {value:8.3f} s")
     print("Against the goals:")
     results = [
-        verdict("python main.py (1 job) / floor", medians["synth 1 job"] / medians["floor"], SYNTH_VS_FLOOR_GOAL),
+        verdict("python -O main.py (1 job) / floor", medians["synth 1 job"] / medians["floor"], SYNTH_VS_FLOOR_GOAL),
         verdict("200 jobs / 1 job (synth)", medians["synth 200 jobs"] / medians["synth 1 job"], MANY_VS_ONE_GOAL),
         verdict("validate 200 jobs", medians["validate 200 jobs"], VALIDATION_GOAL_SECONDS, " s"),
     ]
