@@ -22,7 +22,7 @@ import functools
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from lambda_src.durations import format_duration
@@ -336,23 +336,37 @@ def _dow_rule(text: str, expression: str) -> tuple:
     return ("dow", tuple(sorted(_values(text, _DOW, expression))))
 
 
+# The dates of each distinct set of date fields seen (see ``_dates``).
+_DATES: dict[_Cron, tuple[int, int | None]] = {}
+
+
+def _dates(cron: _Cron) -> tuple[int, int | None]:
+    """How many dates ``cron``'s day, month and year fields match, over the years it names or two
+    calendar cycles, and the shortest gap in days between two in a row (``None`` for fewer than
+    two). This walks 56 years of days, and jobs share date fields far more often than times, so
+    each set is walked once (``_period_seconds`` passes ``cron`` without its times)."""
+    if cron not in _DATES:
+        years = cron.years if cron.years is not None else tuple(_HORIZON_YEARS)
+        days = [
+            dt.date(year, month, day).toordinal()
+            for year in years
+            for month in cron.months
+            for day in cron.days(year, month)
+        ]
+        _DATES[cron] = (len(days), min((b - a for a, b in itertools.pairwise(days)), default=None))
+    return _DATES[cron]
+
+
 def _period_seconds(cron: _Cron, expression: str) -> int | None:
     """Shortest gap between consecutive runs, over the years the expression names or two
     calendar cycles; raise ``ScheduleError`` when it never runs."""
-    years = cron.years if cron.years is not None else tuple(_HORIZON_YEARS)
-    days = [
-        dt.date(year, month, day).toordinal()
-        for year in years
-        for month in cron.months
-        for day in cron.days(year, month)
-    ]
-    if not days:
+    count, day_gap = _dates(replace(cron, minutes=(), hours=()))
+    if not count:
         raise ScheduleError(f"{expression!r} never runs: no date matches its day, month and year fields")
     times = [h * 60 + m for h in cron.hours for m in cron.minutes]
-    if len(days) * len(times) < 2:
+    if count * len(times) < 2:
         return None
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    day_gap = min((b - a for a, b in itertools.pairwise(days)), default=None)
     if day_gap is not None:
         gaps.append(day_gap * 1440 - (times[-1] - times[0]))
     return min(gaps) * 60
