@@ -1,0 +1,409 @@
+"""The alert channels against a real local HTTP server and stand-in AWS clients: what each sends,
+and how each answer becomes "delivered", "down, retry" or "refused".
+
+``test_alert_lambda.py`` runs the whole handler with moto and hanging servers; these tests need
+neither, so ``make mutate`` runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from lambda_src.channels import (
+    BODY_EXCERPT,
+    ChatworkChannel,
+    EmailChannel,
+    Parameters,
+    SlackChannel,
+    configured_channels,
+    post,
+)
+from lambda_src.contract import AlertDeliveryError, AlertRejectedError
+from lambda_src.message import Alert
+
+ALERT = Alert(title="[batch] nightly failed: it broke", what="It broke.", facts=(("Job", "nightly"),))
+
+
+class Server:
+    """Answers ``POST /<status>/<body>`` with that status and body, and keeps each request
+    (header names in lower case: HTTP does not care)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                server.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": self.rfile.read(length),
+                    }
+                )
+                _, status, body = self.path.split("/", 2)
+                if status == "garbage":  # not HTTP at all
+                    self.wfile.write(b"nonsense\r\n\r\n")
+                    return
+                if status == "slow":  # answers after the client gave up
+                    time.sleep(1)
+                    status = "200"
+                payload = urllib.parse.unquote_to_bytes(body.split("/")[0])
+                self.send_response(int(status))
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self._http.server_address[1]}"
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.close()
+
+
+def send(server: Server, path: str, body: bytes = b"{}") -> str:
+    return post(f"{server.base}/{path}", body, headers={"X-Test": "1"}, service="svc", timeout=5)
+
+
+# --- post ---------------------------------------------------------------------------------------
+
+
+def test_a_2xx_answer_is_delivered_with_its_status_and_body(server):
+    assert send(server, "200/ok") == "HTTP 200 ok"
+    assert send(server, "204/") == "HTTP 204"
+    with pytest.raises(AlertRejectedError) as raised:
+        send(server, "404/")
+    assert str(raised.value) == "svc refused the alert: HTTP 404"
+    request = server.requests[-1]
+    assert request["headers"]["x-test"] == "1"
+    assert request["body"] == b"{}"
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503])
+def test_429_and_5xx_are_worth_a_retry(server, status):
+    with pytest.raises(AlertDeliveryError) as raised:
+        send(server, f"{status}/busy%20now")
+    assert str(raised.value) == f"svc answered HTTP {status} busy now"
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 499])
+def test_other_4xx_are_refusals(server, status):
+    with pytest.raises(AlertRejectedError) as raised:
+        send(server, f"{status}/no_team")
+    assert str(raised.value) == f"svc refused the alert: HTTP {status} no_team"
+
+
+def test_the_answer_is_one_line_and_clipped(server):
+    assert send(server, "200/%20line%0Aone%0A%0Atwo%20") == "HTTP 200 line one  two"
+    exact = "a" * BODY_EXCERPT
+    assert send(server, f"200/{exact}") == f"HTTP 200 {exact}"
+    assert send(server, f"200/{exact}b") == f"HTTP 200 {exact}…"
+    assert send(server, "200/%FFok") == "HTTP 200 \ufffdok"  # not UTF-8: replaced, not a crash
+
+
+def test_an_unreachable_or_garbled_service_is_worth_a_retry(server):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(AlertDeliveryError) as refused:
+        post(f"http://127.0.0.1:{port}/x", b"", headers={}, service="svc", timeout=5)
+    assert str(refused.value) == "svc unreachable: [Errno 111] Connection refused"
+    with pytest.raises(AlertDeliveryError) as garbled:
+        send(server, "garbage/")
+    assert str(garbled.value).startswith("svc unreachable: ")
+
+
+def test_a_service_that_does_not_answer_in_time_is_worth_a_retry(server):
+    started = time.monotonic()
+    with pytest.raises(AlertDeliveryError) as raised:
+        post(f"{server.base}/slow/", b"", headers={}, service="svc", timeout=0.2)
+    assert str(raised.value) == "svc unreachable: timed out"
+    assert time.monotonic() - started < 0.9  # gave up at the timeout, not when the answer came
+
+
+def test_errors_never_name_the_url(server):
+    secret = "T000/B000/XXXXsecret"
+    with pytest.raises(AlertRejectedError) as raised:
+        post(f"{server.base}/404/no_service/{secret}", b"", headers={}, service="slack", timeout=5)
+    assert secret not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+# --- SSM parameters and AWS errors -------------------------------------------------------------
+
+
+class ClientError(Exception):
+    """What botocore raises: the answer is in ``response``."""
+
+    def __init__(self, code: str, status: int | None) -> None:
+        super().__init__(code)
+        metadata = {"HTTPStatusCode": status} if status is not None else {}
+        self.response = {"Error": {"Code": code}, "ResponseMetadata": metadata}
+
+
+class SSM:
+    def __init__(self, values: dict[str, str], error: Exception | None = None) -> None:
+        self.values, self.error, self.calls = values, error, []
+
+    def get_parameter(self, **kwargs: Any) -> dict:
+        self.calls.append(kwargs)
+        if self.error:
+            raise self.error
+        return {"Parameter": {"Value": self.values[kwargs["Name"]]}}
+
+
+def test_parameters_are_read_decrypted_once_and_forgotten_on_request():
+    ssm = SSM({"/a": "one", "/b": "two"})
+    made = []
+    parameters = Parameters(lambda: made.append(1) or ssm)
+    assert made == []  # no client before the first read
+    assert [parameters.get("/a"), parameters.get("/a"), parameters.get("/b")] == ["one", "one", "two"]
+    assert ssm.calls == [{"Name": "/a", "WithDecryption": True}, {"Name": "/b", "WithDecryption": True}]
+    assert made == [1]
+    ssm.values["/a"] = "rotated"
+    parameters.forget("/a")
+    parameters.forget("/never-read")
+    assert parameters.get("/a") == "rotated"
+    assert parameters.get("/b") == "two"
+    assert len(ssm.calls) == 3
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "message"),
+    [
+        (
+            ClientError("ParameterNotFound", 400),
+            AlertRejectedError,
+            "SSM (parameter /a) answered ParameterNotFound (HTTP 400)",
+        ),
+        (
+            ClientError("AccessDeniedException", 403),
+            AlertRejectedError,
+            "SSM (parameter /a) answered AccessDeniedException (HTTP 403)",
+        ),
+        (
+            ClientError("ThrottlingException", 400),
+            AlertDeliveryError,
+            "SSM (parameter /a) answered ThrottlingException (HTTP 400)",
+        ),
+        (
+            ClientError("TooManyRequests", 429),
+            AlertDeliveryError,
+            "SSM (parameter /a) answered TooManyRequests (HTTP 429)",
+        ),
+        (
+            ClientError("InternalServerError", 500),
+            AlertDeliveryError,
+            "SSM (parameter /a) answered InternalServerError (HTTP 500)",
+        ),
+        (ClientError("Odd", 499), AlertRejectedError, "SSM (parameter /a) answered Odd (HTTP 499)"),
+        (ClientError("NoStatus", None), AlertDeliveryError, "SSM (parameter /a) answered NoStatus"),
+        (TimeoutError("read timed out"), AlertDeliveryError, "SSM (parameter /a) answered TimeoutError"),
+    ],
+)
+def test_aws_errors_are_retryable_when_throttled_failing_or_unanswered(error, kind, message):
+    parameters = Parameters(lambda: SSM({}, error))
+    with pytest.raises(kind) as raised:
+        parameters.get("/a")
+    assert type(raised.value) is kind
+    assert str(raised.value) == message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+# --- each channel ------------------------------------------------------------------------------
+
+
+def test_slack_posts_the_message_as_json_to_the_webhook(server):
+    parameters = Parameters(lambda: SSM({"/hook": f"{server.base}/200/ok"}))
+    channel = SlackChannel("/hook", parameters)
+    assert channel.name == "slack"
+    assert channel.send(ALERT, timeout=5) == "HTTP 200 ok"
+    request = server.requests[-1]
+    assert request["path"] == "/200/ok"
+    assert request["headers"]["content-type"] == "application/json; charset=utf-8"
+    assert json.loads(request["body"]) == {
+        "text": "[batch] nightly failed: it broke",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*[batch] nightly failed: it broke*"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "It broke."}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Job:* nightly"}},
+        ],
+    }
+
+
+def test_slack_sends_utf8_not_escapes(server):
+    parameters = Parameters(lambda: SSM({"/hook": f"{server.base}/200/ok"}))
+    SlackChannel("/hook", parameters).send(Alert(title="ジョブ失敗", what="w"), timeout=5)
+    assert "ジョブ失敗".encode() in server.requests[-1]["body"]
+
+
+@pytest.mark.parametrize(("status", "forgotten"), [(404, True), (503, False)])
+def test_slack_forgets_a_refused_webhook_only(server, status, forgotten):
+    ssm = SSM({"/hook": f"{server.base}/{status}/x"})
+    parameters = Parameters(lambda: ssm)
+    with pytest.raises((AlertRejectedError, AlertDeliveryError)) as raised:
+        SlackChannel("/hook", parameters).send(ALERT, timeout=5)
+    assert str(raised.value) == ("slack refused the alert: HTTP 404 x" if forgotten else "slack answered HTTP 503 x")
+    ssm.values["/hook"] = f"{server.base}/200/ok"
+    assert parameters.get("/hook") == (f"{server.base}/200/ok" if forgotten else f"{server.base}/{status}/x")
+
+
+def test_chatwork_posts_a_form_with_the_token_header(server):
+    parameters = Parameters(lambda: SSM({"/token": "tok"}))
+    channel = ChatworkChannel("12 3/4", "/token", parameters, api_base=f"{server.base}/200/done/")
+    assert channel.name == "chatwork"
+    assert channel.send(ALERT, timeout=5) == "HTTP 200 done"
+    request = server.requests[-1]
+    assert request["path"] == "/200/done/v2/rooms/12%203%2F4/messages"
+    assert request["headers"]["x-chatworktoken"] == "tok"
+    assert request["headers"]["content-type"] == "application/x-www-form-urlencoded; charset=utf-8"
+    assert urllib.parse.parse_qs(request["body"].decode()) == {
+        "body": ["[info][title][batch] nightly failed: it broke[/title]It broke.\n\nJob: nightly[/info]"],
+        "self_unread": ["1"],
+    }
+
+
+@pytest.mark.parametrize("channel", ["slack", "chatwork"])
+def test_each_channel_gives_its_request_the_timeout(server, channel):
+    parameters = Parameters(lambda: SSM({"/hook": f"{server.base}/slow/", "/token": "tok"}))
+    target = (
+        SlackChannel("/hook", parameters)
+        if channel == "slack"
+        else ChatworkChannel("1", "/token", parameters, api_base=f"{server.base}/slow/")
+    )
+    with pytest.raises(AlertDeliveryError) as raised:
+        target.send(ALERT, timeout=0.2)
+    assert str(raised.value) == f"{channel} unreachable: timed out"
+
+
+def test_chatwork_defaults_to_the_public_api():
+    channel = ChatworkChannel("1", "/token", Parameters(lambda: SSM({})))
+    assert channel.api_base == "https://api.chatwork.com"
+
+
+@pytest.mark.parametrize(("status", "forgotten"), [(401, True), (500, False)])
+def test_chatwork_forgets_a_refused_token_only(server, status, forgotten):
+    ssm = SSM({"/token": "old"})
+    parameters = Parameters(lambda: ssm)
+    channel = ChatworkChannel("1", "/token", parameters, api_base=f"{server.base}/{status}/x")
+    with pytest.raises((AlertRejectedError, AlertDeliveryError)) as raised:
+        channel.send(ALERT, timeout=5)
+    assert str(raised.value) == (
+        "chatwork refused the alert: HTTP 401 x" if forgotten else "chatwork answered HTTP 500 x"
+    )
+    ssm.values["/token"] = "new"
+    assert parameters.get("/token") == ("new" if forgotten else "old")
+
+
+class SNS:
+    def __init__(self, answer: dict | None = None, error: Exception | None = None) -> None:
+        self.answer, self.error, self.calls = answer or {}, error, []
+
+    def publish(self, **kwargs: Any) -> dict:
+        self.calls.append(kwargs)
+        if self.error:
+            raise self.error
+        return self.answer
+
+
+def test_email_publishes_subject_and_body_to_the_topic():
+    sns = SNS({"MessageId": "m-1"})
+    channel = EmailChannel("arn:aws:sns:eu-west-1:1:alerts", lambda: sns)
+    assert channel.name == "email"
+    assert channel.send(ALERT, timeout=0.001) == "SNS message m-1"
+    assert sns.calls == [
+        {
+            "TopicArn": "arn:aws:sns:eu-west-1:1:alerts",
+            "Subject": "[batch] nightly failed: it broke",
+            "Message": "It broke.\n\nJob: nightly\n",
+        }
+    ]
+    assert EmailChannel("t", lambda: SNS({})).send(ALERT, timeout=1) == "SNS message ?"
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "message"),
+    [
+        (ClientError("AuthorizationError", 403), AlertRejectedError, "SNS answered AuthorizationError (HTTP 403)"),
+        (ClientError("Throttled", 400), AlertDeliveryError, "SNS answered Throttled (HTTP 400)"),
+        (ConnectionError("reset"), AlertDeliveryError, "SNS answered ConnectionError"),
+    ],
+)
+def test_email_errors(error, kind, message):
+    with pytest.raises(kind) as raised:
+        EmailChannel("t", lambda: SNS(error=error)).send(ALERT, timeout=1)
+    assert str(raised.value) == message
+
+
+# --- which channels the environment configures -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, {}),
+        ({"SNS_TOPIC_ARN": "arn:t"}, {"email": ("arn:t",)}),
+        ({"SNS_TOPIC_ARN": ""}, {}),
+        ({"WEBHOOK_SSM_PARAMETER": "/hook"}, {"slack": ("/hook",)}),
+        ({"CHATWORK_ROOM_ID": "1"}, {}),
+        ({"CHATWORK_TOKEN_SSM_PARAMETER": "/token"}, {}),
+        (
+            {"CHATWORK_ROOM_ID": "1", "CHATWORK_TOKEN_SSM_PARAMETER": "/token"},
+            {"chatwork": ("1", "/token", "https://api.chatwork.com")},
+        ),
+        (
+            {"CHATWORK_ROOM_ID": "1", "CHATWORK_TOKEN_SSM_PARAMETER": "/token", "CHATWORK_API_BASE": ""},
+            {"chatwork": ("1", "/token", "https://api.chatwork.com")},
+        ),
+        (
+            {
+                "SNS_TOPIC_ARN": "arn:t",
+                "WEBHOOK_SSM_PARAMETER": "/hook",
+                "CHATWORK_ROOM_ID": "1",
+                "CHATWORK_TOKEN_SSM_PARAMETER": "/token",
+                "CHATWORK_API_BASE": "http://127.0.0.1:9",
+            },
+            {"email": ("arn:t",), "slack": ("/hook",), "chatwork": ("1", "/token", "http://127.0.0.1:9")},
+        ),
+    ],
+)
+def test_the_environment_configures_the_channels(environ, expected):
+    parameters = Parameters(lambda: SSM({}))
+    sns_client = SNS
+
+    channels = configured_channels(environ, parameters=parameters, sns_client=sns_client)
+    described = {}
+    for name, channel in channels.items():
+        if isinstance(channel, EmailChannel):
+            assert channel.client_factory is sns_client
+            described[name] = (channel.topic_arn,)
+        elif isinstance(channel, SlackChannel):
+            assert channel.parameters is parameters
+            described[name] = (channel.parameter,)
+        else:
+            assert channel.parameters is parameters
+            described[name] = (channel.room_id, channel.token_parameter, channel.api_base)
+    assert described == expected
+    assert list(channels) == list(expected)  # in this order: e-mail first
