@@ -59,3 +59,28 @@ def multi_stack(multi_config: Config) -> dict[str, Any]:
 def example_stacks() -> dict[str, dict[str, Any]]:
     """Every config in examples/, synthesized once, by file stem."""
     return {path.stem: synth(load_config(path)) for path in EXAMPLES}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_sns_signing_key() -> Any:
+    """moto signs each message SNS delivers to a subscriber with an RSA key it generates per
+    subscription (2048 bits, about 70 ms), and the alert tests make a new subscription each
+    (``tests/alert_world.py``): one key serves the session. The signature is not checked here."""
+    from unittest import mock
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from moto.sns.models import Subscription
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with mock.patch.object(Subscription, "private_key", lambda self: key):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_schedule_dates() -> None:
+    """Each test works out schedule dates anew: ``schedule_expression`` keeps the dates of each set
+    of date fields for the life of the process, which would let a test pass on what an earlier one
+    worked out (and hide a wrong change from ``make mutate``)."""
+    from constructs_lib.model import schedule_expression
+
+    schedule_expression._DATES.clear()

@@ -16,7 +16,11 @@ module adds what a fault-injection test needs:
 - the alert Lambda invoke routed to the real handler in ``lambda_src`` (or to a scripted fault,
   per alert channel: the channels' branches run in parallel threads), recording which function
   the definition named;
-- virtual time: the retrier's ``time.sleep`` records the wait instead of sleeping.
+- virtual time: the retrier's ``time.sleep`` records the wait instead of sleeping;
+- each definition parsed once: moto parses the definition again for every execution (with an
+  ANTLR parser, about 70 ms for ours); parsing once took ``test_execution.py`` from 21.7 s to
+  15.0 s. The parsed program keeps no state of its own (an execution's state lives in its
+  ``Environment``), so executions share it.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceEcs,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 # The hooks below replace private parts of moto's Step Functions interpreter, as they are in this
 # version: another one fails here, with this message, not deep inside a test.
@@ -377,6 +383,17 @@ def resolve_references(definition: str, values: dict[tuple[str, str], str]) -> s
     return _REFERENCE.sub(replace, definition)
 
 
+_PROGRAMS: dict[str, Any] = {}
+
+
+def _parsed_once(worker: ExecutionWorker) -> Any:
+    """``ExecutionWorker._get_evaluation_entrypoint``, parsing each definition once a session."""
+    definition = worker._evaluation_details.state_machine_details.definition
+    if definition not in _PROGRAMS:
+        _PROGRAMS[definition] = AmazonStateLanguageParser.parse(definition)[0]
+    return _PROGRAMS[definition]
+
+
 class Sandbox:
     """One moto account for a test session: state machines are created once per definition, and
     each ``execute`` runs a fresh execution with its own scripts."""
@@ -389,12 +406,15 @@ class Sandbox:
 
     def __enter__(self) -> Sandbox:
         self._mock.start()
+        self._parse_once = mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", _parsed_once)
+        self._parse_once.start()
         self._sfn = boto3.client("stepfunctions", region_name=REGION)
         iam = boto3.client("iam", region_name=REGION)
         self._role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._parse_once.stop()
         self._mock.stop()
 
     def _machine(self, definition: str) -> str:
