@@ -88,7 +88,7 @@ $(NODE_STAMP): package-lock.json
 # run where PYTHONDONTWRITEBYTECODE is set (tools/compile-bytecode says why).
 $(STAMP): Pipfile.lock | $(PIPENV)
 	$(PIPENV) sync --dev
-	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/python -O tools/compile-bytecode
+	$(VENV)/bin/python -O tools/compile-bytecode
 	touch $@
 
 clean:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -313,3 +314,17 @@ def test_the_preview_shows_local_and_utc_times_across_a_change_of_daylight_savin
     )
     rate = job.model_copy(update={"schedule": "rate(2 hours)", "timezone": None})
     assert main.next_runs(rate, after) == "every 2 h, counted from when the schedule is created"
+
+
+def test_compile_bytecode_writes_the_bytecode_make_synth_runs_even_where_python_writes_none():
+    package = importlib.util.find_spec("cdktf_cdktf_provider_aws")
+    source = Path(package.submodule_search_locations[0]) / "sfn_state_machine" / "__init__.py"
+    compiled = Path(importlib.util.cache_from_source(str(source), optimization=1))
+    compiled.unlink(missing_ok=True)
+    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    script = str(ROOT / "tools" / "compile-bytecode")
+    refused = subprocess.run([sys.executable, script], env=environment, capture_output=True, text=True)
+    assert (refused.returncode, refused.stderr) == (1, "tools/compile-bytecode: run it with python -O\n")
+    assert not compiled.exists()
+    subprocess.run([sys.executable, "-O", script], env=environment, capture_output=True, check=True, timeout=120)
+    assert compiled.exists()
