@@ -44,8 +44,10 @@ __all__ = [
 # Each HTTP request gives up after this; the function's timeout (60 s) leaves room for an SSM
 # read and a request on every channel in one invocation.
 HTTP_TIMEOUT_SECONDS = 10.0
-# boto3 calls (SSM, SNS): 2 s to connect, 5 s to read, 2 attempts in all: at most 14 s.
-AWS_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5, "retries": {"max_attempts": 2, "mode": "standard"}}
+# boto3 calls (SSM, SNS): 2 s to connect, 5 s to read, 2 attempts in all: at most 14 s. botocore's
+# `max_attempts` counts retries after the first attempt; `total_max_attempts` counts them all.
+# https://botocore.amazonaws.com/v1/documentation/api/latest/reference/config.html
+AWS_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5, "retries": {"total_max_attempts": 2, "mode": "standard"}}
 BODY_EXCERPT = 120  # characters of a refusal's response body kept in the log line
 
 
