@@ -184,6 +184,7 @@ def test_log_lines_keep_non_ascii_and_show_what_json_cannot_hold(configured, cap
     assert out.count("\n") == 1
     assert "ジョブ" in out  # not \\u escapes
     assert json.loads(out)["event"]["odd"] == "{1}"
+    assert out == json.dumps(json.loads(out), sort_keys=True, ensure_ascii=False) + "\n"  # keys in order
 
 
 @pytest.mark.parametrize(("remaining_ms", "timeout"), [(60_000, 10.0), (12_000, 10.0), (5_000, 3.0), (2_600, 0.6)])
@@ -191,6 +192,13 @@ def test_a_request_ends_before_the_invocation_does(configured, remaining_ms, tim
     slack = configured.channels["slack"] = Channel("slack", "ok")
     alert.handler({**PAYLOAD, "channel": "slack"}, Context(remaining_ms))
     assert slack.sent[0][1] == pytest.approx(timeout)
+
+
+def test_without_a_channel_each_request_also_ends_before_the_invocation_does(configured):
+    configured.channels["email"] = email = Channel("email", "ok")
+    configured.channels["slack"] = slack = Channel("slack", "ok")
+    alert.handler(PAYLOAD, Context(5_000))
+    assert [email.sent[0][1], slack.sent[0][1]] == [pytest.approx(3.0), pytest.approx(3.0)]
 
 
 @pytest.mark.parametrize("remaining_ms", [2_500, 1_000, 0])
