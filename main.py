@@ -17,6 +17,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from constructs_lib.model.config import Config, ConfigError, JobSpec, load_config
 from constructs_lib.model.naming import alert_topic_name
@@ -24,6 +25,9 @@ from constructs_lib.model.schedule_expression import format_duration
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = ROOT / "jobs.toml"
+# EventBridge's default quota of rules per event bus (adjustable; the account's other rules on the
+# bus count too). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+DEFAULT_BUS_RULES_QUOTA = 300
 
 
 def config_path() -> Path:
@@ -74,11 +78,17 @@ def next_runs(job: JobSpec, after: datetime, count: int = 3) -> str:
     return job.parsed_schedule.describe_next_runs(after, zone=job.timezone, count=count)
 
 
-def summary(config: Config, stack_dir: Path, *, after: datetime | None = None) -> str:
+def read_stack(stack_dir: Path) -> dict[str, Any] | None:
+    """The synthesized Terraform JSON; ``None`` when `cdktf synth --hcl` asked for HCL (cdk.tf)."""
+    json_file = stack_dir / "cdk.tf.json"
+    return json.loads(json_file.read_text()) if json_file.exists() else None
+
+
+def summary(
+    config: Config, stack_dir: Path, synthesized: dict[str, Any] | None, *, after: datetime | None = None
+) -> str:
     """What was written, and what will run when: for a person reading the terminal."""
     after = after or now()
-    json_file = stack_dir / "cdk.tf.json"  # absent when `cdktf synth --hcl` asked for HCL (cdk.tf)
-    synthesized = json.loads(json_file.read_text()) if json_file.exists() else None
     resources = sum(len(items) for items in synthesized.get("resource", {}).values()) if synthesized else "(HCL)"
     lines = [
         f"Synthesized stack '{config.stack.name}' ({config.stack.region}) into {stack_dir}",
@@ -148,17 +158,28 @@ def warnings(config: Config) -> list[str]:
     return found
 
 
-def write_review(config: Config, stack_dir: Path) -> Path | None:
+def stack_warnings(synthesized: dict[str, Any] | None) -> list[str]:
+    """What the synthesized stack may run into on deploy."""
+    rules = len((synthesized or {}).get("resource", {}).get("aws_cloudwatch_event_rule", {}))
+    if rules <= DEFAULT_BUS_RULES_QUOTA:
+        return []
+    return [
+        f"the stack puts {rules} rules on the default event bus (a schedule without a timezone is one, and each "
+        f"job's ended-early alert is one), more than EventBridge's default quota of {DEFAULT_BUS_RULES_QUOTA} rules "
+        "per bus, which the account's other rules share: the deploy fails with LimitExceededException unless "
+        'the quota is raised (Service Quotas, Amazon EventBridge, "Rules"). A job with a timezone is scheduled '
+        "by EventBridge Scheduler, which makes no rule."
+    ]
+
+
+def write_review(config: Config, stack_dir: Path, synthesized: dict[str, Any] | None) -> Path | None:
     """``cdktf.out/review.md`` from the synthesized stack (none for an HCL synth)."""
     from constructs_lib.documents.review import review
 
-    json_file = stack_dir / "cdk.tf.json"
-    if not json_file.exists():
+    if synthesized is None:
         return None
     page = stack_dir.parent.parent / "review.md"
-    text = review(
-        json.loads(json_file.read_text()), stack_name=config.stack.name, region=config.stack.region, after=now()
-    )
+    text = review(synthesized, stack_name=config.stack.name, region=config.stack.region, after=now())
     page.write_text(text)
     return page
 
@@ -184,15 +205,16 @@ def main(argv: list[str]) -> int:
     except Exception as error:  # a construct check or a jsii error: say it, keep cdktf.out
         print(f"error: synthesis failed, {output_dir()} was left as it was: {error}", file=sys.stderr)
         return 1
-    print(summary(config, stack_dir))
+    synthesized = read_stack(stack_dir)
+    print(summary(config, stack_dir, synthesized))
     try:
-        page = write_review(config, stack_dir)
+        page = write_review(config, stack_dir, synthesized)
     except Exception as error:  # the page is a convenience: the stack is written either way
         print(f"warning: the review page could not be written: {error!r}", file=sys.stderr)
     else:
         if page is not None:
             print(f"Review page: {page}")
-    for warning in warnings(config):
+    for warning in warnings(config) + stack_warnings(synthesized):
         print(f"warning: {warning}", file=sys.stderr)
     return 0
 

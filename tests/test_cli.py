@@ -328,3 +328,33 @@ def test_compile_bytecode_writes_the_bytecode_make_synth_runs_even_where_python_
     assert not compiled.exists()
     subprocess.run([sys.executable, "-O", script], env=environment, capture_output=True, check=True, timeout=120)
     assert compiled.exists()
+
+
+def test_more_rules_than_the_default_bus_quota_is_a_warning():
+    import main
+
+    def stack(rules: int) -> dict:
+        return {"resource": {"aws_cloudwatch_event_rule": {f"r{index}": {} for index in range(rules)}}}
+
+    assert main.stack_warnings(stack(300)) == []
+    assert main.stack_warnings(None) == []  # an HCL synth
+    assert main.stack_warnings({}) == []
+    assert main.stack_warnings(stack(301)) == [
+        "the stack puts 301 rules on the default event bus (a schedule without a timezone is one, and each job's "
+        "ended-early alert is one), more than EventBridge's default quota of 300 rules per bus, which the "
+        "account's other rules share: the deploy fails with LimitExceededException unless the quota is raised "
+        '(Service Quotas, Amazon EventBridge, "Rules"). A job with a timezone is scheduled by EventBridge '
+        "Scheduler, which makes no rule."
+    ]
+
+
+def test_the_rules_warning_counts_the_synthesized_stacks_rules(tmp_path, monkeypatch, capsys):
+    import main
+
+    monkeypatch.setattr(main, "DEFAULT_BUS_RULES_QUOTA", 1)  # the shipped job makes 2: schedule, ended-early
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
+    monkeypatch.delenv("JOBS_CONFIG", raising=False)
+    assert main.main([]) == 0
+    (warning,) = [line for line in capsys.readouterr().err.splitlines() if "rules on the default event bus" in line]
+    assert warning.startswith("warning: the stack puts 2 rules on the default event bus ")
+    assert "default quota of 1 rules per bus" in warning
