@@ -132,7 +132,7 @@ def test_an_unreachable_or_garbled_service_is_worth_a_retry(server):
     assert str(refused.value) == "svc unreachable: [Errno 111] Connection refused"
     with pytest.raises(AlertDeliveryError) as garbled:
         send(server, "garbage/")
-    assert str(garbled.value).startswith("svc unreachable: ")
+    assert str(garbled.value) == "svc unreachable: nonsense\r\n"  # http.client's BadStatusLine: the line it got
 
 
 def test_a_service_that_does_not_answer_in_time_is_worth_a_retry(server):

@@ -128,11 +128,12 @@ def main() -> int:
         out = str(Path(folder, "cdktf.out"))
         synth = {"CDKTF_OUTDIR": out, "SOURCE_DATE_EPOCH": "1798761600"}
         synth_command = [python, "-O", "main.py"]  # as `make synth` runs it
+        floor_command = [python, "-O", "-c", FLOOR]
         wall_seconds(synth_command, JOBS_CONFIG=str(many), **synth)  # warm the disk cache once
         medians = alternate(
             ROUNDS,
             {
-                "floor": lambda: wall_seconds([python, "-O", "-c", FLOOR]),
+                "floor": lambda: wall_seconds(floor_command),
                 "synth 1 job": lambda: wall_seconds(synth_command, JOBS_CONFIG=str(one), **synth),
                 "synth 200 jobs": lambda: wall_seconds(synth_command, JOBS_CONFIG=str(many), **synth),
                 "validate 1 job": lambda: validation_seconds(one),
@@ -145,7 +146,7 @@ def main() -> int:
                 for name, value in alternate(
                     TEST_ROUNDS,
                     {
-                        "floor": lambda: wall_seconds([python, "-O", "-c", FLOOR]),
+                        "floor": lambda: wall_seconds(floor_command),
                         "make test": lambda: wall_seconds(["make", "--no-print-directory", "test"]),
                     },
                 ).items()
