@@ -86,7 +86,7 @@ $(NODE_STAMP): package-lock.json
 
 # Then the -O bytecode of what `make synth` imports, which Python would otherwise compile on every
 # run where PYTHONDONTWRITEBYTECODE is set (tools/compile-bytecode says why).
-$(STAMP): Pipfile.lock | $(PIPENV)
+$(STAMP): Pipfile.lock tools/compile-bytecode | $(PIPENV)
 	$(PIPENV) sync --dev
 	$(VENV)/bin/python -O tools/compile-bytecode
 	touch $@
