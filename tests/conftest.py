@@ -65,7 +65,8 @@ def example_stacks() -> dict[str, dict[str, Any]]:
 def one_sns_signing_key() -> Any:
     """moto signs each message SNS delivers to a subscriber with an RSA key it generates per
     subscription (2048 bits, about 70 ms), and the alert tests make a new subscription each
-    (``tests/alert_world.py``): one key serves the session. The signature is not checked here."""
+    (``tests/alert_world.py``): one key serves the session (``test_execution.py``: 16.4 s to 14.1 s).
+    The signature is not checked here."""
     from unittest import mock
 
     from cryptography.hazmat.primitives.asymmetric import rsa

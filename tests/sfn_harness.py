@@ -18,8 +18,8 @@ module adds what a fault-injection test needs:
   the definition named;
 - virtual time: the retrier's ``time.sleep`` records the wait instead of sleeping;
 - each definition parsed once: moto parses the definition again for every execution (with an
-  ANTLR parser, about 70 ms for ours); parsing once took ``test_execution.py`` from 21.7 s to
-  15.0 s. The parsed program keeps no state of its own (an execution's state lives in its
+  ANTLR parser, about 70 ms for ours); parsing once took ``test_execution.py`` from 21.0 s to
+  16.4 s. The parsed program keeps no state of its own (an execution's state lives in its
   ``Environment``), so executions share it.
 """
 
