@@ -11,7 +11,7 @@ from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.documents.run_input import rule_input_transformer, start_retry
 from constructs_lib.model.naming import aws_name
-from constructs_lib.model.schedule_expression import ScheduleError, parse_schedule
+from constructs_lib.model.schedule_expression import Schedule as ScheduleExpression
 from constructs_lib.service_role import ServiceRole
 from constructs_lib.state_machine import JobStateMachine
 
@@ -25,7 +25,8 @@ class Schedule(Construct):
     ``{"job": ..., "scheduledTime": <the event's time>}`` as input. A start Step Functions does not
     accept is retried for one period of the schedule (at most an hour, ``run_input.start_retry``),
     then goes to ``dead_letter_queue``. (A RunTask that "succeeds" with a capacity failure never
-    reaches this far, hence the state machine.) Exposes ``rule_name`` (also ``schedule_name``) and ``arn``.
+    reaches this far, hence the state machine.) ``schedule`` is the expression as ``parse_schedule``
+    checked it (``JobSpec.parsed_schedule``). Exposes ``rule_name`` (also ``schedule_name``) and ``arn``.
     """
 
     def __init__(
@@ -35,7 +36,7 @@ class Schedule(Construct):
         *,
         name: str,
         job_name: str,
-        expression: str,
+        schedule: ScheduleExpression,
         aws: AwsEnvironment,
         state_machine: JobStateMachine,
         dead_letter_queue: DeadLetterQueue,
@@ -43,10 +44,6 @@ class Schedule(Construct):
         description: str = "",
     ) -> None:
         super().__init__(scope, id_)
-        try:
-            schedule = parse_schedule(expression)
-        except ScheduleError as exc:
-            raise ValueError(f"{name}: schedule {exc}") from None
         self.rule_name = aws_name(name, kind="event_rule")
         self.schedule_name = self.rule_name
         self.rule = CloudwatchEventRule(
@@ -54,7 +51,7 @@ class Schedule(Construct):
             "rule",
             name=self.rule_name,
             description=description,
-            schedule_expression=expression,
+            schedule_expression=schedule.expression,
             state="ENABLED" if enabled else "DISABLED",
         )
         self.arn: str = self.rule.arn

@@ -99,7 +99,7 @@ class ScheduledJob(Construct):
         timing = {
             "name": name,
             "job_name": job.name,
-            "expression": job.schedule,
+            "schedule": job.parsed_schedule,
             "aws": aws,
             "state_machine": self.state_machine,
             "dead_letter_queue": dead_letter_queue,

@@ -11,7 +11,7 @@ from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.documents.run_input import scheduler_input, start_retry
 from constructs_lib.model.naming import aws_name
-from constructs_lib.model.schedule_expression import ScheduleError, parse_schedule
+from constructs_lib.model.schedule_expression import Schedule
 from constructs_lib.service_role import ServiceRole
 from constructs_lib.state_machine import JobStateMachine
 
@@ -39,7 +39,7 @@ class TimeZoneSchedule(Construct):
     machine and send to ``dead_letter_queue``. A start Step Functions does not accept is retried
     for one period of the schedule (at most an hour), then goes to that queue.
     https://docs.aws.amazon.com/scheduler/latest/UserGuide/what-is-scheduler.html
-    Exposes ``schedule_name`` and ``arn``.
+    ``schedule`` is the expression as ``parse_schedule`` checked it. Exposes ``schedule_name`` and ``arn``.
     """
 
     def __init__(
@@ -49,7 +49,7 @@ class TimeZoneSchedule(Construct):
         *,
         name: str,
         job_name: str,
-        expression: str,
+        schedule: Schedule,
         timezone: str,
         aws: AwsEnvironment,
         state_machine: JobStateMachine,
@@ -60,10 +60,6 @@ class TimeZoneSchedule(Construct):
         description: str = "",
     ) -> None:
         super().__init__(scope, id_)
-        try:
-            schedule = parse_schedule(expression)
-        except ScheduleError as exc:
-            raise ValueError(f"{name}: schedule {exc}") from None
         self.schedule_name = aws_name(name, kind="scheduler_schedule")
         self.role = ServiceRole(
             self,
@@ -88,7 +84,7 @@ class TimeZoneSchedule(Construct):
             name=self.schedule_name,
             group_name=group.group.name,
             description=description,
-            schedule_expression=expression,
+            schedule_expression=schedule.expression,
             schedule_expression_timezone=timezone,
             state="ENABLED" if enabled else "DISABLED",
             flexible_time_window=window,

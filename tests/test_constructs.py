@@ -18,10 +18,10 @@ from constructs_lib import (
     JobSpec,
     Network,
     RetryPolicy,
-    Schedule,
     ScheduledJob,
 )
 from constructs_lib.model.config import NetworkSpec
+from constructs_lib.model.schedule_expression import ScheduleError, parse_schedule
 
 
 def compose(name: str, job: JobSpec, **options):
@@ -104,19 +104,12 @@ def test_fargate_task_checks_its_size(composed):
         FargateTask(stack, "bad-image", name="x", aws=aws, vpc_id="vpc", image=" ", command=["x"], cpu=256, memory=512)
 
 
-def test_schedule_checks_its_expression(composed):
-    _, stack, aws, _ = composed
-    with pytest.raises(ValueError, match=r"^x: schedule 'cron\(0 8 \* \* \*\)' has 5 fields"):
-        Schedule(
-            stack,
-            "bad-schedule",
-            name="x",
-            job_name="x",
-            expression="cron(0 8 * * *)",
-            aws=aws,
-            state_machine=None,  # type: ignore[arg-type]
-            dead_letter_queue=None,  # type: ignore[arg-type]
-        )
+def test_a_schedule_is_checked_where_it_is_parsed_before_any_construct_takes_it():
+    # The schedule constructs take the parsed value object (JobSpec.parsed_schedule), not a string.
+    with pytest.raises(ScheduleError, match=r"^'cron\(0 8 \* \* \*\)' has 5 fields"):
+        parse_schedule("cron(0 8 * * *)")
+    job = JobSpec(name="x", schedule="rate(1 day)", image="a", command=("a",), cpu=256, memory=512)
+    assert (job.parsed_schedule.expression, job.parsed_schedule.period_seconds) == ("rate(1 day)", 86400)
 
 
 def test_value_objects_validate_themselves():
