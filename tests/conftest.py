@@ -78,10 +78,11 @@ def one_sns_signing_key() -> Any:
 
 
 @pytest.fixture(autouse=True)
-def fresh_schedule_dates() -> None:
-    """Each test works out schedule dates anew: ``schedule_expression`` keeps the dates of each set
-    of date fields for the life of the process, which would let a test pass on what an earlier one
-    worked out (and hide a wrong change from ``make mutate``)."""
+def fresh_schedule_caches() -> None:
+    """Each test parses schedules anew: ``schedule_expression`` keeps each parsed expression and the
+    dates of each set of date fields for the life of the process, which would let a test pass on
+    what an earlier one worked out (and hide a wrong change from ``make mutate``)."""
     from constructs_lib.model import schedule_expression
 
+    schedule_expression.parse_schedule.cache_clear()
     schedule_expression._DATES.clear()
