@@ -27,8 +27,11 @@ synth: $(STAMP)
 	$(VENV)/bin/python -O main.py
 
 # One worker per core; a test file stays on one worker, so each synthesizes what its file needs.
+# The suite synthesizes its own configurations (tests/configs/), never jobs.toml; then your own
+# stack is compared with its snapshot (snapshots/<stack>.json), recorded on first use.
 test: $(STAMP) $(CHECKOV) $(NODE_STAMP)
 	$(VENV)/bin/python -m pytest -n auto --dist loadfile
+	$(VENV)/bin/python tools/stack-snapshot
 
 # cdktf deploy / diff / destroy: synthesize (cdktf.json runs `make synth`), then run Terraform, or
 # OpenTofu with TERRAFORM_BINARY_NAME=tofu. They stop at once, saying what is missing, without it.
@@ -66,9 +69,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Rewrite the committed snapshot of the default stack after an intended change; review the diff.
+# Record both snapshots after an intended change, then review `git diff`: your stack's
+# (snapshots/<stack>.json, from jobs.toml or $JOBS_CONFIG) and the project's own default stack.
 update-snapshots: $(STAMP)
-	$(VENV)/bin/python -m pytest tests/test_snapshot.py --snapshot-update
+	$(VENV)/bin/python tools/stack-snapshot --update
+	$(VENV)/bin/python -m pytest tests/test_snapshot.py --snapshot-update -q
 
 # pipenv itself lives in its own small environment, so it needs nothing from the machine but python3.
 $(PIPENV):

@@ -184,18 +184,25 @@ def write_review(config: Config, stack_dir: Path, synthesized: dict[str, Any] | 
     return page
 
 
-def main(argv: list[str]) -> int:
-    if argv not in ([], ["--stack-folder"]):
-        print(f"usage: {Path(__file__).name} [--stack-folder]", file=sys.stderr)
-        return 2
-    path = config_path()
+def load_or_report(path: Path) -> Config | None:
+    """The config at ``path``, or ``None`` once its problems are printed, one line each."""
     try:
-        config = load_config(path)
+        return load_config(path)
     except ConfigError as error:
         count = len(error.problems)
         print(f"error: {path} has {count} problem{'s' if count != 1 else ''}; nothing was written:", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
+        return None
+
+
+def main(argv: list[str]) -> int:
+    if argv not in ([], ["--stack-folder"]):
+        print(f"usage: {Path(__file__).name} [--stack-folder]", file=sys.stderr)
+        return 2
+    path = config_path()
+    config = load_or_report(path)
+    if config is None:
         return 2
     if argv == ["--stack-folder"]:
         print(output_dir() / "stacks" / config.stack.name)

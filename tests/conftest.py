@@ -19,8 +19,13 @@ from constructs_lib.model.config import Config, load_config  # noqa: E402
 
 use_lean_provider_import()
 
-DEFAULT_CONFIG = ROOT / "jobs.toml"
-MULTI_CONFIG = Path(__file__).resolve().parent / "configs" / "multi.toml"
+CONFIGS = Path(__file__).resolve().parent / "configs"
+# The project's own configurations: never the user's jobs.toml, so the suite passes whatever it holds.
+DEFAULT_CONFIG = CONFIGS / "default.toml"
+MULTI_CONFIG = CONFIGS / "multi.toml"
+# main.py and every command a test starts read $JOBS_CONFIG first: the suite's own default, whatever the
+# user's shell exports.
+os.environ["JOBS_CONFIG"] = str(DEFAULT_CONFIG)
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW_EPOCH = 1795852800  # Sat 2026-11-28 08:00 UTC
@@ -97,7 +98,7 @@ def test_config_errors_do_not_import_the_provider():
 
 
 def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous_output):
-    result = run_main({"JOBS_CONFIG": str(ROOT / "jobs.toml"), "CDKTF_OUTDIR": str(previous_output)}, tmp_path)
+    result = run_main({"JOBS_CONFIG": str(DEFAULT_CONFIG), "CDKTF_OUTDIR": str(previous_output)}, tmp_path)
     assert result.returncode == 0, result.stderr
     stack_dir = previous_output / "stacks" / "scheduled-jobs"
     assert result.stdout.splitlines() == [
@@ -353,7 +354,7 @@ def test_the_rules_warning_counts_the_synthesized_stacks_rules(tmp_path, monkeyp
 
     monkeypatch.setattr(main, "DEFAULT_BUS_RULES_QUOTA", 1)  # the shipped job makes 2: schedule, ended-early
     monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
-    monkeypatch.delenv("JOBS_CONFIG", raising=False)
+    monkeypatch.setenv("JOBS_CONFIG", str(DEFAULT_CONFIG))
     assert main.main([]) == 0
     (warning,) = [line for line in capsys.readouterr().err.splitlines() if "rules on the default event bus" in line]
     assert warning.startswith("warning: the stack puts 2 rules on the default event bus ")

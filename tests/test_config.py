@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_CONFIG
 
 from constructs_lib.model.config import ConfigError, load_config, parse_config
 from constructs_lib.model.retry_policy import RetryPolicy
@@ -38,8 +39,8 @@ def job_problems(**fields: str) -> list[str]:
     return problems(STACK + "\n".join(lines) + "\n")
 
 
-def test_shipped_config_is_the_original_example():
-    config = load_config("jobs.toml")
+def test_the_default_test_config_is_the_original_example():
+    config = load_config(DEFAULT_CONFIG)
     assert config.stack.name == "scheduled-jobs"
     assert config.stack.region == "ap-northeast-1"
     assert (config.network.cidr, config.network.max_azs, config.network.nat_gateways) == ("10.0.0.0/16", 2, 1)
