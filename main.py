@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.model.config import Config, ConfigError, JobSpec, load_config
+from constructs_lib.model.config import Config, ConfigError, JobSpec, job_default_retry, load_config
 from constructs_lib.model.naming import alert_topic_name
 from constructs_lib.model.schedule_expression import format_duration
 
@@ -118,9 +118,21 @@ def summary(
     for job in config.jobs:
         zone = f" ({job.timezone}, EventBridge Scheduler)" if job.timezone else ""
         lines.append(f"  {job.name} next{zone}: {next_runs(job, after)}")
+    for job in config.jobs:
+        lines.append(f"  {job.name} launch retries: {job.retry_policy.describe()} ({retry_source(job)})")
     lines.append(f"  alerts: {alert_routes(config)}")
     lines.append(f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)")
     return "\n".join(lines)
+
+
+def retry_source(job: JobSpec) -> str:
+    """Where the job's retry policy comes from: ``[jobs.retry]``, the default, or both."""
+    given = sorted(job.retry.model_fields_set) if job.retry is not None else []
+    if not given:
+        return "the default policy"
+    if len(given) == len(type(job.retry).model_fields):
+        return "all from [jobs.retry]"
+    return f"[jobs.retry] sets {', '.join(given)}; the rest is the default policy"
 
 
 def alert_routes(config: Config) -> str:
@@ -147,15 +159,32 @@ def warnings(config: Config) -> list[str]:
         )
     for index, job in enumerate(config.jobs):
         period = job.parsed_schedule.period_seconds
-        if job.concurrency == "forbid" and period is not None and job.longest_run_seconds > period:
+        squeezed = job.retry is None or "max_attempts" not in job.retry.model_fields_set
+        if job.concurrency == "forbid" and period is not None and squeezed and job.retry_policy.max_attempts == 0:
+            roomy = job_default_retry(
+                gap_seconds=job.shortest_gap_seconds, sources=len(job.capacity), timeout_seconds=0, forbid=False
+            )
             found.append(
-                f"jobs[{index}] ({job.name}): a run can last {format_duration(job.longest_run_seconds)} "
+                f"{job_label(index, job)}: timeout_seconds {format_duration(job.timeout_seconds)} leaves no time "
+                f"for launch retries before the next run of {job.schedule} ({format_duration(period)} later): "
+                "the default policy keeps a run inside its slot, so it launches once, and a capacity shortage "
+                "alerts at once. Shorten timeout_seconds to the longest the job should take, or set "
+                f'concurrency = "allow" (the default policy would then make {roomy.describe()}).'
+            )
+        elif job.concurrency == "forbid" and period is not None and job.longest_run_seconds > period:
+            found.append(
+                f"{job_label(index, job)}: a run can last {format_duration(job.longest_run_seconds)} "
                 f"(retry waits, and timeout_seconds {format_duration(job.timeout_seconds)} per run of the task), "
                 f"longer than the {format_duration(period)} between runs of {job.schedule}: a run due while the "
                 'previous one still runs launches nothing and alerts (concurrency = "forbid"). Shorten '
                 'timeout_seconds, or set concurrency = "allow" if runs may overlap.'
             )
     return found
+
+
+def job_label(index: int, job: JobSpec) -> str:
+    """How messages name a job: ``jobs[0] (daily-report)``."""
+    return f"jobs[{index}] ({job.name})"
 
 
 def stack_warnings(synthesized: dict[str, Any] | None) -> list[str]:

@@ -110,6 +110,8 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
         "one at a time",
         "",
         "  run-once-a-hour next: Sat 2026-11-28 09:00 UTC; Sat 2026-11-28 10:00 UTC; Sat 2026-11-28 11:00 UTC",
+        "  run-once-a-hour launch retries: 3 retries, waiting 1 s, 2 s, 4 s (7 s) ([jobs.retry] sets "
+        "backoff_rate, interval_seconds, max_attempts; the rest is the default policy)",
         "  alerts: log, SNS topic scheduled-jobs-alerts",
         f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)",
         f"Review page: {previous_output / 'review.md'}",
@@ -181,9 +183,9 @@ def test_the_summary_names_every_alert_route_and_warns_only_without_one(multi_co
         "subscription mail first), Slack (webhook URL in SSM /batch/alerts/slack-webhook), Chatwork room 123456 "
         "(token in SSM /batch/alerts/chatwork-token)"
     )
-    # every-5-minutes may run for an hour; the sync job allows overlaps; the report has a day.
-    (overlap,) = main.warnings(multi_config)
-    assert overlap.startswith("jobs[1] (every-5-minutes): a run can last 1 h 4 min 30 s ")
+    # every-5-minutes's default policy fits between its runs with its 2-minute timeout; the sync job
+    # allows overlaps; the report has a day.
+    assert main.warnings(multi_config) == []
     assert len(main.warnings(default_config)) == 2
     chat_only = multi_config.model_copy(
         update={"alert": multi_config.alert.model_copy(update={"emails": (), "chatwork_room_id": None})}
@@ -359,3 +361,71 @@ def test_the_rules_warning_counts_the_synthesized_stacks_rules(tmp_path, monkeyp
     (warning,) = [line for line in capsys.readouterr().err.splitlines() if "rules on the default event bus" in line]
     assert warning.startswith("warning: the stack puts 2 rules on the default event bus ")
     assert "default quota of 1 rules per bus" in warning
+
+
+# --- the retry policy in effect: [jobs.retry] over the default, and the default's own sizing -------
+
+FIFTEEN_MINUTES = """
+[stack]
+region = "ap-northeast-1"
+
+[[jobs]]
+name = "sync"
+schedule = "rate(15 minutes)"
+image = "alpine:3.20"
+command = ["true"]
+cpu = 256
+memory = 512
+"""
+
+
+def test_keys_left_out_of_jobs_retry_take_the_default_policy(tmp_path):
+    """The trap: retry_exit_codes alone used to replace the 12 default retries with 3 over 7 s."""
+    import main
+    from constructs_lib.model.config import parse_config
+
+    daily = FIFTEEN_MINUTES.replace("rate(15 minutes)", "cron(0 8 ? * MON-FRI *)")
+    config = parse_config(daily + "[jobs.retry]\nretry_exit_codes = [75]\n")
+    (job,) = config.jobs
+    assert job.retry_policy.waits() == [10, 20, 40, 80] + [120] * 8
+    assert job.retry_policy.retry_exit_codes == (75,)
+    assert main.retry_source(job) == "[jobs.retry] sets retry_exit_codes; the rest is the default policy"
+    assert job.retry_policy.describe() == (
+        "12 retries, waiting 10 s, 20 s, 40 s, 1 min 20 s, 2 min x8 (18 min 30 s); exit code 75 relaunched"
+    )
+    # A longer interval than the default's 2-minute cap is not cut down to it.
+    longer = parse_config(daily + "[jobs.retry]\nmax_attempts = 2\ninterval_seconds = 300\n").jobs[0]
+    assert longer.retry_policy.waits() == [300, 600]
+    capped = parse_config(daily + "[jobs.retry]\nmax_attempts = 3\ninterval_seconds = 100\n").jobs[0]
+    assert capped.retry_policy.waits() == [100, 120, 120]
+    assert main.retry_source(parse_config(daily).jobs[0]) == "the default policy"
+
+
+def test_the_default_policy_leaves_a_timeout_of_room_so_an_ordinary_job_does_not_warn():
+    import main
+    from constructs_lib.model.config import parse_config
+
+    ordinary = parse_config(FIFTEEN_MINUTES + "timeout_seconds = 600\n")
+    (job,) = ordinary.jobs
+    # 5 of the 15 minutes are left after the timeout: the waits that fit in them.
+    assert job.retry_policy.waits() == [10, 20, 40, 80, 120]
+    assert job.longest_run_seconds == 870
+    assert [w for w in main.warnings(ordinary) if "jobs[0]" in w] == []
+    # Runs that may overlap keep the whole period for retries.
+    overlapping = parse_config(FIFTEEN_MINUTES + 'timeout_seconds = 600\nconcurrency = "allow"\n').jobs[0]
+    assert overlapping.retry_policy.waits() == [10, 20, 40, 80, 120, 120, 120, 120, 120, 120]
+
+
+def test_a_timeout_that_leaves_no_room_for_retries_says_what_to_change():
+    import main
+    from constructs_lib.model.config import parse_config
+
+    config = parse_config(FIFTEEN_MINUTES)  # timeout_seconds: the default hour
+    assert config.jobs[0].retry_policy.max_attempts == 0
+    assert [w for w in main.warnings(config) if "jobs[0]" in w] == [
+        "jobs[0] (sync): timeout_seconds 1 h leaves no time for launch retries before the next run of "
+        "rate(15 minutes) (15 min later): the default policy keeps a run inside its slot, so it launches once, "
+        "and a capacity shortage alerts at once. Shorten timeout_seconds to the longest the job should take, or "
+        'set concurrency = "allow" (the default policy would then make 10 retries, waiting 10 s, 20 s, 40 s, '
+        "1 min 20 s, 2 min x6 (14 min 30 s))."
+    ]

@@ -95,7 +95,7 @@ def test_unknown_key_lists_the_allowed_ones():
         "jobs[0].memroy: unknown key (allowed: name, schedule, timezone, flexible_window_minutes, image, command, "
         "cpu, memory, enabled, environment, secrets, task_role_policy_arns, task_role_statements, "
         "readonly_root_filesystem, log_retention_days, timeout_seconds, capacity, "
-        "retry, concurrency)"
+        "concurrency, retry)"
     ]
 
 
@@ -465,8 +465,9 @@ def test_retry_window_must_end_before_the_next_run():
         + JOB.replace("cron(0 8 * * ? *)", "rate(5 minutes)")
         + ("[jobs.retry]\nmax_attempts = 5\ninterval_seconds = 30\nbackoff_rate = 2.0\n")
     )
+    # 30, 60, 120, then 120 and 120: the default policy's 2-minute cap, since max_delay_seconds is left out
     assert problems(text) == [
-        "jobs[0].retry: retries wait up to 15 min 30 s in all, which runs into the next scheduled run "
+        "jobs[0].retry: retries wait up to 7 min 30 s in all, which runs into the next scheduled run "
         "(rate(5 minutes) runs every 5 min); allowed: a total wait below 5 min (fewer max_attempts, a smaller "
         "interval_seconds or a max_delay_seconds)"
     ]
@@ -695,11 +696,13 @@ def test_each_capacity_source_gets_the_retries_and_the_window_check_counts_them_
         "runs into the next scheduled run (rate(1 hour) runs every 1 h); allowed: a total wait below 1 h "
         "(fewer max_attempts, a smaller interval_seconds or a max_delay_seconds)"
     ]
-    # The default policy is scaled so that both sources' retries fit in the period.
+    # The default policy is scaled so that both sources' retries, and then one timeout, fit in the period.
     five = parse_config(
-        STACK + JOB.replace("cron(0 8 * * ? *)", "rate(10 minutes)") + 'capacity = ["FARGATE", "FARGATE_SPOT"]\n'
+        STACK
+        + JOB.replace("cron(0 8 * * ? *)", "rate(15 minutes)")
+        + 'capacity = ["FARGATE", "FARGATE_SPOT"]\ntimeout_seconds = 300\n'
     )
-    assert five.jobs[0].retry_policy.waits() == [10, 20, 40, 80, 120]  # 270 s each, 540 s of 600
+    assert five.jobs[0].retry_policy.waits() == [10, 20, 40, 80, 120]  # 270 s each, 540 s of the 600 s left
     assert five.jobs[0].retry_window_seconds == 540
 
 

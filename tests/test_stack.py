@@ -776,6 +776,8 @@ def test_shipped_retry_policy_is_the_originals(default_stack):
             "IntervalSeconds": 1,
             "MaxAttempts": 3,
             "BackoffRate": 2.0,
+            # Left out of [jobs.retry], so the default policy's cap: it never binds on 1, 2 and 4 s.
+            "MaxDelaySeconds": 120,
         }
     ]
 

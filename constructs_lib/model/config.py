@@ -541,11 +541,12 @@ class JobSpec(ValueObject):
     #: Capacity to launch on, in order: when launches on one still find no capacity after the
     #: retry policy, the run moves on to the next, which gets the policy again.
     capacity: tuple[CapacitySource, ...] = ("FARGATE",)
-    #: ``None`` takes ``default_retry_policy`` scaled to the schedule (and the capacity sources).
-    retry: RetryPolicy | None = None
     #: ``forbid``: a run that finds the previous one still running launches nothing, alerts and
     #: fails (``Job.PreviousRunStillRunning``). ``allow``: runs may overlap.
     concurrency: Concurrency = "forbid"
+    #: The keys given in ``[jobs.retry]``; every key left out takes the default policy's value
+    #: (``job_default_retry``: the default scaled to the schedule). ``None``: the default throughout.
+    retry: RetryPolicy | None = None
 
     _name = field_validator("name")(check_job_name)
     _cpu = field_validator("cpu")(check_cpu)
@@ -682,7 +683,13 @@ class JobSpec(ValueObject):
             flexible_window_minutes=info.data.get("flexible_window_minutes") or 0,
         )
         sources = len(info.data.get("capacity", ("FARGATE",)))
-        window = retry.window_seconds * sources
+        default = job_default_retry(
+            gap_seconds=period,
+            sources=sources,
+            timeout_seconds=info.data.get("timeout_seconds", 0),
+            forbid=info.data.get("concurrency", "forbid") == "forbid",
+        )
+        window = merged_retry(default, retry).window_seconds * sources
         if period is not None and window >= period:
             each = f" ({sources} capacity sources, each with these retries)" if sources > 1 else ""
             raise ValueError(
@@ -721,13 +728,45 @@ class JobSpec(ValueObject):
         return self.retry_policy.window_seconds * len(self.capacity)
 
     @property
+    def default_retry(self) -> RetryPolicy:
+        """The policy the job gets for every key ``[jobs.retry]`` leaves out."""
+        return job_default_retry(
+            gap_seconds=self.shortest_gap_seconds,
+            sources=len(self.capacity),
+            timeout_seconds=self.timeout_seconds,
+            forbid=self.concurrency == "forbid",
+        )
+
+    @property
     def retry_policy(self) -> RetryPolicy:
-        """The explicit ``retry``, or the default scaled so that the retries on every capacity
-        source end before the next scheduled run."""
-        if self.retry is not None:
-            return self.retry
-        period = self.shortest_gap_seconds
-        return default_retry_policy(None if period is None else period // len(self.capacity))
+        """The policy in effect: the keys of ``[jobs.retry]`` over the job's default policy."""
+        return merged_retry(self.default_retry, self.retry)
+
+
+def job_default_retry(*, gap_seconds: int | None, sources: int, timeout_seconds: int, forbid: bool) -> RetryPolicy:
+    """``DEFAULT_RETRY`` with as many retries as fit, on every capacity source, before the next
+    scheduled run (``gap_seconds`` away at the closest); with ``concurrency = "forbid"``, before
+    the next run less one timeout, so that a run that waited out every retry and then ran to its
+    timeout still ends before the next run is due (which would otherwise launch nothing)."""
+    if gap_seconds is None:
+        return default_retry_policy(None)
+    room = max(gap_seconds - timeout_seconds, 0) if forbid else gap_seconds
+    return default_retry_policy(room // sources)
+
+
+def merged_retry(default: RetryPolicy, given: RetryPolicy | None) -> RetryPolicy:
+    """``default`` with the keys that ``given`` set (``model_fields_set``: the keys written in
+    ``[jobs.retry]``, or passed to ``RetryPolicy``) taken from ``given``.
+
+    One exception: the default's cap on each wait (``max_delay_seconds``) is not kept under a
+    given ``interval_seconds`` longer than the cap, which it would silently shorten."""
+    if given is None:
+        return default
+    update = {key: getattr(given, key) for key in given.model_fields_set}
+    cap = update.get("max_delay_seconds", default.max_delay_seconds)
+    if "max_delay_seconds" not in update and cap is not None and update.get("interval_seconds", 0) > cap:
+        update["max_delay_seconds"] = None
+    return default.model_copy(update=update)
 
 
 class Config(ValueObject):

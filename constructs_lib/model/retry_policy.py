@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from constructs_lib.model.value_object import ValueObject
+from lambda_src.durations import format_duration
 
 __all__ = ["DEFAULT_RETRY", "RetryPolicy", "default_retry_policy"]
 
@@ -67,10 +68,41 @@ class RetryPolicy(ValueObject):
             waits = [min(w, self.max_delay_seconds) for w in waits]
         return waits
 
+    def describe(self) -> str:
+        """The policy in a line, as the summary shows it: ``3 retries, waiting 1 s, 2 s, 4 s (7 s)``."""
+        parts = [f"{self.max_attempts} retr{'y' if self.max_attempts == 1 else 'ies'}"]
+        if self.max_attempts:
+            parts[0] += f", waiting {_waits(self.waits())}"
+        if self.jitter == "FULL":
+            parts.append("each wait shortened at random (jitter)")
+        if self.retry_exit_codes:
+            parts.append(
+                f"exit code{'s' if len(self.retry_exit_codes) > 1 else ''} "
+                f"{', '.join(map(str, self.retry_exit_codes))} relaunched"
+            )
+        if self.rerun_attempts:
+            parts.append(
+                f"{self.rerun_attempts} re-run(s) of a failed container, waiting "
+                f"{_waits(self.waits(self.rerun_attempts))}"
+            )
+        return "; ".join(parts)
+
     @property
     def window_seconds(self) -> float:
         """Worst-case time spent waiting between launches of one run (task run time not counted)."""
         return sum(self.waits()) + sum(self.waits(self.rerun_attempts))
+
+
+def _waits(waits: list[float]) -> str:
+    """``[10, 20, 120, 120, 120]`` -> ``10 s, 20 s, 2 min x3 (4 min 30 s)``: runs of one wait counted."""
+    runs: list[list[int]] = []
+    for wait in (int(w) for w in waits):
+        if runs and runs[-1][0] == wait:
+            runs[-1][1] += 1
+        else:
+            runs.append([wait, 1])
+    shown = ", ".join(format_duration(w) + (f" x{n}" if n > 1 else "") for w, n in runs)
+    return f"{shown} ({format_duration(int(sum(waits)))})"
 
 
 # The default rides out a Fargate capacity shortage of 15 minutes and more: waits of
