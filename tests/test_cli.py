@@ -66,9 +66,9 @@ def test_bad_config_exits_2_names_each_problem_and_writes_nothing(tmp_path, prev
     assert result.stderr.splitlines() == [
         f"error: {config} has 3 problems; nothing was written:",
         "  stack.region: 'tokyo' is not an AWS region name (for example 'ap-northeast-1')",
-        "  jobs[0].schedule: 'cron(0 8 * * *)' has 5 fields; EventBridge cron needs 6: minutes hours "
+        "  jobs[0] (nightly).schedule: 'cron(0 8 * * *)' has 5 fields; EventBridge cron needs 6: minutes hours "
         "day-of-month month day-of-week year",
-        "  jobs[0].memory: 4096 is not valid with cpu 256 (allowed: 512, 1024, 2048)",
+        "  jobs[0] (nightly).memory: 4096 is not valid with cpu 256 (allowed: 512, 1024, 2048)",
     ]
     assert "Traceback" not in result.stderr
     assert snapshot_tree(previous_output) == before

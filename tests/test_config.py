@@ -92,7 +92,8 @@ def test_toml_syntax_error_names_the_line():
 
 def test_unknown_key_lists_the_allowed_ones():
     assert job_problems(memroy="512") == [
-        "jobs[0].memroy: unknown key (allowed: name, schedule, timezone, flexible_window_minutes, image, command, "
+        "jobs[0] (report).memroy: unknown key (allowed: name, schedule, timezone, flexible_window_minutes, "
+        "image, command, "
         "cpu, memory, enabled, environment, secrets, task_role_policy_arns, task_role_statements, "
         "readonly_root_filesystem, log_retention_days, timeout_seconds, capacity, "
         "concurrency, retry)"
@@ -108,7 +109,7 @@ def test_unknown_table():
 def test_unknown_key_in_retry_table():
     text = STACK + JOB + "[jobs.retry]\nattempts = 3\n"
     assert problems(text) == [
-        "jobs[0].retry.attempts: unknown key (allowed: max_attempts, interval_seconds, backoff_rate, "
+        "jobs[0] (report).retry.attempts: unknown key (allowed: max_attempts, interval_seconds, backoff_rate, "
         "max_delay_seconds, jitter, rerun_attempts, retry_exit_codes)"
     ]
 
@@ -116,11 +117,11 @@ def test_unknown_key_in_retry_table():
 def test_missing_required_keys():
     assert problems('[[jobs]]\nname = "x"\n') == [
         "stack: required but missing",
-        "jobs[0].schedule: required but missing",
-        "jobs[0].image: required but missing",
-        "jobs[0].command: required but missing",
-        "jobs[0].cpu: required but missing",
-        "jobs[0].memory: required but missing",
+        "jobs[0] (x).schedule: required but missing",
+        "jobs[0] (x).image: required but missing",
+        "jobs[0] (x).command: required but missing",
+        "jobs[0] (x).cpu: required but missing",
+        "jobs[0] (x).memory: required but missing",
     ]
 
 
@@ -130,16 +131,24 @@ def test_at_least_one_job():
 
 
 def test_wrong_types_are_not_coerced():
-    assert job_problems(cpu='"256"') == ['jobs[0].cpu: input should be a valid integer (got "256")']
-    assert job_problems(enabled='"yes"') == ['jobs[0].enabled: input should be a valid boolean (got "yes")']
-    assert job_problems(command='"echo hi"') == ['jobs[0].command: input should be a valid tuple (got "echo hi")']
+    assert job_problems(cpu='"256"') == [
+        'jobs[0] (report).cpu: "256" is not a whole number (allowed: a whole number without quotes, for example 256)'
+    ]
+    assert job_problems(enabled='"yes"') == [
+        'jobs[0] (report).enabled: "yes" is not true or false (allowed: true or false, without quotes)'
+    ]
+    assert job_problems(command='"echo hi"') == [
+        'jobs[0] (report).command: "echo hi" is not a list (allowed: a list: the program, then its arguments, '
+        'for example ["python", "job.py"])'
+    ]
 
 
 def test_all_problems_are_reported_at_once():
     assert job_problems(cpu="300", image='""', log_retention_days="8") == [
-        "jobs[0].image: '' is not an image reference (empty or surrounded by spaces)",
-        "jobs[0].cpu: 300 is not a Fargate cpu value (allowed: 256, 512, 1024, 2048, 4096, 8192, 16384)",
-        "jobs[0].log_retention_days: 8 is not a CloudWatch Logs retention period (allowed: 1, 3, 5, 7, 14, 30, "
+        "jobs[0] (report).image: '' is not an image reference (empty or surrounded by spaces)",
+        "jobs[0] (report).cpu: 300 is not a Fargate cpu value (allowed: 256, 512, 1024, 2048, 4096, 8192, 16384)",
+        "jobs[0] (report).log_retention_days: 8 is not a CloudWatch Logs retention period (allowed: 1, 3, 5, "
+        "7, 14, 30, "
         "60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
     ]
 
@@ -201,9 +210,9 @@ def test_stack_name():
             'cidr = "10.0.0.0/8"',
             "network.cidr: '10.0.0.0/8' has prefix /8 (allowed: /16 to /24, so each AZ's subnets fit)",
         ),
-        ("max_azs = 0", "network.max_azs: input should be greater than or equal to 1 (got 0)"),
-        ("max_azs = 7", "network.max_azs: input should be less than or equal to 6 (got 7)"),
-        ("nat_gateways = -1", "network.nat_gateways: input should be greater than or equal to 0 (got -1)"),
+        ("max_azs = 0", "network.max_azs: 0 is out of range (allowed: at least 1)"),
+        ("max_azs = 7", "network.max_azs: 7 is out of range (allowed: at most 6)"),
+        ("nat_gateways = -1", "network.nat_gateways: -1 is out of range (allowed: at least 0)"),
         (
             "max_azs = 2\nnat_gateways = 3",
             "network.nat_gateways: 3 is more than max_azs 2 (allowed: 0 to 2, at most one per AZ)",
@@ -234,7 +243,7 @@ def test_job_names_are_unique():
 def test_duplicate_names_are_reported_with_other_problems():
     text = STACK + JOB + JOB.replace("cpu = 256", "cpu = 100")
     assert problems(text) == [
-        "jobs[1].cpu: 100 is not a Fargate cpu value (allowed: 256, 512, 1024, 2048, 4096, 8192, 16384)",
+        "jobs[1] (report).cpu: 100 is not a Fargate cpu value (allowed: 256, 512, 1024, 2048, 4096, 8192, 16384)",
         "jobs[1].name: 'report' is already the name of jobs[0] (allowed: a name no other job has)",
     ]
 
@@ -251,7 +260,7 @@ def test_duplicate_names_are_reported_with_other_problems():
 )
 def test_fargate_sizes(cpu, memory, allowed):
     assert job_problems(cpu=str(cpu), memory=str(memory)) == [
-        f"jobs[0].memory: {memory} is not valid with cpu {cpu} (allowed: {allowed})"
+        f"jobs[0] (report).memory: {memory} is not valid with cpu {cpu} (allowed: {allowed})"
     ]
 
 
@@ -265,22 +274,24 @@ def test_valid_fargate_sizes_are_accepted():
 
 def test_empty_image_and_command():
     assert job_problems(image='"  "') == [
-        "jobs[0].image: '  ' is not an image reference (empty or surrounded by spaces)"
+        "jobs[0] (report).image: '  ' is not an image reference (empty or surrounded by spaces)"
     ]
     assert job_problems(command="[]") == [
-        "jobs[0].command: [] is empty (allowed: a list whose first item is the program)"
+        "jobs[0] (report).command: [] is empty (allowed: a list whose first item is the program)"
     ]
     assert job_problems(command='[""]') == [
-        "jobs[0].command: [''] is empty (allowed: a list whose first item is the program)"
+        "jobs[0] (report).command: [''] is empty (allowed: a list whose first item is the program)"
     ]
 
 
 def test_environment_names():
     assert job_problems(environment='{ "1ST" = "x" }') == [
-        "jobs[0].environment: '1ST' is not an environment variable name (allowed: letters, digits, '_', "
+        "jobs[0] (report).environment: '1ST' is not an environment variable name (allowed: letters, digits, '_', "
         "not starting with a digit)"
     ]
-    assert job_problems(environment="{ A = 1 }") == ["jobs[0].environment.A: input should be a valid string (got 1)"]
+    assert job_problems(environment="{ A = 1 }") == [
+        'jobs[0] (report).environment.A: 1 is not text (allowed: text in quotes, for example "value")'
+    ]
 
 
 PARAMETER = "arn:aws:ssm:ap-northeast-1:123456789012:parameter/report/db-password"
@@ -296,22 +307,22 @@ def test_secrets_name_parameters_and_secrets_by_arn():
 
 def test_secret_rules():
     assert job_problems(secrets='{ DB = "/report/db-password" }') == [
-        "jobs[0].secrets: DB = '/report/db-password' is not the ARN of an SSM parameter or a Secrets Manager "
+        "jobs[0] (report).secrets: DB = '/report/db-password' is not the ARN of an SSM parameter or a Secrets Manager "
         "secret (allowed: 'arn:aws:ssm:<region>:<account>:parameter/<name>' or "
         "'arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>')"
     ]
     # A Secrets Manager ARN needs its 6-character suffix: IAM would otherwise name no secret.
     assert job_problems(secrets=f'{{ DB = "{SECRET[:-7]}" }}') == [
-        f"jobs[0].secrets: DB = '{SECRET[:-7]}' is not the ARN of an SSM parameter or a Secrets Manager "
+        f"jobs[0] (report).secrets: DB = '{SECRET[:-7]}' is not the ARN of an SSM parameter or a Secrets Manager "
         "secret (allowed: 'arn:aws:ssm:<region>:<account>:parameter/<name>' or "
         "'arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>')"
     ]
     assert job_problems(secrets=f'{{ "2DB" = "{PARAMETER}" }}') == [
-        "jobs[0].secrets: '2DB' is not an environment variable name (allowed: letters, digits, '_', "
+        "jobs[0] (report).secrets: '2DB' is not an environment variable name (allowed: letters, digits, '_', "
         "not starting with a digit)"
     ]
     assert job_problems(environment='{ DB = "x" }', secrets=f'{{ DB = "{PARAMETER}" }}') == [
-        "jobs[0].secrets: 'DB' is also in environment (allowed: each name in one of them)"
+        "jobs[0] (report).secrets: 'DB' is also in environment (allowed: each name in one of them)"
     ]
 
 
@@ -330,17 +341,17 @@ def test_task_role_policies():
 
 def test_task_role_policy_rules():
     assert job_problems(task_role_policy_arns='["ReadOnlyAccess"]') == [
-        "jobs[0].task_role_policy_arns: 'ReadOnlyAccess' is not a managed policy ARN (allowed: "
+        "jobs[0] (report).task_role_policy_arns: 'ReadOnlyAccess' is not a managed policy ARN (allowed: "
         "'arn:aws:iam::<account>:policy/<name>' or 'arn:aws:iam::aws:policy/<name>')"
     ]
     arn = '"arn:aws:iam::123456789012:policy/reports"'
     assert job_problems(task_role_policy_arns=f"[{arn}, {arn}]") == [
-        "jobs[0].task_role_policy_arns: ['arn:aws:iam::123456789012:policy/reports', "
+        "jobs[0] (report).task_role_policy_arns: ['arn:aws:iam::123456789012:policy/reports', "
         "'arn:aws:iam::123456789012:policy/reports'] names a policy twice (allowed: each once)"
     ]
     eleven = ", ".join(f'"arn:aws:iam::123456789012:policy/p{index}"' for index in range(11))
     assert job_problems(task_role_policy_arns=f"[{eleven}]") == [
-        "jobs[0].task_role_policy_arns: 11 policies (allowed: at most 10, IAM's default quota per role)"
+        "jobs[0] (report).task_role_policy_arns: 11 policies (allowed: at most 10, IAM's default quota per role)"
     ]
 
 
@@ -370,16 +381,16 @@ def test_task_role_policy_rules():
 )
 def test_task_role_statement_rules(statement, problem):
     assert problems(STACK + JOB + f"[[jobs.task_role_statements]]\n{statement}\n") == [
-        f"jobs[0].task_role_statements[0].{problem}"
+        f"jobs[0] (report).task_role_statements[0].{problem}"
     ]
 
 
 def test_timeout_range():
     assert job_problems(timeout_seconds="30") == [
-        "jobs[0].timeout_seconds: input should be greater than or equal to 60 (got 30)"
+        "jobs[0] (report).timeout_seconds: 30 is out of range (allowed: at least 60)"
     ]
     assert job_problems(timeout_seconds="604801") == [
-        "jobs[0].timeout_seconds: input should be less than or equal to 604800 (got 604801)"
+        "jobs[0] (report).timeout_seconds: 604801 is out of range (allowed: at most 604800)"
     ]
 
 
@@ -435,7 +446,7 @@ def test_timeout_range():
     ],
 )
 def test_schedule_syntax(schedule, message):
-    assert job_problems(schedule=f'"{schedule}"') == [f"jobs[0].schedule: {message}"]
+    assert job_problems(schedule=f'"{schedule}"') == [f"jobs[0] (report).schedule: {message}"]
 
 
 # --- retry -----------------------------------------------------------------------------------------
@@ -444,15 +455,18 @@ def test_schedule_syntax(schedule, message):
 @pytest.mark.parametrize(
     ("retry", "message"),
     [
-        ("max_attempts = -1", "jobs[0].retry.max_attempts: input should be greater than or equal to 0 (got -1)"),
-        ("interval_seconds = 0", "jobs[0].retry.interval_seconds: input should be greater than or equal to 1 (got 0)"),
-        ("backoff_rate = 0.5", "jobs[0].retry.backoff_rate: input should be greater than or equal to 1 (got 0.5)"),
+        ("max_attempts = -1", "jobs[0] (report).retry.max_attempts: -1 is out of range (allowed: at least 0)"),
+        ("interval_seconds = 0", "jobs[0] (report).retry.interval_seconds: 0 is out of range (allowed: at least 1)"),
+        ("backoff_rate = 0.5", "jobs[0] (report).retry.backoff_rate: 0.5 is out of range (allowed: at least 1.0)"),
         (
             "max_delay_seconds = 0",
-            "jobs[0].retry.max_delay_seconds: input should be greater than or equal to 1 (got 0)",
+            "jobs[0] (report).retry.max_delay_seconds: 0 is out of range (allowed: at least 1)",
         ),
-        ('jitter = "SOME"', "jobs[0].retry.jitter: input should be 'FULL' or 'NONE' (got \"SOME\")"),
-        ("rerun_attempts = 11", "jobs[0].retry.rerun_attempts: input should be less than or equal to 10 (got 11)"),
+        (
+            'jitter = "SOME"',
+            "jobs[0] (report).retry.jitter: \"SOME\" is not an allowed value (allowed: 'FULL' or 'NONE')",
+        ),
+        ("rerun_attempts = 11", "jobs[0] (report).retry.rerun_attempts: 11 is out of range (allowed: at most 10)"),
     ],
 )
 def test_retry_ranges(retry, message):
@@ -467,7 +481,7 @@ def test_retry_window_must_end_before_the_next_run():
     )
     # 30, 60, 120, then 120 and 120: the default policy's 2-minute cap, since max_delay_seconds is left out
     assert problems(text) == [
-        "jobs[0].retry: retries wait up to 7 min 30 s in all, which runs into the next scheduled run "
+        "jobs[0] (report).retry: retries wait up to 7 min 30 s in all, which runs into the next scheduled run "
         "(rate(5 minutes) runs every 5 min); allowed: a total wait below 5 min (fewer max_attempts, a smaller "
         "interval_seconds or a max_delay_seconds)"
     ]
@@ -481,7 +495,7 @@ def test_retry_window_counts_reruns_too():
     )
     # 10 + 20 for launches and 10 + 20 for re-runs: 60 s, not below the 60 s period
     assert problems(text) == [
-        "jobs[0].retry: retries wait up to 1 min in all, which runs into the next scheduled run "
+        "jobs[0] (report).retry: retries wait up to 1 min in all, which runs into the next scheduled run "
         "(rate(1 minute) runs every 1 min); allowed: a total wait below 1 min (fewer max_attempts, a smaller "
         "interval_seconds or a max_delay_seconds)"
     ]
@@ -641,7 +655,7 @@ def test_concurrency_defaults_to_forbid():
     assert parse_config(STACK + JOB).jobs[0].concurrency == "forbid"
     assert parse_config(STACK + JOB + 'concurrency = "allow"\n').jobs[0].concurrency == "allow"
     assert job_problems(concurrency='"replace"') == [
-        "jobs[0].concurrency: input should be 'forbid' or 'allow' (got \"replace\")"
+        "jobs[0] (report).concurrency: \"replace\" is not an allowed value (allowed: 'forbid' or 'allow')"
     ]
 
 
@@ -662,10 +676,11 @@ def test_retry_exit_codes():
         ("[75, 75]", "[75, 75] lists a code twice (allowed: each code once)"),
     ]:
         assert problems(STACK + JOB + f"[jobs.retry]\nretry_exit_codes = {codes}\n") == [
-            f"jobs[0].retry.retry_exit_codes: {message}"
+            f"jobs[0] (report).retry.retry_exit_codes: {message}"
         ]
     assert problems(STACK + JOB + '[jobs.retry]\nretry_exit_codes = ["75"]\n') == [
-        'jobs[0].retry.retry_exit_codes[0]: input should be a valid integer (got "75")'
+        'jobs[0] (report).retry.retry_exit_codes[0]: "75" is not a whole number (allowed: a whole number '
+        "without quotes, for example 256)"
     ]
 
 
@@ -677,12 +692,14 @@ def test_capacity_sources_in_order():
         "(allowed: each of FARGATE and FARGATE_SPOT at most once, at least one, for example "
         '["FARGATE", "FARGATE_SPOT"])'
     )
-    assert job_problems(capacity="[]") == [f"jobs[0].capacity: [] is not an order of capacity sources {allowed}"]
+    assert job_problems(capacity="[]") == [
+        f"jobs[0] (report).capacity: [] is not an order of capacity sources {allowed}"
+    ]
     assert job_problems(capacity='["FARGATE", "FARGATE"]') == [
-        f"jobs[0].capacity: ['FARGATE', 'FARGATE'] is not an order of capacity sources {allowed}"
+        f"jobs[0] (report).capacity: ['FARGATE', 'FARGATE'] is not an order of capacity sources {allowed}"
     ]
     assert job_problems(capacity='["EC2"]') == [
-        "jobs[0].capacity[0]: input should be 'FARGATE' or 'FARGATE_SPOT' (got \"EC2\")"
+        "jobs[0] (report).capacity[0]: \"EC2\" is not an allowed value (allowed: 'FARGATE' or 'FARGATE_SPOT')"
     ]
 
 
@@ -692,7 +709,8 @@ def test_each_capacity_source_gets_the_retries_and_the_window_check_counts_them_
     one = parse_config(STACK + hourly + retry).jobs[0]
     assert one.retry_window_seconds == 2400
     assert problems(STACK + hourly + 'capacity = ["FARGATE", "FARGATE_SPOT"]\n' + retry) == [
-        "jobs[0].retry: retries wait up to 1 h 20 min in all (2 capacity sources, each with these retries), which "
+        "jobs[0] (report).retry: retries wait up to 1 h 20 min in all (2 capacity sources, each with these "
+        "retries), which "
         "runs into the next scheduled run (rate(1 hour) runs every 1 h); allowed: a total wait below 1 h "
         "(fewer max_attempts, a smaller interval_seconds or a max_delay_seconds)"
     ]
@@ -717,27 +735,29 @@ def test_timezone_and_flexible_window():
 
 def test_timezone_must_be_an_iana_name_and_a_near_miss_is_named():
     assert job_problems(timezone='"Asia/Tokio"') == [
-        "jobs[0].timezone: 'Asia/Tokio' is not an IANA time zone name (did you mean 'Asia/Tokyo'? allowed: names "
+        "jobs[0] (report).timezone: 'Asia/Tokio' is not an IANA time zone name (did you mean 'Asia/Tokyo'? "
+        "allowed: names "
         "such as 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York' or 'UTC')"
     ]
     assert job_problems(timezone='"JST+9"') == [
-        "jobs[0].timezone: 'JST+9' is not an IANA time zone name (allowed: names such as 'Asia/Tokyo', "
+        "jobs[0] (report).timezone: 'JST+9' is not an IANA time zone name (allowed: names such as 'Asia/Tokyo', "
         "'Europe/Berlin', 'America/New_York' or 'UTC')"
     ]
 
 
 def test_flexible_window_needs_a_timezone_and_fits_between_runs():
     assert job_problems(flexible_window_minutes="15") == [
-        "jobs[0].flexible_window_minutes: 15 needs timezone (a flexible window is an EventBridge Scheduler "
+        "jobs[0] (report).flexible_window_minutes: 15 needs timezone (a flexible window is an EventBridge Scheduler "
         'feature; allowed with a timezone, for example timezone = "UTC")'
     ]
     hourly = JOB.replace("cron(0 8 * * ? *)", "rate(1 hour)")
     assert problems(STACK + hourly + 'timezone = "UTC"\nflexible_window_minutes = 60\n') == [
-        "jobs[0].flexible_window_minutes: 60 minutes is not shorter than the time between runs of rate(1 hour) "
+        "jobs[0] (report).flexible_window_minutes: 60 minutes is not shorter than the time between runs of "
+        "rate(1 hour) "
         "(1 h) (allowed: 1 to 59)"
     ]
     assert job_problems(flexible_window_minutes="0", timezone='"UTC"') == [
-        "jobs[0].flexible_window_minutes: input should be greater than or equal to 1 (got 0)"
+        "jobs[0] (report).flexible_window_minutes: 0 is out of range (allowed: at least 1)"
     ]
 
 
@@ -753,7 +773,9 @@ def test_daylight_saving_and_the_flexible_window_shorten_the_time_between_runs()
     retry = "[jobs.retry]\nmax_attempts = 2\ninterval_seconds = 41400\nbackoff_rate = 1.0\n"  # 23 h in all
     assert parse_config(daily + retry).jobs[0].retry_window_seconds == 82800
     (problem,) = problems(daily + 'timezone = "Europe/Berlin"\n' + retry)
-    assert problem.startswith("jobs[0].retry: retries wait up to 23 h in all, which runs into the next scheduled run")
+    assert problem.startswith(
+        "jobs[0] (report).retry: retries wait up to 23 h in all, which runs into the next scheduled run"
+    )
 
 
 # --- existing networks and remote state ------------------------------------------------------------
@@ -835,7 +857,7 @@ def test_s3_backend():
         True,
     )
     assert problems(backend.format('type = "gcs", bucket = "ab", key = "k/", region = "x"') + JOB) == [
-        "stack.backend.type: input should be 's3' (got \"gcs\")",
+        "stack.backend.type: \"gcs\" is not an allowed value (allowed: 's3')",
         "stack.backend.bucket: 'ab' is not an S3 bucket name (allowed: 3-63 lowercase letters, digits, '.' and '-', "
         "starting and ending with a letter or digit)",
         "stack.backend.key: 'k/' is not a state object key (allowed: a path such as "
@@ -872,7 +894,7 @@ def test_log_kms_rules():
         "as CloudWatch Logs requires)"
     ]
     text = '[stack]\nregion = "ap-northeast-1"\ntracing = "yes"\n' + JOB
-    assert problems(text) == ['stack.tracing: input should be a valid boolean (got "yes")']
+    assert problems(text) == ['stack.tracing: "yes" is not true or false (allowed: true or false, without quotes)']
 
 
 def test_flow_logs_rules():
@@ -892,7 +914,9 @@ def test_flow_logs_rules():
 def test_execution_log_level():
     assert parse_config(STACK + JOB).stack.execution_log_level == "ERROR"
     text = '[stack]\nregion = "ap-northeast-1"\nexecution_log_level = "DEBUG"\n' + JOB
-    assert problems(text) == ["stack.execution_log_level: input should be 'OFF', 'ERROR' or 'ALL' (got \"DEBUG\")"]
+    assert problems(text) == [
+        "stack.execution_log_level: \"DEBUG\" is not an allowed value (allowed: 'OFF', 'ERROR' or 'ALL')"
+    ]
 
 
 def test_a_config_error_names_its_source_and_joins_its_problems():
@@ -933,15 +957,19 @@ def test_a_utf8_config_reads_the_same_everywhere(tmp_path):
 
 
 def test_values_are_shown_as_written():
-    assert job_problems(cpu='"二百五十六"') == ['jobs[0].cpu: input should be a valid integer (got "二百五十六")']
+    assert job_problems(cpu='"二百五十六"') == [
+        'jobs[0] (report).cpu: "二百五十六" is not a whole number (allowed: a whole number without quotes, '
+        "for example 256)"
+    ]
     assert job_problems(cpu="1979-05-27") == [
-        "jobs[0].cpu: input should be a valid integer (got datetime.date(1979, 5, 27))"
+        "jobs[0] (report).cpu: 1979-05-27 is not a whole number (allowed: a whole number without quotes, for "
+        "example 256)"
     ]
 
 
 def test_jobs_that_are_not_tables_are_reported_not_crashed_on():
     assert problems("jobs = [1]\n" + STACK) == [
-        "jobs[0]: input should be a valid dictionary or instance of JobSpec (got 1)"
+        'jobs[0]: 1 is not a table (allowed: a table: a [section], or inline as { key = "value" })'
     ]
 
 
@@ -962,3 +990,38 @@ def test_secret_sources_name_each_parameter_and_secret_once_as_iam_names_them():
         [SECRET],
     )
     assert secret_sources([]) == ([], [])
+
+
+# --- messages in the words of the file, naming the job --------------------------------------------
+
+
+def test_a_problem_names_the_job_by_its_index_and_its_name():
+    text = STACK + JOB + JOB.replace('"report"', '"daily-report"').replace("cron(0 8 * * ? *)", "cron(0 8 * *)")
+    (problem,) = problems(text)
+    assert problem.startswith("jobs[1] (daily-report).schedule: ")
+
+
+def test_type_errors_say_what_the_file_should_hold_not_the_python_type():
+    assert problems(STACK + '[alert]\nemails = "ops@example.com"\n' + JOB) == [
+        'alert.emails: "ops@example.com" is not a list (allowed: a list of e-mail addresses, for example '
+        '["ops@example.com"])'
+    ]
+    assert job_problems(capacity='"FARGATE"') == [
+        'jobs[0] (report).capacity: "FARGATE" is not a list (allowed: a list of capacity sources, for example '
+        '["FARGATE", "FARGATE_SPOT"])'
+    ]
+    assert job_problems(environment='["A"]') == [
+        'jobs[0] (report).environment: ["A"] is not a table (allowed: a table: a [section], or inline as '
+        '{ key = "value" })'
+    ]
+    assert job_problems(timeout_seconds="600.5") == [
+        "jobs[0] (report).timeout_seconds: 600.5 is not a whole number (allowed: a whole number without quotes, "
+        "for example 256)"
+    ]
+    assert problems(STACK + JOB + '[jobs.retry]\nbackoff_rate = "2"\n') == [
+        'jobs[0] (report).retry.backoff_rate: "2" is not a number (allowed: a number without quotes, for example 2.0)'
+    ]
+    # No message anywhere names a Python type.
+    for text in (STACK + '[alert]\nemails = "x"\n' + JOB, STACK + JOB + "retry = 3\n", "stack = 3\n" + JOB):
+        for problem in problems(text):
+            assert not any(word in problem for word in ("tuple", "dictionary", "instance of", "valid "))

@@ -7,6 +7,7 @@ before the AWS provider bindings load. ``load_config`` returns a frozen ``Config
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 import ipaddress
@@ -857,7 +858,24 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
             problems += [
                 line for field, message in duplicate_names(names) if (line := f"{field}: {message}") not in problems
             ]
-        raise ConfigError(source, problems) from None
+        raise ConfigError(source, [_named(problem, jobs) for problem in problems]) from None
+
+
+_JOB_AT = re.compile(r"jobs\[(\d+)\]")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _named(problem: str, jobs: Any) -> str:
+    """``jobs[0].schedule: ...`` -> ``jobs[0] (daily-report).schedule: ...`` when that job has a
+    name that can be printed as it is (a bad name is reported on its own line)."""
+    match = _JOB_AT.match(problem)
+    if not match or not isinstance(jobs, list) or int(match[1]) >= len(jobs) or problem[match.end() :][:6] == ".name:":
+        return problem
+    job = jobs[int(match[1])]
+    name = job.get("name") if isinstance(job, dict) else None
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
+        return problem
+    return f"{match[0]} ({name}){problem[match.end() :]}"
 
 
 def _path(loc: tuple[str | int, ...]) -> str:
@@ -868,10 +886,42 @@ def _path(loc: tuple[str | int, ...]) -> str:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.time)):  # TOML dates and times, as they are written
+        return value.isoformat()
     try:
         return json.dumps(value, ensure_ascii=False)
     except TypeError:
         return repr(value)
+
+
+# What a list field holds, for "is not a list": by the field's name, or the generic example.
+_LIST_OF = {
+    "emails": 'a list of e-mail addresses, for example ["ops@example.com"]',
+    "command": 'a list: the program, then its arguments, for example ["python", "job.py"]',
+    "capacity": 'a list of capacity sources, for example ["FARGATE", "FARGATE_SPOT"]',
+    "retry_exit_codes": "a list of exit codes, for example [75]",
+}
+# Each pydantic error type that names a Python type, in the words of a TOML file.
+_NOT_A = {
+    **dict.fromkeys(("tuple_type", "list_type", "set_type", "frozen_set_type"), ("a list", None)),
+    **dict.fromkeys(
+        ("dict_type", "model_type", "model_attributes_type"),
+        ("a table", 'a table: a [section], or inline as { key = "value" }'),
+    ),
+    **dict.fromkeys(
+        ("int_type", "int_parsing", "int_from_float"),
+        ("a whole number", "a whole number without quotes, for example 256"),
+    ),
+    **dict.fromkeys(("float_type", "float_parsing"), ("a number", "a number without quotes, for example 2.0")),
+    **dict.fromkeys(("bool_type", "bool_parsing"), ("true or false", "true or false, without quotes")),
+    **dict.fromkeys(("string_type",), ("text", 'text in quotes, for example "value"')),
+}
+_BOUNDS = {
+    "greater_than_equal": "at least {ge}",
+    "less_than_equal": "at most {le}",
+    "greater_than": "more than {gt}",
+    "less_than": "less than {lt}",
+}
 
 
 def _problem(error: dict[str, Any]) -> str:
@@ -888,7 +938,18 @@ def _problem(error: dict[str, Any]) -> str:
         return f"{path}: unknown key (allowed: {allowed})"
     if kind == "value_error":
         return f"{path}: {error['ctx']['error']}"
-    return f"{path}: {error['msg'][0].lower()}{error['msg'][1:]} (got {_show(error['input'])})"
+    got = _show(error["input"])
+    if kind in _NOT_A:
+        noun, allowed = _NOT_A[kind]
+        if noun == "a list":
+            key = next((part for part in reversed(loc) if isinstance(part, str)), "")
+            allowed = _LIST_OF.get(key, 'a list, for example ["a", "b"]')
+        return f"{path}: {got} is not {noun} (allowed: {allowed})"
+    if kind in _BOUNDS:
+        return f"{path}: {got} is out of range (allowed: {_BOUNDS[kind].format(**error['ctx'])})"
+    if kind == "literal_error":
+        return f"{path}: {got} is not an allowed value (allowed: {error['ctx']['expected']})"
+    return f"{path}: {error['msg'][0].lower()}{error['msg'][1:]} (got {got})"
 
 
 def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
