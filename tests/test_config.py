@@ -736,12 +736,41 @@ def test_timezone_and_flexible_window():
 def test_timezone_must_be_an_iana_name_and_a_near_miss_is_named():
     assert job_problems(timezone='"Asia/Tokio"') == [
         "jobs[0] (report).timezone: 'Asia/Tokio' is not an IANA time zone name (did you mean 'Asia/Tokyo'? "
-        "allowed: names "
-        "such as 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York' or 'UTC')"
+        "allowed: names such as 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York' or 'UTC')"
     ]
     assert job_problems(timezone='"JST+9"') == [
         "jobs[0] (report).timezone: 'JST+9' is not an IANA time zone name (allowed: names such as 'Asia/Tokyo', "
         "'Europe/Berlin', 'America/New_York' or 'UTC')"
+    ]
+
+
+def test_names_that_are_no_place_are_refused():
+    """ "localtime" is a name of the machine (a Debian symlink), "Factory" a zone with no time."""
+    for name in ("localtime", "Factory", "posixrules"):
+        (problem,) = job_problems(timezone=f'"{name}"')
+        assert problem.startswith(f"jobs[0] (report).timezone: {name!r} is not an IANA time zone name (")
+    assert parse_config(STACK + JOB + 'timezone = "US/Eastern"\n').jobs[0].timezone == "US/Eastern"
+
+
+@pytest.mark.parametrize(
+    ("written", "meant", "also_a_zone"),
+    [
+        ("JST", "Asia/Tokyo", False),
+        ("jst", "Asia/Tokyo", False),
+        ("KST", "Asia/Seoul", False),
+        ("IST", "Asia/Kolkata", False),
+        ("PST", "America/Los_Angeles", False),
+        ("CET", "Europe/Berlin", True),
+        ("EST", "America/New_York", True),
+        ("MST", "America/Denver", True),
+    ],
+)
+def test_an_abbreviation_names_the_zone_people_mean(written, meant, also_a_zone):
+    other = ", and in the tz database it names a different zone" if also_a_zone else ""
+    assert job_problems(timezone=f'"{written}"') == [
+        f"jobs[0] (report).timezone: {written!r} is an abbreviation, not a time zone{other} (did you mean "
+        f"{meant!r}? allowed: IANA names such as 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York' or 'UTC', "
+        "which follow daylight saving where the place does)"
     ]
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from constructs_lib.model.schedule_expression import ScheduleError, format_duration, parse_schedule
+from constructs_lib.model.time_zone import zone_info
 
 HOUR, DAY = 3600, 86400
 
@@ -118,7 +118,7 @@ def test_each_expression_is_parsed_once():
 
 
 def at(text: str, zone: str = "UTC") -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
+    return datetime.fromisoformat(text).replace(tzinfo=zone_info(zone))
 
 
 def test_next_runs_in_utc():
@@ -234,3 +234,16 @@ def test_next_runs_in_words():
         "every 1 h 30 min, counted from when the schedule is created"
     )
     assert parse_schedule("cron(0 8 1 1 ? 2020)").describe_next_runs(after) == "no more runs"
+
+
+def test_the_preview_uses_the_pinned_tz_database_not_the_machines():
+    """tzdata 2026f moves British Columbia to year-round UTC-7 from November 2026; a machine with
+    older zone files (Debian's 2025b here) still says UTC-8. The preview follows the pinned data."""
+    from constructs_lib.model.time_zone import TZDATA_VERSION, zone_info
+
+    assert TZDATA_VERSION == "2026f"  # the Pipfile pin; a new release may change the figures below
+    after = datetime(2026, 11, 30, tzinfo=UTC)
+    assert parse_schedule("cron(0 8 * * ? *)").describe_next_runs(after, zone="America/Vancouver", count=1) == (
+        "Mon 2026-11-30 08:00 MST = Mon 2026-11-30 15:00 UTC"
+    )
+    assert zone_info("America/Vancouver").utcoffset(datetime(2027, 1, 1)) == timedelta(hours=-7)

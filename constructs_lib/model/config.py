@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import functools
 import ipaddress
 import json
 import re
 import tomllib
 import typing
-import zoneinfo
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +25,7 @@ from constructs_lib.model.fargate import check_cpu, check_fargate_size
 from constructs_lib.model.naming import check_job_name, check_stack_name
 from constructs_lib.model.retry_policy import RetryPolicy, default_retry_policy
 from constructs_lib.model.schedule_expression import Schedule, ScheduleError, format_duration, parse_schedule
+from constructs_lib.model.time_zone import ABBREVIATIONS, is_zone, zone_names
 from constructs_lib.model.value_object import ValueObject
 
 __all__ = [
@@ -56,12 +55,6 @@ ExecutionLogLevel = Literal["OFF", "ERROR", "ALL"]
 # Where a job's task may run. Fargate Spot is spare capacity at a discount that AWS can take back
 # with two minutes' warning. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
 CapacitySource = Literal["FARGATE", "FARGATE_SPOT"]
-
-
-@functools.cache
-def _time_zones() -> frozenset[str]:
-    """IANA names, from the tzdata package (pinned, so the same on every machine)."""
-    return frozenset(zoneinfo.available_timezones())
 
 
 def field_error(field: str, message: str) -> PydanticCustomError:
@@ -565,14 +558,22 @@ class JobSpec(ValueObject):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, zone: str | None) -> str | None:
-        if zone is not None and zone not in _time_zones():
-            close = difflib.get_close_matches(zone, sorted(_time_zones()), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+        if zone is None or is_zone(zone):
+            return zone
+        meant = ABBREVIATIONS.get(zone.upper())
+        if meant is not None:
+            other = ", and in the tz database it names a different zone" if zone in zone_names() else ""
             raise ValueError(
-                f"{zone!r} is not an IANA time zone name ({hint}allowed: names such as 'Asia/Tokyo', "
-                "'Europe/Berlin', 'America/New_York' or 'UTC')"
+                f"{zone!r} is an abbreviation, not a time zone{other} (did you mean {meant!r}? allowed: IANA "
+                "names such as 'Asia/Tokyo', 'Europe/Berlin', 'America/New_York' or 'UTC', which follow "
+                "daylight saving where the place does)"
             )
-        return zone
+        close = difflib.get_close_matches(zone, sorted(zone_names()), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(
+            f"{zone!r} is not an IANA time zone name ({hint}allowed: names such as 'Asia/Tokyo', "
+            "'Europe/Berlin', 'America/New_York' or 'UTC')"
+        )
 
     @field_validator("flexible_window_minutes")
     @classmethod

@@ -23,8 +23,8 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from zoneinfo import ZoneInfo
 
+from constructs_lib.model.time_zone import zone_info
 from lambda_src.durations import format_duration
 
 __all__ = ["Schedule", "ScheduleError", "format_duration", "parse_schedule"]
@@ -140,7 +140,7 @@ class Schedule:
         """
         if self._cron is None:
             return []
-        tz = ZoneInfo(zone)
+        tz = zone_info(zone)
         # An hour early on the local clock: the runs of a repeated hour come before ``after``'s.
         since = (after.astimezone(tz) - dt.timedelta(hours=1)).replace(tzinfo=None, second=0, microsecond=0)
         runs: list[dt.datetime] = []
@@ -172,7 +172,7 @@ class Schedule:
 def _daylight_saving_shift(zone: str) -> int:
     """The largest change of ``zone``'s UTC offset over two years, in seconds (3600 for most zones
     with daylight saving, 1800 for Lord Howe Island, 0 without)."""
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     offsets = {
         int(dt.datetime(year, month, day, 12, tzinfo=tz).utcoffset().total_seconds())
         for year in (_HORIZON_START, _HORIZON_START + 1)
