@@ -74,8 +74,19 @@ def now() -> datetime:
 
 
 def next_runs(job: JobSpec, after: datetime, count: int = 3) -> str:
-    """The job's next runs in its time zone and in UTC, for the summary."""
+    """The job's next runs in its time zone and in UTC, in one line."""
     return job.parsed_schedule.describe_next_runs(after, zone=job.timezone, count=count)
+
+
+def next_run_lines(job: JobSpec, after: datetime) -> list[str]:
+    """The summary's lines for the job's next runs: enough to show the pattern (a week of a daily
+    schedule, so a weekday-only one shows its weekend), one per line."""
+    schedule = job.parsed_schedule
+    zone = f" ({job.timezone}, EventBridge Scheduler)" if job.timezone else ""
+    described = next_runs(job, after, count=schedule.preview_count)
+    if schedule.rate_seconds is not None or described == "no more runs":
+        return [f"  {job.name} next{zone}: {described}"]
+    return [f"  {job.name} next{zone}:", *(f"    {run}" for run in described.split("; "))]
 
 
 def read_stack(stack_dir: Path) -> dict[str, Any] | None:
@@ -116,8 +127,7 @@ def summary(
     ]
     lines.append("")
     for job in config.jobs:
-        zone = f" ({job.timezone}, EventBridge Scheduler)" if job.timezone else ""
-        lines.append(f"  {job.name} next{zone}: {next_runs(job, after)}")
+        lines += next_run_lines(job, after)
     for job in config.jobs:
         lines.append(f"  {job.name} launch retries: {job.retry_policy.describe()} ({retry_source(job)})")
     lines.append(f"  alerts: {alert_routes(config)}")
@@ -158,27 +168,43 @@ def warnings(config: Config) -> list[str]:
             'subscribed to. Set [alert] emails, webhook_ssm_parameter or chatwork_room_id (README, "Alerts").'
         )
     for index, job in enumerate(config.jobs):
-        period = job.parsed_schedule.period_seconds
-        squeezed = job.retry is None or "max_attempts" not in job.retry.model_fields_set
-        if job.concurrency == "forbid" and period is not None and squeezed and job.retry_policy.max_attempts == 0:
-            roomy = job_default_retry(
-                gap_seconds=job.shortest_gap_seconds, sources=len(job.capacity), timeout_seconds=0, forbid=False
-            )
-            found.append(
-                f"{job_label(index, job)}: timeout_seconds {format_duration(job.timeout_seconds)} leaves no time "
-                f"for launch retries before the next run of {job.schedule} ({format_duration(period)} later): "
-                "the default policy keeps a run inside its slot, so it launches once, and a capacity shortage "
-                "alerts at once. Shorten timeout_seconds to the longest the job should take, or set "
-                f'concurrency = "allow" (the default policy would then make {roomy.describe()}).'
-            )
-        elif job.concurrency == "forbid" and period is not None and job.longest_run_seconds > period:
-            found.append(
-                f"{job_label(index, job)}: a run can last {format_duration(job.longest_run_seconds)} "
-                f"(retry waits, and timeout_seconds {format_duration(job.timeout_seconds)} per run of the task), "
-                f"longer than the {format_duration(period)} between runs of {job.schedule}: a run due while the "
-                'previous one still runs launches nothing and alerts (concurrency = "forbid"). Shorten '
-                'timeout_seconds, or set concurrency = "allow" if runs may overlap.'
-            )
+        found += [f"{job_label(index, job)}: {text}" for text in job_warnings(job)]
+    return found
+
+
+def job_warnings(job: JobSpec) -> list[str]:
+    """What is allowed in one job but probably not meant."""
+    found = []
+    if numbers := job.parsed_schedule.weekday_numbers():
+        written, eventbridge, unix = numbers
+        found.append(
+            f"day-of-week {written} in {job.schedule} counts from Sunday in EventBridge (1 = SUN, 7 = SAT), so "
+            f"{written} = {eventbridge}; in Unix cron the same numbers mean {unix}. Write the days by name "
+            f"({unix} or {eventbridge}, as you mean), which reads the same everywhere."
+        )
+    period = job.parsed_schedule.period_seconds
+    if job.concurrency != "forbid" or period is None:
+        return found
+    defaulted = job.retry is None or "max_attempts" not in job.retry.model_fields_set
+    if defaulted and job.retry_policy.max_attempts == 0:
+        roomy = job_default_retry(
+            gap_seconds=job.shortest_gap_seconds, sources=len(job.capacity), timeout_seconds=0, forbid=False
+        )
+        found.append(
+            f"timeout_seconds {format_duration(job.timeout_seconds)} leaves no time for launch retries before the "
+            f"next run of {job.schedule} ({format_duration(period)} later): the default policy keeps a run inside "
+            "its slot, so it launches once, and a capacity shortage alerts at once. Shorten timeout_seconds to the "
+            f'longest the job should take, or set concurrency = "allow" (the default policy would then make '
+            f"{roomy.describe()})."
+        )
+    elif job.longest_run_seconds > period:
+        found.append(
+            f"a run can last {format_duration(job.longest_run_seconds)} (retry waits, and timeout_seconds "
+            f"{format_duration(job.timeout_seconds)} per run of the task), longer than the "
+            f"{format_duration(period)} between runs of {job.schedule}: a run due while the previous one still "
+            'runs launches nothing and alerts (concurrency = "forbid"). Shorten timeout_seconds, or set '
+            'concurrency = "allow" if runs may overlap.'
+        )
     return found
 
 

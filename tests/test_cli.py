@@ -109,7 +109,10 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
         "  run-once-a-hour  cron(0 * * * ? *)  UTC   256 cpu / 512 MiB  1 h      4, 7 s                     "
         "one at a time",
         "",
-        "  run-once-a-hour next: Sat 2026-11-28 09:00 UTC; Sat 2026-11-28 10:00 UTC; Sat 2026-11-28 11:00 UTC",
+        "  run-once-a-hour next:",
+        "    Sat 2026-11-28 09:00 UTC",
+        "    Sat 2026-11-28 10:00 UTC",
+        "    Sat 2026-11-28 11:00 UTC",
         "  run-once-a-hour launch retries: 3 retries, waiting 1 s, 2 s, 4 s (7 s) ([jobs.retry] sets "
         "backoff_rate, interval_seconds, max_attempts; the rest is the default policy)",
         "  alerts: log, SNS topic scheduled-jobs-alerts",
@@ -429,3 +432,37 @@ def test_a_timeout_that_leaves_no_room_for_retries_says_what_to_change():
         'set concurrency = "allow" (the default policy would then make 10 retries, waiting 10 s, 20 s, 40 s, '
         "1 min 20 s, 2 min x6 (14 min 30 s))."
     ]
+
+
+# --- schedules people misread -----------------------------------------------------------------------
+
+
+def test_weekday_numbers_warn_with_the_days_they_mean_and_a_daily_preview_shows_a_week():
+    """Unix cron's 1-5 is MON-FRI; EventBridge's is SUN-THU. The warning says both, and the
+    preview shows seven runs, so the Sunday run and the missing Friday are in plain sight."""
+    import main
+    from constructs_lib.model.config import parse_config
+
+    weekdays = FIFTEEN_MINUTES.replace("rate(15 minutes)", "cron(0 8 ? * 1-5 *)")
+    config = parse_config(weekdays)
+    assert [w for w in main.warnings(config) if "day-of-week" in w] == [
+        "jobs[0] (sync): day-of-week 1-5 in cron(0 8 ? * 1-5 *) counts from Sunday in EventBridge (1 = SUN, "
+        "7 = SAT), so 1-5 = SUN-THU; in Unix cron the same numbers mean MON-FRI. Write the days by name "
+        "(MON-FRI or SUN-THU, as you mean), which reads the same everywhere."
+    ]
+    after = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # a Friday
+    assert main.next_run_lines(config.jobs[0], after) == [
+        "  sync next:",
+        "    Sun 2026-11-29 08:00 UTC",
+        "    Mon 2026-11-30 08:00 UTC",
+        "    Tue 2026-12-01 08:00 UTC",
+        "    Wed 2026-12-02 08:00 UTC",
+        "    Thu 2026-12-03 08:00 UTC",
+        "    Sun 2026-12-06 08:00 UTC",
+        "    Mon 2026-12-07 08:00 UTC",
+    ]
+    named = parse_config(weekdays.replace("1-5", "MON-FRI"))
+    assert [w for w in main.warnings(named) if "day-of-week" in w] == []
+    # The count after "#" is not a weekday: 6#3 is the third FRI.
+    third = parse_config(weekdays.replace("1-5", "6#3")).jobs[0]
+    assert third.parsed_schedule.weekday_numbers() == ("6#3", "FRI#3", "SAT#3")

@@ -32,6 +32,9 @@ __all__ = ["Schedule", "ScheduleError", "format_duration", "parse_schedule"]
 _MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
 # EventBridge numbers days of the week 1-7 starting on Sunday.
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
+_DAY_NAMES = tuple(_DAYS)  # SUN first: EventBridge's 1, Unix cron's 0
+# A weekday written as a number in day-of-week: not the count after "#" (MON#2, 6#2's 2).
+_WEEKDAY_NUMBER = re.compile(r"(?<![#\d])[0-7](?!\d)")
 _FIELD_NAMES = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 # Between 1901 and 2099 the calendar repeats every 28 years; two cycles see every combination of
@@ -130,6 +133,25 @@ class Schedule:
         if gap > shift:
             gap -= shift
         return max(gap - flexible_window_minutes * 60, 0)
+
+    @property
+    def preview_count(self) -> int:
+        """How many next runs show the pattern: a week of a daily (or rarer) schedule, so that a
+        weekday-only one shows its weekend; three of a more frequent one."""
+        return 7 if self.period_seconds is None or self.period_seconds >= 20 * 3600 else 3
+
+    def weekday_numbers(self) -> tuple[str, str, str] | None:
+        """For a day-of-week field written with numbers: the field, the days it means in
+        EventBridge (1 = SUN), and the days the same numbers mean in Unix cron (0 or 7 = SUN,
+        1 = MON), which is what most people who write numbers have in mind. ``None`` otherwise."""
+        if self._cron is None:
+            return None
+        field = self.expression[len("cron(") : -1].split(" ")[4]
+        if not _WEEKDAY_NUMBER.search(field):
+            return None
+        eventbridge = _WEEKDAY_NUMBER.sub(lambda m: _DAY_NAMES[int(m[0]) - 1], field)
+        unix = _WEEKDAY_NUMBER.sub(lambda m: _DAY_NAMES[int(m[0]) % 7], field)
+        return field, eventbridge, unix
 
     def next_runs(self, after: dt.datetime, *, count: int = 3, zone: str = "UTC") -> list[dt.datetime]:
         """The next ``count`` runs after ``after`` (timezone-aware), in ``zone``, as Scheduler runs
