@@ -466,3 +466,27 @@ def test_weekday_numbers_warn_with_the_days_they_mean_and_a_daily_preview_shows_
     # The count after "#" is not a weekday: 6#3 is the third FRI.
     third = parse_config(weekdays.replace("1-5", "6#3")).jobs[0]
     assert third.parsed_schedule.weekday_numbers() == ("6#3", "FRI#3", "SAT#3")
+
+
+def test_a_secret_pasted_where_its_parameter_name_belongs_is_never_printed(tmp_path):
+    """The user's path: the webhook URL or the Chatwork token itself in the field that names its SSM
+    parameter. `make synth` refuses it, says how to store it, and never repeats it (CI logs)."""
+    url = "https://hooks.slack.com/services/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"
+    token = "0123456789abcdef0123456789abcdef"
+    config = tmp_path / "jobs.toml"
+    config.write_text(
+        FIFTEEN_MINUTES.replace(
+            "[[jobs]]",
+            f'[alert]\nwebhook_ssm_parameter = "{url}"\nchatwork_room_id = "123"\n'
+            f'chatwork_token_ssm_parameter = "{token}\\n"\n\n[[jobs]]',
+        )
+    )
+    result = run_main({"JOBS_CONFIG": str(config), "CDKTF_OUTDIR": str(tmp_path / "out")}, tmp_path)
+    assert result.returncode == 2
+    assert url not in result.stderr + result.stdout and "s3cr3t" not in result.stderr
+    assert token not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert lines[1].startswith("  alert.webhook_ssm_parameter: this looks like a URL itself, not the name of ")
+    assert lines[2].startswith("  alert.chatwork_token_ssm_parameter: this looks like a token itself, not the ")
+    assert "aws ssm put-parameter --name /scheduled-jobs/slack-webhook --type SecureString" in lines[1]
+    assert not (tmp_path / "out").exists()

@@ -362,10 +362,29 @@ SSM_PARAMETER_MAX_LENGTH = 1011
 SSM_PARAMETER_MAX_LEVELS = 15
 
 
+# The shapes of what belongs in SSM, not in jobs.toml: a URL (a Slack or Teams webhook), a Chatwork
+# API token (32 hexadecimal characters), a Slack token (xoxb-...), a long run of letters and digits.
+_SECRET_SHAPES = (
+    ("a URL", re.compile(r"(?i)\s*(https?:|[a-z][a-z0-9+.-]*://|hooks\.)")),
+    ("a token", re.compile(r"\s*(xox[a-z]-[A-Za-z0-9-]+|(?=[A-Za-z]*[0-9])[A-Za-z0-9]{24,})\s*")),
+)
+
+
 def check_ssm_parameter_name(name: str | None) -> str | None:
-    """A SecureString parameter the user created, named with a leading ``/``."""
+    """A SecureString parameter the user created, named with a leading ``/``. A value shaped like
+    the secret itself (a URL, a token) is refused without being repeated, so it stays out of the
+    terminal and CI logs."""
     if name is None:
         return name
+    for shape, pattern in _SECRET_SHAPES:
+        if pattern.match(name) if shape == "a URL" else pattern.fullmatch(name):
+            raise ValueError(
+                f"this looks like {shape} itself, not the name of the SSM parameter that holds it (its value is "
+                "not repeated here, to keep it out of logs; allowed: a parameter name such as "
+                "'/scheduled-jobs/slack-webhook'). Store the secret with `aws ssm put-parameter --name "
+                '/scheduled-jobs/slack-webhook --type SecureString --value "$SECRET"` (README, "Setting up '
+                'each channel"), name the parameter here, and rotate the secret if this file was shared'
+            )
     if not SSM_PARAMETER_PATTERN.fullmatch(name):
         raise ValueError(
             f"{name!r} is not an SSM parameter name (allowed: a leading '/', then letters, digits, "
