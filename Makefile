@@ -20,7 +20,7 @@ export PIPENV_VERBOSITY := -1
 # jsii prints a large end-of-life banner on Node 20; it works, and the README says to use 22 or 24.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 
-.PHONY: synth test test-alert bench mutate deploy diff destroy hcl run lint format update-snapshots clean
+.PHONY: synth test test-alert logs bench mutate deploy diff destroy hcl run lint format update-snapshots clean
 
 # -O skips the jsii bindings' Python-side argument checks (the tests keep them): 18% off a 200-job synth.
 synth: $(STAMP)
@@ -46,6 +46,11 @@ hcl: $(STAMP) $(NODE_STAMP)
 # Start one run of a job now: make run JOB=<name> (needs the AWS CLI, terraform, a deployed stack).
 run: $(STAMP)
 	@folder=$$($(VENV)/bin/python main.py --stack-folder) && tools/run-job "$$folder" "$(JOB)"
+
+# The log of a job's last run: make logs JOB=<name> (FOLLOW=1 keeps printing; needs the AWS CLI,
+# terraform, a deployed stack).
+logs: $(STAMP)
+	@folder=$$($(VENV)/bin/python main.py --stack-folder) && tools/job-logs "$$folder" "$(JOB)"
 
 # Send a test alert through the deployed alert Lambda (needs the AWS CLI, terraform and a deployed stack).
 test-alert: $(STAMP)

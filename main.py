@@ -53,7 +53,7 @@ def synthesize(config: Config, outdir: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     try:
         app = App(outdir=str(staging))
-        ScheduledJobsStack(app, config=config)
+        ScheduledJobsStack(app, config=config, local_state_path=local_state_path(config, outdir))
         app.synth()
         previous = outdir.with_name(f".{outdir.name}.previous")
         shutil.rmtree(previous, ignore_errors=True)
@@ -64,6 +64,14 @@ def synthesize(config: Config, outdir: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return outdir / "stacks" / config.stack.name
+
+
+def local_state_path(config: Config, outdir: Path) -> str:
+    """Where Terraform keeps a local state: ``terraform.<stack>.tfstate`` at the project's root,
+    outside the output folder (which every synth replaces), written relative to the stack's
+    folder, so that a clone elsewhere finds its own."""
+    state = ROOT / f"terraform.{config.stack.name}.tfstate"
+    return os.path.relpath(state, outdir.resolve() / "stacks" / config.stack.name)
 
 
 def now() -> datetime:

@@ -3,7 +3,7 @@ one ScheduledJob per job."""
 
 from __future__ import annotations
 
-from cdktf import S3Backend, TerraformOutput, TerraformStack
+from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
@@ -27,7 +27,10 @@ __all__ = ["ScheduledJobsStack"]
 class ScheduledJobsStack(TerraformStack):
     """Everything ``jobs.toml`` declares, as one Terraform stack named ``config.stack.name``."""
 
-    def __init__(self, scope: Construct, *, config: Config) -> None:
+    def __init__(self, scope: Construct, *, config: Config, local_state_path: str | None = None) -> None:
+        """``local_state_path``: where Terraform keeps the state without ``[stack] backend``,
+        relative to the synthesized stack's folder (Terraform's working folder). ``None`` leaves
+        cdktf's default, an absolute path under the folder the app runs in."""
         name = config.stack.name
         super().__init__(scope, name)
         AwsProvider(
@@ -121,6 +124,8 @@ class ScheduledJobsStack(TerraformStack):
         self._outputs(aws)
         if config.stack.backend is not None:
             self._backend(config.stack.backend)
+        elif local_state_path is not None:
+            LocalBackend(self, path=local_state_path)
 
     def _backend(self, backend: BackendSpec) -> None:
         """S3 state, encrypted, locked with an S3 lock file (cdktf 0.21's S3Backend predates

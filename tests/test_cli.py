@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 import os
@@ -132,6 +133,14 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     assert not (previous_output / "stacks" / "old").exists()
     synthesized = json.loads((stack_dir / "cdk.tf.json").read_text())
     assert "aws_sfn_state_machine" in synthesized["resource"]
+    # The local state: at the project's root, outside the output every synth replaces, and written
+    # relative to the stack's folder, so that a clone elsewhere finds its own.
+    state = synthesized["terraform"]["backend"]["local"]["path"]
+    assert not Path(state).is_absolute()
+    assert (stack_dir / state).resolve() == ROOT / "terraform.scheduled-jobs.tfstate"
+    patterns = (ROOT / ".gitignore").read_text().splitlines()
+    for name in ("terraform.scheduled-jobs.tfstate", "terraform.scheduled-jobs.tfstate.backup"):
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), f"{name} is not in .gitignore"
     (function,) = synthesized["resource"]["aws_lambda_function"].values()
     archive = stack_dir / function["filename"]
     assert archive.is_file()
@@ -198,10 +207,10 @@ def test_the_summary_names_every_alert_route_and_warns_only_without_one(multi_co
 
 # --- make test-alert: tools/test-alert with stand-ins for the aws and terraform commands ------------
 
+DEPLOYED = {"alert_function_name": {"value": "scheduled-jobs-alert"}, "region": {"value": "ap-northeast-1"}}
 FAKE_TERRAFORM = """#!/bin/sh
 case "$*" in
-  *"output -raw alert_function_name") echo scheduled-jobs-alert ;;
-  *"output -raw region") echo ap-northeast-1 ;;
+  *"output -json") cat "$OUTPUTS_FILE" ;;
   *) exit 1 ;;
 esac
 """
@@ -217,8 +226,9 @@ def fake_bin(tmp_path: Path, *, aws: bool = True) -> Path:
     """A PATH holding what the script runs: stand-ins for terraform and aws, and real coreutils."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("mktemp", "cat", "rm"):
+    for tool in ("mktemp", "cat", "rm", "dirname"):
         (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "python3").symlink_to(os.path.realpath(sys.executable))  # the interpreter, not a shim
     scripts = {"terraform": FAKE_TERRAFORM, **({"aws": FAKE_AWS} if aws else {})}
     for name, text in scripts.items():
         (bin_dir / name).write_text(text)
@@ -226,11 +236,15 @@ def fake_bin(tmp_path: Path, *, aws: bool = True) -> Path:
     return bin_dir
 
 
-def run_test_alert(tmp_path: Path, bin_dir: Path, answer: str) -> subprocess.CompletedProcess[str]:
+def run_test_alert(
+    tmp_path: Path, bin_dir: Path, answer: str, outputs: str | None = None
+) -> subprocess.CompletedProcess[str]:
     stack_dir = tmp_path / "stacks" / "scheduled-jobs"
     stack_dir.mkdir(parents=True)
     (stack_dir / "cdk.tf.json").write_text("{}")
-    env = {"PATH": str(bin_dir), "CALLS": str(tmp_path / "calls"), "ANSWER": answer}
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(DEPLOYED) if outputs is None else outputs)
+    env = {"PATH": str(bin_dir), "CALLS": str(tmp_path / "calls"), "ANSWER": answer, "OUTPUTS_FILE": str(outputs_file)}
     return subprocess.run(
         [shutil.which("bash"), str(ROOT / "tools" / "test-alert"), str(stack_dir), "scheduled-jobs"],
         env=env,
@@ -273,6 +287,18 @@ def test_test_alert_fails_when_the_function_does(tmp_path):
         "make test-alert: the function failed (Unhandled): a channel is down or refused; "
         "see its log group /aws/lambda/scheduled-jobs-alert\n"
     )
+
+
+def test_test_alert_on_a_stack_never_deployed_says_deploy_first(tmp_path):
+    """`terraform output -json` of a stack with no state is {} (and -raw would have printed
+    Terraform's warning on stdout, exit 0, which the script took for the function's name)."""
+    result = run_test_alert(tmp_path, fake_bin(tmp_path), "None", outputs="{}")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"make test-alert: no output 'alert_function_name' in {tmp_path / 'stacks' / 'scheduled-jobs'}: the "
+        "stack is not deployed from here; deploy it first (make deploy)\n"
+    )
+    assert not (tmp_path / "calls").exists()  # aws was never called
 
 
 def test_test_alert_says_what_is_missing(tmp_path):

@@ -92,36 +92,51 @@ def test_make_diff_stops_at_once_without_terraform(tmp_path):
 # --- make run: tools/run-job with stand-ins ---------------------------------------------------------
 
 MACHINE = "arn:aws:states:ap-northeast-1:111122223333:stateMachine:s-nightly"
+OUTPUTS = {
+    "region": {"value": "ap-northeast-1"},
+    "jobs": {"value": {"nightly": {"state_machine_arn": MACHINE, "log_group": "/scheduled-jobs/s/nightly"}}},
+}
 FAKE_TERRAFORM = """#!/bin/sh
 case "$*" in
-  *"output -json jobs") echo '{"nightly": {"state_machine_arn": "MACHINE"}}' ;;
-  *"output -raw region") echo ap-northeast-1 ;;
+  *"output -json") cat "$OUTPUTS_FILE" ;;
   *) exit 1 ;;
 esac
 """
 FAKE_AWS = """#!/bin/sh
-printf '%s\\n' "$@" > "$CALLS"
-echo arn:aws:states:ap-northeast-1:111122223333:execution:s-nightly:abc
+printf '%s\\n' "$@" >> "$CALLS"
+case "$2" in
+  start-execution) echo arn:aws:states:ap-northeast-1:111122223333:execution:s-nightly:abc ;;
+  describe-log-streams) echo "${STREAM:-job/app/0123abcd}" ;;
+  tail) echo "2026-11-30T08:00:01 report sent" ;;
+esac
 """
 
 
-def run_job(tmp_path: Path, job: str) -> subprocess.CompletedProcess[str]:
+def run_tool(tmp_path: Path, tool: str, job: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """tools/<tool> against a stand-in terraform (the outputs above) and aws (each call recorded)."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, text in (("terraform", FAKE_TERRAFORM.replace("MACHINE", MACHINE)), ("aws", FAKE_AWS)):
+    bin_dir.mkdir(parents=True)
+    for name, text in (("terraform", FAKE_TERRAFORM), ("aws", FAKE_AWS)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     (bin_dir / "python3").symlink_to(os.path.realpath(sys.executable))  # the interpreter, not a shim
-    (bin_dir / "dirname").symlink_to(shutil.which("dirname"))
+    for command in ("dirname", "cat"):
+        (bin_dir / command).symlink_to(shutil.which(command))
     stack_dir = tmp_path / "stacks" / "s"
     stack_dir.mkdir(parents=True)
     (stack_dir / "cdk.tf.json").write_text("{}")
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(OUTPUTS))
     return subprocess.run(
-        [shutil.which("bash"), str(ROOT / "tools" / "run-job"), str(stack_dir), job],
-        env={"PATH": str(bin_dir), "CALLS": str(tmp_path / "calls")},
+        [shutil.which("bash"), str(ROOT / "tools" / tool), str(stack_dir), job],
+        env={"PATH": str(bin_dir), "CALLS": str(tmp_path / "calls"), "OUTPUTS_FILE": str(outputs), **env},
         capture_output=True,
         text=True,
     )
+
+
+def run_job(tmp_path: Path, job: str) -> subprocess.CompletedProcess[str]:
+    return run_tool(tmp_path, "run-job", job)
 
 
 def test_make_run_starts_the_job_now_and_prints_its_console_link(tmp_path):
@@ -153,3 +168,36 @@ def test_make_run_names_the_jobs_when_the_job_is_unknown(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == "make run: no job 'nighly' in this stack (its jobs: nightly)"
     assert not (tmp_path / "calls").exists()
+
+
+# --- make logs: tools/job-logs with the same stand-ins ----------------------------------------------
+
+
+def test_make_logs_prints_the_newest_stream_of_the_jobs_log_group(tmp_path):
+    result = run_tool(tmp_path, "job-logs", "nightly")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "2026-11-30T08:00:01 report sent\n"
+    assert result.stderr == "/scheduled-jobs/s/nightly job/app/0123abcd\n"
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls == [
+        *("logs", "describe-log-streams", "--region", "ap-northeast-1"),
+        *("--log-group-name", "/scheduled-jobs/s/nightly", "--order-by", "LastEventTime", "--descending"),
+        *("--max-items", "1", "--query", "logStreams[0].logStreamName", "--output", "text"),
+        *("logs", "tail", "/scheduled-jobs/s/nightly", "--region", "ap-northeast-1"),
+        *("--log-stream-names", "job/app/0123abcd", "--since", "30d", "--format", "short"),
+    ]
+
+
+def test_make_logs_says_when_there_is_nothing_to_show(tmp_path):
+    quiet = run_tool(tmp_path / "a", "job-logs", "nightly", STREAM="None")
+    assert (quiet.returncode, quiet.stderr) == (
+        1,
+        "make logs: no run of nightly has logged anything yet (log group /scheduled-jobs/s/nightly)\n",
+    )
+    unknown = run_tool(tmp_path / "b", "job-logs", "nighly")
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        2,
+        "make logs: no job 'nighly' in this stack (its jobs: nightly)",
+    )
+    unnamed = run_tool(tmp_path / "c", "job-logs", "")
+    assert (unnamed.returncode, unnamed.stderr) == (2, "make logs: name the job: make logs JOB=<name>\n")
