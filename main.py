@@ -17,7 +17,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from constructs_lib.model.config import Config, ConfigError, JobSpec, job_default_retry, load_config
 from constructs_lib.model.naming import alert_topic_name
@@ -285,8 +285,15 @@ def main(argv: list[str]) -> int:
         if page is not None:
             print(f"Review page: {page}")
     for warning in warnings(config) + stack_warnings(synthesized):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {warning}", file=warning_stream())
     return 0
+
+
+def warning_stream() -> TextIO:
+    """Where warnings go: stderr, except under the cdktf CLI (``cdktf synth/diff/deploy``, which sets
+    ``CDKTF_CONTEXT_JSON`` for the app it runs), which shows an app's stdout as it is but prefixes
+    each line of its stderr with "[ERROR]"."""
+    return sys.stdout if "CDKTF_CONTEXT_JSON" in os.environ else sys.stderr
 
 
 if __name__ == "__main__":

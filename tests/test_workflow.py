@@ -54,6 +54,11 @@ def test_cdktf_synth_through_cdktf_json_gives_the_same_stack_as_make_synth(tmp_p
 def test_the_stack_as_hcl(tmp_path):
     result = cli_synth(tmp_path, "--hcl")
     assert result.returncode == 0, result.stderr
+    # The config's warnings reach the user once, as warnings: the CLI shows the app's stdout as it
+    # is, and would have marked each line of its stderr "[ERROR]".
+    said = result.stdout + result.stderr
+    assert said.count("warning: no alert reaches a person: ") == 1
+    assert "[ERROR] default - \x1b[39mwarning" not in said and "[ERROR] default - warning" not in said
     hcl = (tmp_path / "stacks" / "scheduled-jobs" / "cdk.tf").read_text()
     assert 'resource "aws_sfn_state_machine" "job-run-once-a-hour_state-machine_DEAE63A6" {' in hcl
     assert not (tmp_path / "stacks" / "scheduled-jobs" / "cdk.tf.json").exists()
