@@ -56,9 +56,10 @@ logs: $(STAMP)
 test-alert: $(STAMP)
 	@folder=$$($(VENV)/bin/python main.py --stack-folder) && tools/test-alert "$$folder" "$${folder##*/}"
 
-# Timings, as medians of alternating runs; exits non-zero when a goal is missed.
+# Timings, as medians of alternating runs; exits non-zero when a goal is missed. QUICK=1: without
+# `make test` (which it otherwise runs three times, alternating with the floor).
 bench: $(STAMP)
-	$(VENV)/bin/python tools/bench.py
+	$(VENV)/bin/python tools/bench.py $(if $(QUICK),--quick)
 
 # Mutation testing of the pure modules against their fast tests ([tool.mutmut] in pyproject.toml),
 # then the score of each module; about 5 minutes on two cores. Not part of `make test`.

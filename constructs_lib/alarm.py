@@ -109,9 +109,11 @@ class AlertFunctionAlarms(Construct):
 
 
 class UndeliveredStartsAlarm(Construct):
-    """Alarms when the dead-letter queue holds a message: a schedule gave up starting a run (or an
-    alert), so the run never happened. Notifies ``topic``. ``ApproximateNumberOfMessagesVisible``
-    at least 1 (its maximum over 5 minutes); it stays in alarm until someone reads the queue.
+    """Alarms when a message reaches the dead-letter queue: a schedule gave up starting a run (or
+    an alert), so the run never happened. Notifies ``topic``, on its own, whatever the alert Lambda
+    that reads the queue does. ``NumberOfMessagesSent`` at least 1 in 5 minutes: each new failed
+    start alarms again, however fast the Lambda reads the queue (a count of visible messages would
+    miss one read within the minute, and stay in alarm, silent, while old ones wait).
     https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
     """
 
@@ -121,11 +123,10 @@ class UndeliveredStartsAlarm(Construct):
             self,
             "alarm",
             name=aws_name(queue.name, "messages", kind="cloudwatch_alarm"),
-            description="A scheduled run (or an alert for one) could not be started: read the messages in "
-            f"SQS queue {queue.name} for which, and why",
+            description="A scheduled run (or an alert for one) could not be started: the alert names the job "
+            f"and why, and the alert Lambda's log keeps each message of SQS queue {queue.name}",
             namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
+            metric="NumberOfMessagesSent",
             dimensions={"QueueName": queue.queue.name},
             topic=topic,
-            statistic="Maximum",
         )

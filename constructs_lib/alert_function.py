@@ -14,6 +14,7 @@ from constructs import Construct
 
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.config import check_ssm_parameter_name
@@ -24,6 +25,7 @@ from lambda_src.contract import (
     CHATWORK_ROOM_VARIABLE,
     CHATWORK_TOKEN_VARIABLE,
     SNS_TOPIC_VARIABLE,
+    STACK_NAME_VARIABLE,
     WEBHOOK_PARAMETER_VARIABLE,
 )
 
@@ -65,7 +67,8 @@ class AlertFunction(Construct):
     The chat secrets stay in SSM Parameter Store: the function's environment names the
     parameters, and its role may read exactly those (and decrypt them through SSM only). It logs to
     its own log group with a retention period (encrypted with ``log_key`` where given);
-    ``tracing`` turns X-Ray on. Exposes ``arn``, ``name``, ``channels`` (the
+    ``tracing`` turns X-Ray on. With ``consumed_queue`` its role may read that queue
+    (``QueueEventSource`` wires the reading). Exposes ``arn``, ``name``, ``channels`` (the
     channels each alert goes to), ``function_name`` and ``invoke_statements()``.
     """
 
@@ -75,8 +78,10 @@ class AlertFunction(Construct):
         id_: str,
         *,
         name: str,
+        stack_name: str,
         aws: AwsEnvironment,
         topic: AlertTopic,
+        consumed_queue: DeadLetterQueue | None = None,
         log_retention_days: int = 30,
         webhook_ssm_parameter: str | None = None,
         chatwork_room_id: str | None = None,
@@ -95,7 +100,7 @@ class AlertFunction(Construct):
             self, name=f"/aws/lambda/{self.name}", retention_days=log_retention_days, key=log_key
         )
 
-        environment = {SNS_TOPIC_VARIABLE: topic.arn}
+        environment = {SNS_TOPIC_VARIABLE: topic.arn, STACK_NAME_VARIABLE: stack_name}
         if webhook_ssm_parameter:
             environment[WEBHOOK_PARAMETER_VARIABLE] = webhook_ssm_parameter
         if chatwork_room_id and chatwork_token_ssm_parameter:
@@ -111,6 +116,8 @@ class AlertFunction(Construct):
 
         statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")
         statements += topic.publish_statements()
+        if consumed_queue is not None:
+            statements += consumed_queue.consume_statements()
         parameters = [p for p in (webhook_ssm_parameter, chatwork_token_ssm_parameter) if p]
         if parameters:
             statements += render_statements(

@@ -11,16 +11,22 @@ from constructs import Construct
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.iam import dead_letter_queue_policy, policy_json, render_statements
 
-__all__ = ["RETENTION_SECONDS", "DeadLetterQueue"]
+__all__ = ["RETENTION_SECONDS", "VISIBILITY_TIMEOUT_SECONDS", "DeadLetterQueue"]
 
 RETENTION_SECONDS = 14 * 86400  # SQS's longest: time to read what was dropped and why
+# The alert Lambda reads the queue; a message it could not deliver (a channel down) comes back
+# after this long. Lambda asks for at least six times the function's timeout (60 s).
+# https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+VISIBILITY_TIMEOUT_SECONDS = 360
 
 
 class DeadLetterQueue(Construct):
     """A standard SQS queue (a FIFO queue cannot be a dead-letter queue for EventBridge or
     Scheduler), encrypted with SQS-managed keys, that the stack's rules (``<stack>-*``) may send
-    to. A message in it is a scheduled run that never started; ``UndeliveredStartsAlarm``
-    (``alarm.py``) tells people. Exposes ``arn``, ``name`` and ``send_statements()``.
+    to. A message in it is a scheduled run that never started (or an ended-early alert that could
+    not be delivered): the alert Lambda reads it (``QueueEventSource``) and tells people on every
+    channel, and ``UndeliveredStartsAlarm`` (``alarm.py``) notifies the topic on its own. Exposes
+    ``arn``, ``name``, ``send_statements()`` and ``consume_statements()``.
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
     """
 
@@ -28,7 +34,12 @@ class DeadLetterQueue(Construct):
         super().__init__(scope, id_)
         self.name = name
         self.queue = SqsQueue(
-            self, "queue", name=name, sqs_managed_sse_enabled=True, message_retention_seconds=RETENTION_SECONDS
+            self,
+            "queue",
+            name=name,
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=RETENTION_SECONDS,
+            visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
         )
         self.arn: str = self.queue.arn
         SqsQueuePolicy(
@@ -44,6 +55,10 @@ class DeadLetterQueue(Construct):
                 )
             ),
         )
+
+    def consume_statements(self) -> list[dict[str, Any]]:
+        """What the role of a function that reads this queue (its event source mapping) needs."""
+        return render_statements("sqs:consume", queue=self.arn)
 
     def send_statements(self) -> list[dict[str, Any]]:
         """What a Scheduler schedule's role needs to send its undelivered starts here."""

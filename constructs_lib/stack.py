@@ -18,6 +18,7 @@ from constructs_lib.log_key import ExistingLogKey, LogEncryption, LogKey
 from constructs_lib.model.config import BackendSpec, Config
 from constructs_lib.model.naming import alert_topic_name
 from constructs_lib.network import ExistingNetwork, JobNetwork, Network
+from constructs_lib.queue_event_source import QueueEventSource
 from constructs_lib.scheduled_job import ScheduledJob
 from constructs_lib.scheduler import ScheduleGroup
 
@@ -79,12 +80,17 @@ class ScheduledJobsStack(TerraformStack):
             container_insights=config.stack.container_insights,
         )
         self.topic = AlertTopic(self, "alert-topic", name=alert_topic_name(name), aws=aws, emails=config.alert.emails)
+        self.dead_letter_queue = DeadLetterQueue(
+            self, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws
+        )
         self.alert = AlertFunction(
             self,
             "alert",
             name=f"{name}-alert",
+            stack_name=name,
             aws=aws,
             topic=self.topic,
+            consumed_queue=self.dead_letter_queue,
             log_retention_days=config.alert.log_retention_days,
             webhook_ssm_parameter=config.alert.webhook_ssm_parameter,
             chatwork_room_id=config.alert.chatwork_room_id,
@@ -93,8 +99,8 @@ class ScheduledJobsStack(TerraformStack):
             tracing=config.stack.tracing,
         )
         self.alert_alarms = AlertFunctionAlarms(self, "alert-alarms", function=self.alert, topic=self.topic)
-        self.dead_letter_queue = DeadLetterQueue(
-            self, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws
+        self.undelivered_alerts = QueueEventSource(
+            self, "undelivered-alerts", queue=self.dead_letter_queue, function=self.alert
         )
         self.undelivered_alarm = UndeliveredStartsAlarm(
             self, "undelivered-alarm", queue=self.dead_letter_queue, topic=self.topic

@@ -12,6 +12,11 @@ function, ``make test-alert``) it delivers to every configured channel in turn.
   state machine retries; raise ``AlertRejectedError`` when it refused (401, 403, 404, a missing
   parameter), which it does not.
 
+The dead-letter queue's event source mapping invokes it with an SQS event: each message (a run a
+schedule could not start, or an ended-early alert that could not be delivered) becomes an alert
+to every configured channel, and the handler answers with the messages to deliver again later
+(``batchItemFailures``: a channel was down).
+
 The handler never crashes on its input: a payload it does not recognise becomes an alert that
 carries the raw content.
 """
@@ -25,8 +30,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from lambda_src.channels import AWS_TIMEOUTS, HTTP_TIMEOUT_SECONDS, Channel, Parameters, configured_channels
-from lambda_src.contract import AlertDeliveryError, AlertRejectedError
+from lambda_src.contract import STACK_NAME_VARIABLE, AlertDeliveryError, AlertRejectedError
 from lambda_src.message import Alert, describe
+from lambda_src.undelivered import is_queue_event, payload_of
 
 __all__ = ["handler", "reset"]
 
@@ -91,7 +97,37 @@ def _deliver(channel: Channel, alert: Alert, context: Any) -> str:
     return answer
 
 
+def _consume(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The dead-letter queue's messages (``lambda_src.undelivered``), each an alert to every
+    configured channel (or, for an ended-early alert, to its own channel). A message stays in the
+    queue, to be delivered again after its visibility timeout, while a channel is down; one that
+    every channel took or refused is done. Returns the partial batch response."""
+    stack = os.environ.get(STACK_NAME_VARIABLE) or "?"
+    channels = configured_channels(os.environ, parameters=_clients.parameters, sns_client=_clients.sns_client)
+    failed = []
+    for record in event["Records"]:
+        payload = payload_of(record, stack=stack)
+        alert = describe(payload)
+        receives = (record.get("attributes") or {}).get("ApproximateReceiveCount")
+        _log({**alert.record, "from": "dead-letter queue", "message_id": record.get("messageId"), "receives": receives})
+        wanted = payload.get("channel")
+        targets = {name: target for name, target in channels.items() if wanted in (None, name)}
+        down = False
+        for target in targets.values():
+            try:
+                _deliver(target, alert, context)
+            except AlertDeliveryError:
+                down = True
+            except AlertRejectedError:
+                pass  # logged; retrying will not help
+        if down:
+            failed.append({"itemIdentifier": record.get("messageId")})
+    return {"batchItemFailures": failed}
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
+    if is_queue_event(event):
+        return _consume(event, context)
     alert = describe(event)
     channel = event.get("channel") if isinstance(event, dict) else None
     if channel == "log":

@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_CHATWORK_API_BASE",
     "ENDED_EARLY_STATUSES",
     "ERROR_FAILED_TO_START",
+    "ERROR_NOT_STARTED",
     "ERROR_PREVIOUS_RUN",
     "ERROR_RETRYABLE_EXIT",
     "ERROR_SPOT_INTERRUPTED",
@@ -25,6 +26,7 @@ __all__ = [
     "INPUT_SCHEDULED_TIME",
     "PLACEMENT_ERRORS",
     "SNS_TOPIC_VARIABLE",
+    "STACK_NAME_VARIABLE",
     "WEBHOOK_PARAMETER_VARIABLE",
     "AlertDeliveryError",
     "AlertPayload",
@@ -38,6 +40,7 @@ CHATWORK_ROOM_VARIABLE = "CHATWORK_ROOM_ID"
 CHATWORK_TOKEN_VARIABLE = "CHATWORK_TOKEN_SSM_PARAMETER"
 CHATWORK_API_BASE_VARIABLE = "CHATWORK_API_BASE"
 SNS_TOPIC_VARIABLE = "SNS_TOPIC_ARN"
+STACK_NAME_VARIABLE = "STACK_NAME"
 
 # https://developer.chatwork.com/reference/post-rooms-room_id-messages
 DEFAULT_CHATWORK_API_BASE = "https://api.chatwork.com"
@@ -68,6 +71,9 @@ ERROR_TIMED_OUT = "Job.TimedOut"  # it ran past timeout_seconds; Step Functions 
 # A run that found an earlier execution of its state machine still running (concurrency "forbid")
 # launches nothing and ends with this error.
 ERROR_PREVIOUS_RUN = "Job.PreviousRunStillRunning"
+
+# A schedule gave up starting the run (its message in the dead-letter queue): the job never ran.
+ERROR_NOT_STARTED = "Schedule.StartFailed"
 
 # Executions that end without reaching the state machine's alert step, reported through an
 # EventBridge rule on their status change; their alert's error is "Execution.<status>".
@@ -108,3 +114,4 @@ class AlertPayload(TypedDict, total=False):
     logGroup: str  # the task's log group
     logStreamPrefix: str  # "<awslogs-stream-prefix>/<container name>"
     capacity: list[str]  # where the task was launched, in order: FARGATE, FARGATE_SPOT
+    alertId: str  # the alert's id where there is no execution (a start that failed: its SQS message)

@@ -16,6 +16,7 @@ from typing import Any
 
 from lambda_src.contract import (
     ERROR_FAILED_TO_START,
+    ERROR_NOT_STARTED,
     ERROR_PREVIOUS_RUN,
     ERROR_RETRYABLE_EXIT,
     ERROR_SPOT_INTERRUPTED,
@@ -86,7 +87,8 @@ def _failed_run(event: dict[str, Any]) -> Alert:
     job, error = event["job"], event["error"]
     stack = _text(event.get("stack")) or "?"
     execution = _text(event.get("execution"))
-    partition, region = _arn_location(execution)
+    alert_id = execution or _text(event.get("alertId"))
+    partition, region = _arn_location(execution or _text(event.get("source")))
     cause = event.get("cause")
     task = _parse_task(cause)
     started = _time(event.get("startTime"))
@@ -130,7 +132,7 @@ def _failed_run(event: dict[str, Any]) -> Alert:
     record = {
         "level": "ERROR",
         "message": f"scheduled job {job} failed: {error}",
-        "alert_id": execution,
+        "alert_id": alert_id,
         "stack": stack,
         "job": job,
         "error": error,
@@ -148,7 +150,7 @@ def _failed_run(event: dict[str, Any]) -> Alert:
         what=what,
         facts=tuple(facts),
         links=tuple(links),
-        alert_id=execution,
+        alert_id=alert_id,
         record=record,
     )
 
@@ -209,6 +211,13 @@ def _what_happened(
         return (
             "the task stopped",
             f"The task stopped before its container exited: {stop or 'no reason given'}. It was not re-run.",
+        )
+    if error == ERROR_NOT_STARTED:
+        said = _clip(cause, 300) if isinstance(cause, str) and cause else "no reason given"
+        return (
+            "the run was never started",
+            f"The schedule could not start the run, even after retrying, so the job did not run. It said: "
+            f"{said}. To run it now: make run JOB={event['job']}",
         )
     if error == ERROR_PREVIOUS_RUN:
         return (

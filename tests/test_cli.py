@@ -104,7 +104,7 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     stack_dir = previous_output / "stacks" / "scheduled-jobs"
     assert result.stdout.splitlines() == [
         f"Synthesized stack 'scheduled-jobs' (ap-northeast-1) into {stack_dir}",
-        "  55 resources, 1 job(s):",
+        "  56 resources, 1 job(s):",
         "",
         "  job              schedule           zone  size               timeout  launches, waiting at most  runs",
         "  run-once-a-hour  cron(0 * * * ? *)  UTC   256 cpu / 512 MiB  1 h      4, 7 s                     "
@@ -160,6 +160,7 @@ def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where
             "lambda_src/contract.py",
             "lambda_src/durations.py",
             "lambda_src/message.py",
+            "lambda_src/undelivered.py",
         ]
         zipped.extractall(where)
     code = (
@@ -516,3 +517,47 @@ def test_a_secret_pasted_where_its_parameter_name_belongs_is_never_printed(tmp_p
     assert lines[2].startswith("  alert.chatwork_token_ssm_parameter: this looks like a token itself, not the ")
     assert "aws ssm put-parameter --name /scheduled-jobs/slack-webhook --type SecureString" in lines[1]
     assert not (tmp_path / "out").exists()
+
+
+# --- make bench: a failed step is one line ---------------------------------------------------------
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "tools" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_bench_reports_a_failed_step_in_one_line(monkeypatch, capsys):
+    bench = load_bench()
+    with pytest.raises(bench.StepFailed) as failed:
+        bench.run(["sh", "-c", "echo working; echo 'tests: 3 failed' >&2; exit 1"])
+    assert (
+        str(failed.value)
+        == "sh -c 'echo working; echo '\"'\"'tests: 3 failed'\"'\"' >&2; exit 1' exited 1: tests: 3 failed"
+    )
+
+    def fail(*, quick):
+        raise bench.StepFailed("make --no-print-directory test exited 2: make: *** [Makefile:33: test] Error 1")
+
+    monkeypatch.setattr(bench, "measure_all", fail)
+    monkeypatch.setattr(sys, "argv", ["bench.py", "--quick"])
+    assert bench.main() == 2
+    assert capsys.readouterr().err == (
+        "make bench: a measured step failed, so there are no figures: make --no-print-directory test exited 2: "
+        "make: *** [Makefile:33: test] Error 1\n"
+    )
+
+
+def test_bench_shows_each_time_as_it_is_taken(capsys):
+    bench = load_bench()
+    times = iter([1.0, 2.0, 3.0, 4.0])
+    medians = bench.alternate(2, {"a": lambda: next(times), "b": lambda: next(times)})
+    assert medians == {"a": 2.0, "b": 3.0}
+    assert capsys.readouterr().err.splitlines() == [
+        "  round 1/2: a ... 1.00 s",
+        "  round 1/2: b ... 2.00 s",
+        "  round 2/2: a ... 3.00 s",
+        "  round 2/2: b ... 4.00 s",
+    ]

@@ -33,7 +33,7 @@ def compose(name: str, job: JobSpec, **options):
     network = Network(stack, "net", name=name, spec=NetworkSpec(nat_gateways=0, max_azs=1))
     cluster = Cluster(stack, "cluster", name=name, aws=aws)
     topic = AlertTopic(stack, "topic", name=f"{name}-alerts", aws=aws)
-    alert = AlertFunction(stack, "alert", name=f"{name}-alert", aws=aws, topic=topic)
+    alert = AlertFunction(stack, "alert", name=f"{name}-alert", stack_name=name, aws=aws, topic=topic)
     queue = DeadLetterQueue(stack, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws)
     ScheduledJob(
         stack,
@@ -83,9 +83,17 @@ def test_a_composed_stack_synthesizes(composed):
 def test_alert_function_checks_its_channels(composed):
     _, stack, aws, topic = composed
     with pytest.raises(ValueError, match=r"^'slack-webhook' is not an SSM parameter name \(allowed: a leading '/'"):
-        AlertFunction(stack, "bad-parameter", name="x", aws=aws, topic=topic, webhook_ssm_parameter="slack-webhook")
+        AlertFunction(
+            stack,
+            "bad-parameter",
+            name="x",
+            stack_name="x",
+            aws=aws,
+            topic=topic,
+            webhook_ssm_parameter="slack-webhook",
+        )
     with pytest.raises(ValueError, match=r"^x: chatwork_room_id and chatwork_token_ssm_parameter go together$"):
-        AlertFunction(stack, "half-chatwork", name="x", aws=aws, topic=topic, chatwork_room_id="1")
+        AlertFunction(stack, "half-chatwork", name="x", stack_name="x", aws=aws, topic=topic, chatwork_room_id="1")
 
 
 def test_inputs_are_keyword_only(composed):

@@ -516,6 +516,13 @@ def test_alert_role_writes_its_logs_and_publishes_to_the_topic(default_stack):
             "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
             "Resource": [ids(default_stack, "aws_kms_key", "alert-topic_key", "arn")],
         },
+        {
+            # The event source mapping polls the dead-letter queue with this role: that queue only.
+            "Sid": "ReadUndelivered",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            "Resource": [ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")],
+        },
     ]
 
 
@@ -527,7 +534,15 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
     ]
     statements = statements_by_sid(policy(body))
     assert sorted(statements) == sorted(
-        ["WriteLogs", "PublishAlerts", "EncryptAlerts", "ReadAlertSecrets", "DecryptAlertSecrets", "WriteTraces"]
+        [
+            "WriteLogs",
+            "PublishAlerts",
+            "EncryptAlerts",
+            "ReadUndelivered",
+            "ReadAlertSecrets",
+            "DecryptAlertSecrets",
+            "WriteTraces",
+        ]
     )
     assert statements["ReadAlertSecrets"] == {
         "Sid": "ReadAlertSecrets",
@@ -584,7 +599,10 @@ def test_alert_function(default_stack):
     assert f"aws_cloudwatch_log_group.{log_group_name}" in function["depends_on"]
     # Without chat channels, the function knows the topic only.
     assert function["environment"] == {
-        "variables": {"SNS_TOPIC_ARN": ids(default_stack, "aws_sns_topic", "alert-topic", "arn")}
+        "variables": {
+            "SNS_TOPIC_ARN": ids(default_stack, "aws_sns_topic", "alert-topic", "arn"),
+            "STACK_NAME": "scheduled-jobs",
+        }
     }
 
 
@@ -593,6 +611,7 @@ def test_alert_function_environment_names_the_parameters_not_the_secrets(multi_s
     assert function["environment"] == {
         "variables": {
             "SNS_TOPIC_ARN": ids(multi_stack, "aws_sns_topic", "alert-topic", "arn"),
+            "STACK_NAME": "batch",
             "WEBHOOK_SSM_PARAMETER": "/batch/alerts/slack-webhook",
             "CHATWORK_ROOM_ID": "123456",
             "CHATWORK_TOKEN_SSM_PARAMETER": "/batch/alerts/chatwork-token",
@@ -851,7 +870,7 @@ def test_every_alarm_notifies_the_one_topic(multi_stack):
     alarms = resources(multi_stack, "aws_cloudwatch_metric_alarm").values()
     assert sorted(alarm["metric_name"] for alarm in alarms) == sorted(
         ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] * 4
-        + ["Errors", "Throttles", "ApproximateNumberOfMessagesVisible"]
+        + ["Errors", "Throttles", "NumberOfMessagesSent"]
     )
     assert {json.dumps(alarm["alarm_actions"]) for alarm in alarms} == {json.dumps([topic])}
 
@@ -1048,6 +1067,7 @@ def test_dead_letter_queue_takes_only_the_stacks_rules_and_alarms_when_it_holds_
         "name": "scheduled-jobs-undelivered",
         "sqs_managed_sse_enabled": True,
         "message_retention_seconds": 14 * 86400,
+        "visibility_timeout_seconds": 360,  # six times the alert Lambda's 60 s, as Lambda asks
     }
     assert "fifo_queue" not in queue  # a FIFO queue cannot be a dead-letter queue
     _, body = named(default_stack, "aws_sqs_queue_policy", "undelivered_policy")
@@ -1079,15 +1099,29 @@ def test_dead_letter_queue_takes_only_the_stacks_rules_and_alarms_when_it_holds_
     assert alarm.pop("alarm_description").startswith("A scheduled run (or an alert for one) could not be started")
     assert alarm == {
         **ALARM,
-        "statistic": "Maximum",
         "alarm_name": "scheduled-jobs-undelivered-messages",
         "namespace": "AWS/SQS",
-        "metric_name": "ApproximateNumberOfMessagesVisible",
+        # Each message sent alarms again, however fast the Lambda reads and deletes it.
+        "metric_name": "NumberOfMessagesSent",
         "dimensions": {"QueueName": ids(default_stack, "aws_sqs_queue", "undelivered_queue", "name")},
         "alarm_actions": [ids(default_stack, "aws_sns_topic", "alert-topic", "arn")],
     }
     for name, target in resources(default_stack, "aws_cloudwatch_event_target").items():
         assert target["dead_letter_config"] == {"arn": arn_}, name  # the ended-early targets too
+
+
+def test_the_alert_function_reads_the_dead_letter_queue(default_stack):
+    """Every failed start alerts on every channel: the alert Lambda consumes the queue, ten messages
+    at a time, answering which ones to deliver again, after its role's policy exists."""
+    (mapping,) = resources(default_stack, "aws_lambda_event_source_mapping").values()
+    assert mapping == {
+        "event_source_arn": ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn"),
+        "function_name": ids(default_stack, "aws_lambda_function", "alert_function", "arn"),
+        "batch_size": 10,
+        "function_response_types": ["ReportBatchItemFailures"],
+        "scaling_config": {"maximum_concurrency": 2},
+        "depends_on": [f"aws_iam_role_policy.{named(default_stack, 'aws_iam_role_policy', 'alert_role_policy')[0]}"],
+    }
 
 
 def test_a_job_with_a_timezone_is_a_scheduler_schedule_in_the_stacks_group(multi_stack, default_stack):

@@ -170,6 +170,12 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
     # A Scheduler schedule sends the starts it gave up on to the dead-letter queue with its role:
     # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
     "sqs:deadLetter": (Need("SendUndeliveredStarts", ("sqs:SendMessage",), "queue"),),
+    # A Lambda function's SQS event source mapping polls with the function's role: the three
+    # actions AWS's AWSLambdaSQSQueueExecutionRole grants, on the one queue.
+    # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+    "sqs:consume": (
+        Need("ReadUndelivered", ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"), "queue"),
+    ),
     # Publishing to an SNS topic encrypted with a customer-managed key:
     # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
     "sns:publish": (
