@@ -5,9 +5,11 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import tzdata
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
@@ -47,15 +49,42 @@ TIMEOUT_SECONDS = 60
 RESERVED_CONCURRENCY = 20
 
 
-def _staged_source(source: Path) -> str:
-    """A copy of the package's ``.py`` files under its own name (the zip holds ``lambda_src/*.py``),
-    so caches and editor files stay out of the zip and out of the asset hash."""
+# The schedule model, shipped with the function so that an alert names the job's next run with the
+# same code that validated the schedule (one source): these modules import only the standard
+# library, each other, lambda_src and tzdata.
+MODEL_SOURCE = Path(__file__).resolve().parent / "model"
+SHARED_MODEL_MODULES = ("__init__.py", "schedule_expression.py", "time_zone.py")
+
+
+def _staged_source(source: Path, zones: Sequence[str] = ()) -> str:
+    """The function's package in a folder of its own: the ``.py`` files of ``source`` under its own
+    name (``lambda_src/*.py``, so caches and editor files stay out of the zip and out of the asset
+    hash), the shared schedule model (``constructs_lib/model/``), and the part of the pinned tz
+    database its zones need (``tzdata/``: the name list, and each zone's file), so that times in a
+    job's zone read the same in the alert as in the preview, whatever the runtime's own zone files."""
     staging = Path(tempfile.mkdtemp(prefix="alert-lambda-"))
     atexit.register(shutil.rmtree, staging, ignore_errors=True)  # synth has copied it by then
     package = staging / source.name
     package.mkdir()
     for path in sorted(source.glob("*.py")):
         shutil.copy2(path, package / path.name)
+    model = staging / "constructs_lib" / "model"
+    model.mkdir(parents=True)
+    (model.parent / "__init__.py").write_text('"""Only the schedule model, shipped with the alert Lambda."""\n')
+    for module in SHARED_MODEL_MODULES:
+        shutil.copy2(MODEL_SOURCE / module, model / module)
+    tzdata_source = Path(tzdata.__file__).parent
+    tzdata_target = staging / "tzdata"
+    (tzdata_target / "zoneinfo").mkdir(parents=True)
+    for name in ("__init__.py", "zones", "zoneinfo/__init__.py"):
+        shutil.copy2(tzdata_source / name, tzdata_target / name)
+    for zone in sorted({"UTC", *zones}):
+        parts = zone.split("/")
+        for depth in range(1, len(parts)):  # each folder on the way is a package (importlib.resources)
+            folder = Path("zoneinfo", *parts[:depth])
+            (tzdata_target / folder).mkdir(exist_ok=True)
+            shutil.copy2(tzdata_source / folder / "__init__.py", tzdata_target / folder / "__init__.py")
+        shutil.copy2(tzdata_source / "zoneinfo" / zone, tzdata_target / "zoneinfo" / zone)
     return str(staging)
 
 
@@ -68,7 +97,8 @@ class AlertFunction(Construct):
     parameters, and its role may read exactly those (and decrypt them through SSM only). It logs to
     its own log group with a retention period (encrypted with ``log_key`` where given);
     ``tracing`` turns X-Ray on. With ``consumed_queue`` its role may read that queue
-    (``QueueEventSource`` wires the reading). Exposes ``arn``, ``name``, ``channels`` (the
+    (``QueueEventSource`` wires the reading). ``zones``: the jobs' time zones, whose rules the
+    package carries. Exposes ``arn``, ``name``, ``channels`` (the
     channels each alert goes to), ``function_name`` and ``invoke_statements()``.
     """
 
@@ -89,6 +119,7 @@ class AlertFunction(Construct):
         source: Path = LAMBDA_SOURCE,
         log_key: LogEncryption | None = None,
         tracing: bool = False,
+        zones: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         for parameter in (webhook_ssm_parameter, chatwork_token_ssm_parameter):
@@ -137,7 +168,7 @@ class AlertFunction(Construct):
             description="The scheduled jobs' alert Lambda: logs, publishes and posts alerts",
             statements=statements,
         )
-        asset = TerraformAsset(self, "code", path=_staged_source(source), type=AssetType.ARCHIVE)
+        asset = TerraformAsset(self, "code", path=_staged_source(source, zones), type=AssetType.ARCHIVE)
         self.function = LambdaFunction(
             self,
             "function",

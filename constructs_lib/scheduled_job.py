@@ -94,6 +94,8 @@ class ScheduledJob(Construct):
             log_retention_days=job.log_retention_days,
             log_key=log_key,
             tracing=tracing,
+            schedule_expression=job.schedule,
+            timezone=job.timezone,
         )
         self.schedule: Schedule | TimeZoneSchedule
         timing = {

@@ -97,6 +97,7 @@ class ScheduledJobsStack(TerraformStack):
             chatwork_token_ssm_parameter=config.alert.chatwork_token_ssm_parameter,
             log_key=log_key,
             tracing=config.stack.tracing,
+            zones=sorted({job.timezone for job in config.jobs if job.timezone}),
         )
         self.alert_alarms = AlertFunctionAlarms(self, "alert-alarms", function=self.alert, topic=self.topic)
         self.undelivered_alerts = QueueEventSource(

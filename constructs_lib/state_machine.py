@@ -61,6 +61,8 @@ class JobStateMachine(Construct):
         log_retention_days: int = 30,
         log_key: LogEncryption | None = None,
         tracing: bool = False,
+        schedule_expression: str | None = None,
+        timezone: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self.name = aws_name(name, kind="state_machine")
@@ -111,6 +113,8 @@ class JobStateMachine(Construct):
             timeout_seconds=timeout_seconds,
             log_group_name=task.log_group_name,
             capacity=capacity,
+            schedule=schedule_expression,
+            timezone=timezone,
         )
         missing = set(capacity) - set(cluster.capacity_providers) - {"FARGATE"}
         if missing:

@@ -115,3 +115,5 @@ class AlertPayload(TypedDict, total=False):
     logStreamPrefix: str  # "<awslogs-stream-prefix>/<container name>"
     capacity: list[str]  # where the task was launched, in order: FARGATE, FARGATE_SPOT
     alertId: str  # the alert's id where there is no execution (a start that failed: its SQS message)
+    schedule: str  # the job's schedule expression: the alert names the next run
+    timezone: str  # the schedule's IANA zone, when it has one: times are shown in it too

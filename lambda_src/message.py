@@ -41,6 +41,11 @@ CONSOLE = {
 # 100 characters long." https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
 SUBJECT_LIMIT = 99
 RAW_LIMIT = 3000  # characters of an unrecognised payload or a long cause kept in a message
+# Slack refuses a message whose section (or context element) text passes 3,000 characters
+# (400 invalid_blocks), and cuts its top-level text at 40,000.
+# https://docs.slack.dev/reference/block-kit/blocks/section-block
+SLACK_BLOCK_TEXT_LIMIT = 3000
+SLACK_TEXT_LIMIT = 40000
 
 # What a task that never started was stuck on, by the words in ECS's reason.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
@@ -97,9 +102,10 @@ def _failed_run(event: dict[str, Any]) -> Alert:
     scheduled = _time(_scheduled_time(event.get("input")))
 
     short, what = _what_happened(event, error, task, cause, elapsed)
+    zone = _text(event.get("timezone"))
     facts = [("Job", job), ("Stack", stack), ("Region", region or "?")]
     if scheduled:
-        facts.append(("Scheduled for", _show_time(scheduled)))
+        facts.append(("Scheduled for", _show_time(scheduled) + _in_zone(scheduled, zone)))
     if started:
         facts.append(("Started", _show_time(started)))
     if gave_up:
@@ -107,6 +113,10 @@ def _failed_run(event: dict[str, Any]) -> Alert:
     facts.append(("Error", error))
     if task and task.get("TaskArn"):
         facts.append(("Task", str(task["TaskArn"])))
+    upcoming = _next_run(_text(event.get("schedule")), zone, after=gave_up or started)
+    if upcoming:
+        facts.append(("Next run", _show_time(upcoming) + _in_zone(upcoming, zone)))
+    facts.append(("Run it now", f"make run JOB={job}"))
 
     links = []
     console = CONSOLE.get(partition or "aws", CONSOLE["aws"])
@@ -125,6 +135,9 @@ def _failed_run(event: dict[str, Any]) -> Alert:
                 f"{console}/states/home?region={region}#/statemachines/view/{machine}",
             )
         )
+    task_link = _task_link(console, region, task)
+    if task_link:
+        links.append(task_link)
     log_link = _log_link(console, region, event, task)
     if log_link:
         links.append(log_link)
@@ -352,6 +365,52 @@ def _log_link(
     return "Job log group (CloudWatch console)", base
 
 
+def _task_link(console: str, region: str | None, task: dict[str, Any] | None) -> tuple[str, str] | None:
+    """The task in the ECS console: its ARN is ``arn:...:task/<cluster>/<task id>``."""
+    task_arn = (task or {}).get("TaskArn")
+    parts = task_arn.split(":", 5)[-1].split("/") if isinstance(task_arn, str) else []
+    if not region or len(parts) != 3 or parts[0] != "task" or not all(parts):
+        return None
+    cluster, task_id = (urllib.parse.quote(part, safe="") for part in parts[1:])
+    return "Task (ECS console)", f"{console}/ecs/v2/clusters/{cluster}/tasks/{task_id}?region={region}"
+
+
+def _in_zone(moment: datetime, zone: str | None) -> str:
+    """`` (Tue 08:00 JST, Asia/Tokyo)``: the same moment on the job's clock; empty without a zone, or
+    where the zone's rules are not at hand."""
+    tz = _zone(zone)
+    if tz is None:
+        return ""
+    return f" ({moment.astimezone(tz).strftime('%a %H:%M %Z')}, {zone})"
+
+
+def _zone(zone: str | None) -> Any:
+    """The zone's rules from the pinned tz data shipped with the function (``constructs_lib.model``
+    and ``tzdata``, packaged by ``AlertFunction``), or ``None``."""
+    if not zone or zone == "UTC":
+        return None
+    try:
+        from constructs_lib.model.time_zone import zone_info
+
+        return zone_info(zone)
+    except Exception:  # not shipped, or a zone it does not know: the UTC time stands alone
+        return None
+
+
+def _next_run(schedule: str | None, zone: str | None, *, after: datetime | None) -> datetime | None:
+    """The job's next run after ``after``, by the schedule model that validated it (shipped with the
+    function); ``None`` for a rate (it counts from when the schedule was created) or when unknown."""
+    if not schedule or after is None:
+        return None
+    try:
+        from constructs_lib.model.schedule_expression import parse_schedule
+
+        runs = parse_schedule(schedule).next_runs(after, count=1, zone=zone or "UTC")
+    except Exception:  # not shipped, or not a schedule it can read
+        return None
+    return runs[0] if runs else None
+
+
 def _console_escape(text: str) -> str:
     """The CloudWatch console's fragment encoding: URL-encoded twice, with ``%`` written ``$``."""
     return urllib.parse.quote(urllib.parse.quote(text, safe=""), safe="").replace("%", "$")
@@ -396,14 +455,27 @@ def slack_message(alert: Alert) -> dict[str, Any]:
     facts = "\n".join(f"*{label}:* {_slack_escape(value)}" for label, value in alert.facts)
     links = "  ·  ".join(f"<{url}|{label}>" for label, url in alert.links)
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(alert.title)}*"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(alert.what)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _slack_clip(f"*{_slack_escape(alert.title)}*")}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _slack_clip(_slack_escape(alert.what))}},
     ]
     if facts:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": facts}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_clip(facts)}})
     if links:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links}]})
-    return {"text": alert.title, "blocks": blocks}
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_clip(links)}]})
+    return {"text": _clip(alert.title, SLACK_TEXT_LIMIT), "blocks": blocks}
+
+
+def _slack_clip(text: str) -> str:
+    """``text`` within a block's 3,000 characters, cut visibly ("…") and never inside an escape
+    (``&amp;``) or a link (``<url|label>``)."""
+    if len(text) <= SLACK_BLOCK_TEXT_LIMIT:
+        return text
+    cut = text[: SLACK_BLOCK_TEXT_LIMIT - 1]
+    for opener, closer in (("&", ";"), ("<", ">")):
+        start = cut.rfind(opener)
+        if start > cut.rfind(closer):
+            cut = cut[:start]
+    return cut + "…"
 
 
 def _slack_escape(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sfn_harness import (
@@ -59,23 +59,43 @@ def shown(timestamp: str) -> str:
     return datetime.fromisoformat(timestamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+TOKYO = timezone(timedelta(hours=9))  # no daylight saving in Japan
+
+
+def next_weekday_eight_in_tokyo(after: str) -> str:
+    """nightly-report's next run, cron(0 8 ? * MON-FRI *) in Asia/Tokyo, worked out by hand."""
+    moment = datetime.fromisoformat(after).astimezone(TOKYO)
+    day = moment.replace(hour=8, minute=0, second=0, microsecond=0)
+    while day <= moment or day.weekday() >= 5:
+        day += timedelta(days=1)
+    return f"{shown(day.isoformat())} ({day.strftime('%a')} 08:00 JST, Asia/Tokyo)"
+
+
 def facts(payload: dict, error: str, *, task: bool = False) -> str:
     lines = [
         "Job: nightly-report",
         "Stack: batch",
         "Region: ap-northeast-1",
-        "Scheduled for: 2026-11-28 08:00:00 UTC",
+        "Scheduled for: 2026-11-28 08:00:00 UTC (Sat 17:00 JST, Asia/Tokyo)",
         f"Started: {shown(payload['startTime'])}",
         f"Gave up: {shown(payload['gaveUpAt'])}",
         f"Error: {error}",
     ]
     if task:
         lines.append("Task: arn:aws:ecs:ap-northeast-1:123456789012:task/cluster/0123456789abcdef")
+    lines.append(f"Next run: {next_weekday_eight_in_tokyo(payload['gaveUpAt'])}")
+    lines.append("Run it now: make run JOB=nightly-report")
     return "\n".join(lines)
 
 
-def links(payload: dict, *, log_stream: bool) -> str:
+def links(payload: dict, *, log_stream: bool, task: bool = False) -> str:
     execution = payload["execution"]
+    task_link = (
+        "Task (ECS console):\n  https://console.aws.amazon.com/ecs/v2/clusters/cluster/tasks/0123456789abcdef"
+        "?region=ap-northeast-1\n"
+        if task
+        else ""
+    )
     log = (
         "Task log (CloudWatch console):\n  https://console.aws.amazon.com/cloudwatch/home?region=ap-northeast-1"
         "#logsV2:log-groups/log-group/$252Fecs$252Fjob/log-events/job$252Fapp$252F0123456789abcdef"
@@ -86,7 +106,7 @@ def links(payload: dict, *, log_stream: bool) -> str:
     return (
         "Execution (Step Functions console):\n"
         f"  https://console.aws.amazon.com/states/home?region=ap-northeast-1#/v2/executions/details/{execution}\n"
-        f"{log}\n\nAlert id: {execution}\n"
+        f"{task_link}{log}\n\nAlert id: {execution}\n"
     )
 
 
@@ -128,7 +148,7 @@ def test_failed_to_start(payloads):
         "has been retried 5 time(s)\n\n"
         + facts(payload, "Job.TaskFailedToStart", task=True)
         + "\n\n"
-        + links(payload, log_stream=False)
+        + links(payload, log_stream=False, task=True)
     )
 
 
@@ -140,7 +160,7 @@ def test_container_exit_code(payloads):
         "The container exited with code 1. The job ran, maybe half-way; it was not re-run.\n\n"
         + facts(payload, "Job.TaskFailed", task=True)
         + "\n\n"
-        + links(payload, log_stream=True)
+        + links(payload, log_stream=True, task=True)
     )
 
 
@@ -180,7 +200,7 @@ def test_slack_and_chatwork_carry_the_same_words(payloads):
     ]
     assert slack["blocks"][3]["elements"][0]["text"].startswith(
         "<https://console.aws.amazon.com/states/home?region=ap-northeast-1#/v2/executions/details/"
-        f"{execution}|Execution (Step Functions console)>  ·  <https://console.aws.amazon.com/cloudwatch/"
+        f"{execution}|Execution (Step Functions console)>  ·  <https://console.aws.amazon.com/ecs/v2/clusters/"
     )
     chatwork = chatwork_message(alert)
     assert chatwork.startswith(

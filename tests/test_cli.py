@@ -149,10 +149,17 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
 
 
 def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where: Path) -> None:
-    """The zip holds the lambda_src package and nothing else, and its handler imports and logs an
-    alert with no site-packages at all (the Lambda runtime adds only boto3, used for SSM and SNS)."""
+    """The zip holds the lambda_src package, the schedule model it shares with the config, and the
+    pinned tz data of UTC (the shipped job has no zone), and nothing else; its handler imports and
+    logs an alert with no site-packages at all (the Lambda runtime adds only boto3, for SSM and SNS)."""
     with zipfile.ZipFile(archive) as zipped:
         assert sorted(zipped.namelist()) == [
+            "constructs_lib/",
+            "constructs_lib/__init__.py",
+            "constructs_lib/model/",
+            "constructs_lib/model/__init__.py",
+            "constructs_lib/model/schedule_expression.py",
+            "constructs_lib/model/time_zone.py",
             "lambda_src/",
             "lambda_src/__init__.py",
             "lambda_src/alert.py",
@@ -161,6 +168,12 @@ def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where
             "lambda_src/durations.py",
             "lambda_src/message.py",
             "lambda_src/undelivered.py",
+            "tzdata/",
+            "tzdata/__init__.py",
+            "tzdata/zoneinfo/",
+            "tzdata/zoneinfo/UTC",
+            "tzdata/zoneinfo/__init__.py",
+            "tzdata/zones",
         ]
         zipped.extractall(where)
     code = (
@@ -171,6 +184,14 @@ def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where
     record, returned = (json.loads(line) for line in result.stdout.splitlines())
     assert record["message"] == "scheduled job x failed: E"
     assert returned == {"alert_id": None, "delivered": {"log": "written"}}
+    # The shared schedule model runs from the package alone: the next run the alert names.
+    code = (
+        "import datetime as dt\nfrom constructs_lib.model.schedule_expression import parse_schedule\n"
+        "print(parse_schedule('cron(0 * * * ? *)').describe_next_runs(dt.datetime(2026, 11, 30, tzinfo=dt.UTC), "
+        "zone='UTC', count=1))"
+    )
+    result = subprocess.run([sys.executable, "-S", "-c", code], cwd=where, capture_output=True, text=True, check=True)
+    assert result.stdout == "Mon 2026-11-30 01:00 UTC = Mon 2026-11-30 01:00 UTC\n"
 
 
 def test_failed_synthesis_keeps_the_previous_output(tmp_path, previous_output, monkeypatch, default_config):

@@ -116,6 +116,8 @@ def test_an_aborted_run_reaches_every_channel_target_with_the_alert_payload(deli
             "logGroup": JOB_LOG_GROUP,
             "logStreamPrefix": "job/app",
             "capacity": ["FARGATE"],
+            "schedule": "cron(0 8 ? * MON-FRI *)",  # the alert names the next run
+            "timezone": "Asia/Tokyo",  # and shows times on the job's clock
         }
 
 

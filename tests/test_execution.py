@@ -63,6 +63,8 @@ class Job:
     channels: tuple[str, ...] = ("log", "email")  # the alert channels its stack configures
     guarded: bool = True  # concurrency = "forbid": the run first checks for a previous one still running
     retry_exit_codes: tuple[int, ...] = ()
+    schedule: str = ""  # the alert names the next run from it
+    timezone: str | None = None  # and shows times on the job's clock
 
     @property
     def stack_name(self) -> str:
@@ -73,7 +75,7 @@ ALL_CHANNELS = ("log", "email", "slack", "chatwork")
 
 
 JOBS = [
-    Job("default_stack", "run-once-a-hour", [1, 2, 4], 3600, []),
+    Job("default_stack", "run-once-a-hour", [1, 2, 4], 3600, [], schedule="cron(0 * * * ? *)"),
     Job(
         "multi_stack",
         "nightly-report",
@@ -82,9 +84,11 @@ JOBS = [
         [],
         channels=ALL_CHANNELS,
         retry_exit_codes=(75,),
+        schedule="cron(0 8 ? * MON-FRI *)",
+        timezone="Asia/Tokyo",
     ),
     # The default policy in the 3 minutes that a 2-minute timeout leaves of 5: 150 s.
-    Job("multi_stack", "every-5-minutes", [10, 20, 40, 80], 120, [], channels=ALL_CHANNELS),
+    Job("multi_stack", "every-5-minutes", [10, 20, 40, 80], 120, [], channels=ALL_CHANNELS, schedule="rate(5 minutes)"),
     Job(
         "multi_stack",
         "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x",
@@ -95,6 +99,7 @@ JOBS = [
         channels=ALL_CHANNELS,
         guarded=False,  # concurrency = "allow"
         retry_exit_codes=(75, 69),
+        schedule="cron(15 */6 * * ? *)",
     ),
 ]
 
@@ -185,7 +190,7 @@ def assert_waits(job: Job, waits: list[float], expected: list[float]) -> None:
 
 PAYLOAD_KEYS = {
     "channel", "stack", "job", "error", "cause", "execution", "stateMachine", "startTime", "gaveUpAt", "input",
-    "launchBudget", "timeoutSeconds", "logGroup", "logStreamPrefix", "capacity",
+    "launchBudget", "timeoutSeconds", "logGroup", "logStreamPrefix", "capacity", "schedule",
 }  # fmt: skip
 
 
@@ -196,7 +201,8 @@ def assert_alert(run, job: Job, *, error: str, cause: str) -> None:
     assert {payload["channel"] for payload in run.alerts} == set(job.channels)
     (payload, *repeats) = run.alerts
     assert all({**repeat, "channel": "-"} == {**payload, "channel": "-"} for repeat in repeats)
-    assert set(payload) == PAYLOAD_KEYS
+    assert set(payload) == PAYLOAD_KEYS | ({"timezone"} if job.timezone else set())
+    assert (payload["schedule"], payload.get("timezone")) == (job.schedule, job.timezone)
     assert payload["stack"] == job.stack_name
     assert payload["job"] == job.name
     assert payload["error"] == error

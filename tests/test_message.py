@@ -31,6 +31,8 @@ GROUP_LINK = (
     "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Fnightly"
 )
 STREAM_LINK = GROUP_LINK + "/log-events/nightly$252Fapp$252Fabc123"
+TASK_LINK = "https://console.aws.amazon.com/ecs/v2/clusters/batch/tasks/abc123?region=eu-west-1"
+RUN_NOW = ("Run it now", "make run JOB=nightly")
 
 
 def payload(**changes: object) -> dict:
@@ -82,9 +84,10 @@ def test_a_container_that_exited_non_zero():
     alert = describe(payload(cause=task()))
     assert alert.title == "[batch] nightly failed: the container exited with code 3"
     assert alert.what == "The container exited with code 3. The job ran, maybe half-way; it was not re-run."
-    assert alert.facts == (*FACTS, ("Error", "Job.TaskFailed"), ("Task", TASK_ARN))
+    assert alert.facts == (*FACTS, ("Error", "Job.TaskFailed"), ("Task", TASK_ARN), RUN_NOW)
     assert alert.links == (
         ("Execution (Step Functions console)", EXECUTION_LINK),
+        ("Task (ECS console)", TASK_LINK),
         ("Task log (CloudWatch console)", STREAM_LINK),
     )
     assert alert.alert_id == EXECUTION
@@ -134,7 +137,7 @@ def test_no_capacity_on_one_provider_quotes_ecs():
         "Fargate had no capacity for the task: it was not placed after 4 launches over 2 min 30 s, "
         'so the job did not run. ECS said: "Capacity is unavailable at this time"'
     )
-    assert alert.facts[-1] == ("Error", "ECS.AmazonECSException")  # no task: the cause is not one
+    assert alert.facts[-2:] == (("Error", "ECS.AmazonECSException"), RUN_NOW)  # no task: the cause is not one
     assert alert.links[-1] == ("Job log group (CloudWatch console)", GROUP_LINK)
 
 
@@ -350,8 +353,8 @@ def test_the_region_is_the_fourth_part_of_any_arn_longer_than_four(execution):
 
 
 def test_the_log_link_needs_a_group_and_names_the_stream_only_with_a_prefix():
-    assert describe(payload(cause=task(), logGroup="")).links[-1][0] == "Execution (Step Functions console)"
-    assert describe(payload(cause=task(), logGroup=7)).links[-1][0] == "Execution (Step Functions console)"
+    assert describe(payload(cause=task(), logGroup="")).links[-1] == ("Task (ECS console)", TASK_LINK)
+    assert describe(payload(cause=task(), logGroup=7)).links[-1] == ("Task (ECS console)", TASK_LINK)
     assert describe(payload(cause=task(), logStreamPrefix=None)).links[-1] == (
         "Job log group (CloudWatch console)",
         GROUP_LINK,
@@ -392,7 +395,7 @@ def test_times_are_read_as_iso_or_epoch_milliseconds_and_shown_in_utc(value, sho
 @pytest.mark.parametrize("value", [True, 0, -5, 10**20, "yesterday", "", None, ["2026-11-28"]])
 def test_unreadable_times_are_left_out(value):
     alert = describe(payload(startTime=value, input={"scheduledTime": value}))
-    assert [label for label, _ in alert.facts] == ["Job", "Stack", "Region", "Gave up", "Error"]
+    assert [label for label, _ in alert.facts] == ["Job", "Stack", "Region", "Gave up", "Error", "Run it now"]
     assert " over " not in alert.what
 
 
@@ -574,3 +577,56 @@ def test_email_subjects_stay_within_snss_limits():
     long = email_message(Alert(title=fits + "t", what="w"))[0]
     assert long == "s" * (SUBJECT_LIMIT - 1) + "…"
     assert len(long) == 99
+
+
+# --- what the on-call person needs next: the job's own clock, the next run, the task -------------
+
+
+def test_times_in_the_jobs_zone_beside_utc_and_the_next_run():
+    alert = describe(
+        payload(
+            timezone="Asia/Tokyo",
+            schedule="cron(0 8 ? * MON-FRI *)",
+            input={"job": "nightly", "scheduledTime": "2026-11-27T23:00:00Z"},  # Saturday 08:00 in Tokyo
+            gaveUpAt="2026-11-27T23:18:30Z",
+        )
+    )
+    facts = dict(alert.facts)
+    assert facts["Scheduled for"] == "2026-11-27 23:00:00 UTC (Sat 08:00 JST, Asia/Tokyo)"
+    # The next weekday 08:00 in Tokyo after the give-up: Monday, Sunday 23:00 UTC.
+    assert facts["Next run"] == "2026-11-29 23:00:00 UTC (Mon 08:00 JST, Asia/Tokyo)"
+    assert facts["Run it now"] == "make run JOB=nightly"
+
+
+def test_no_next_run_for_a_rate_an_unknown_zone_stands_alone_in_utc():
+    rate = dict(describe(payload(schedule="rate(15 minutes)")).facts)
+    assert "Next run" not in rate
+    unknown = dict(describe(payload(timezone="Mars/Olympus_Mons", schedule="cron(0 8 * * ? *)")).facts)
+    assert unknown["Scheduled for"].endswith(" UTC")
+    assert "Next run" not in unknown  # a zone the model does not know: no guess
+
+
+@pytest.mark.parametrize(
+    "task_arn",
+    ["abc123", "arn:aws:ecs:eu-west-1:123456789012:task/abc123", "arn:aws:ecs:eu-west-1:1:task//x", 7],
+    ids=["bare-id", "no-cluster", "empty-cluster", "not-text"],
+)
+def test_the_task_link_needs_a_task_arn_with_its_cluster(task_arn):
+    labels = [label for label, _ in describe(payload(cause=task(TaskArn=task_arn))).links]
+    assert "Task (ECS console)" not in labels
+
+
+def test_every_slack_block_stays_within_3000_characters_and_is_cut_visibly():
+    """A long cause passes Slack's section limit once escaped (each "&" becomes "&amp;")."""
+    long = describe(payload(error="Custom.Error", cause="a&b " * 2000))
+    message = slack_message(long)
+    texts = [block["text"]["text"] for block in message["blocks"] if block["type"] == "section"]
+    texts += [
+        element["text"] for block in message["blocks"] if block["type"] == "context" for element in block["elements"]
+    ]
+    assert all(len(text) <= 3000 for text in texts)
+    cut = message["blocks"][1]["text"]["text"]
+    assert 2990 < len(cut) <= 3000  # cut at the limit, less a partial "&amp;" at most
+    assert cut.endswith("…") and not cut[:-1].endswith(("&", "&a", "&am", "&amp"))
+    short = slack_message(describe(payload()))
+    assert not any(block.get("text", {}).get("text", "").endswith("…") for block in short["blocks"])

@@ -86,4 +86,4 @@ def test_a_run_started_by_scheduler_says_when_it_was_due(multi_stack):
         "scheduleExecutionId": "d2b6e3a5-1c2f-4f6e-9a0b-7c1d2e3f4a5b",
     }
     _, body = email_message(describe(payload))
-    assert "Scheduled for: 2026-11-29 23:00:00 UTC\n" in body
+    assert "Scheduled for: 2026-11-29 23:00:00 UTC (Mon 08:00 JST, Asia/Tokyo)\n" in body

@@ -676,6 +676,8 @@ def test_alert_step_invokes_the_function_once_per_configured_channel(default_sta
         "logGroup": log_group,
         "logStreamPrefix": "job/app",
         "capacity": ["FARGATE"],
+        "schedule": "cron(0 8 ? * MON-FRI *)",  # the alert names the next run
+        "timezone": "Asia/Tokyo",  # and shows times on the job's clock
     }
 
 

@@ -96,6 +96,8 @@ class AlertJob:
     timeout_seconds: int
     log_group_name: str
     capacity: tuple[str, ...] = ("FARGATE",)  # where the task is launched, in order
+    schedule: str | None = None  # the schedule expression: the alert names the next run
+    timezone: str | None = None  # the schedule's zone: the alert shows times in it too
 
     @classmethod
     def of(
@@ -107,6 +109,8 @@ class AlertJob:
         timeout_seconds: int,
         log_group_name: str,
         capacity: Sequence[str] = ("FARGATE",),
+        schedule: str | None = None,
+        timezone: str | None = None,
     ) -> AlertJob:
         return cls(
             stack_name=stack_name,
@@ -115,6 +119,8 @@ class AlertJob:
             timeout_seconds=timeout_seconds,
             log_group_name=log_group_name,
             capacity=tuple(capacity),
+            schedule=schedule,
+            timezone=timezone,
         )
 
     def static_fields(self, channel: str) -> dict[str, Any]:
@@ -128,6 +134,8 @@ class AlertJob:
             "logGroup": self.log_group_name,
             "logStreamPrefix": f"{LOG_STREAM_PREFIX}/{CONTAINER_NAME}",
             "capacity": list(self.capacity),
+            **({"schedule": self.schedule} if self.schedule else {}),
+            **({"timezone": self.timezone} if self.timezone else {}),
         }
 
 
