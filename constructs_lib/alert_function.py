@@ -98,7 +98,8 @@ class AlertFunction(Construct):
     its own log group with a retention period (encrypted with ``log_key`` where given);
     ``tracing`` turns X-Ray on. With ``consumed_queue`` its role may read that queue
     (``QueueEventSource`` wires the reading). ``zones``: the jobs' time zones, whose rules the
-    package carries. Exposes ``arn``, ``name``, ``channels`` (the
+    package carries. ``task_log_groups``: the jobs' log groups, whose last lines an alert quotes
+    (its role may read their streams, no other). Exposes ``arn``, ``name``, ``channels`` (the
     channels each alert goes to), ``function_name`` and ``invoke_statements()``.
     """
 
@@ -120,6 +121,7 @@ class AlertFunction(Construct):
         log_key: LogEncryption | None = None,
         tracing: bool = False,
         zones: Sequence[str] = (),
+        task_log_groups: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         for parameter in (webhook_ssm_parameter, chatwork_token_ssm_parameter):
@@ -149,6 +151,11 @@ class AlertFunction(Construct):
         statements += topic.publish_statements()
         if consumed_queue is not None:
             statements += consumed_queue.consume_statements()
+        if task_log_groups:
+            statements += render_statements(
+                "logs:readTaskLogs",
+                log_streams=[aws.arn("logs", f"log-group:{group}:log-stream:*") for group in task_log_groups],
+            )
         parameters = [p for p in (webhook_ssm_parameter, chatwork_token_ssm_parameter) if p]
         if parameters:
             statements += render_statements(

@@ -17,7 +17,7 @@ from constructs_lib.documents.iam import ECS_TASKS_PRINCIPAL, granted_statements
 from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.config import secret_sources
 from constructs_lib.model.fargate import check_fargate_size
-from constructs_lib.model.naming import aws_name
+from constructs_lib.model.naming import aws_name, task_log_group
 from constructs_lib.service_role import ServiceRole
 
 __all__ = ["SCRATCH_VOLUME", "FargateTask", "ecr_repository"]
@@ -72,7 +72,7 @@ class FargateTask(Construct):
         check_fargate_size(cpu, memory)
         if not image.strip():
             raise ValueError(f"{name}: image must not be empty")
-        self.log_group = log_group(self, name=f"/ecs/{name}", retention_days=log_retention_days, key=log_key)
+        self.log_group = log_group(self, name=task_log_group(name), retention_days=log_retention_days, key=log_key)
         self.log_group_name: str = self.log_group.name
 
         statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")

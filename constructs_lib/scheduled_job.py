@@ -18,6 +18,7 @@ from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.log_key import LogEncryption
 from constructs_lib.model.config import ExecutionLogLevel, JobSpec
+from constructs_lib.model.naming import job_name_prefix
 from constructs_lib.network import JobNetwork
 from constructs_lib.schedule import Schedule
 from constructs_lib.scheduler import ScheduleGroup, TimeZoneSchedule
@@ -55,7 +56,7 @@ class ScheduledJob(Construct):
         tracing: bool = False,
     ) -> None:
         super().__init__(scope, id_)
-        name = f"{prefix}-{job.name}"
+        name = job_name_prefix(prefix, job.name)
         self.job = job
         self.task = FargateTask(
             self,

@@ -16,7 +16,7 @@ from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.flow_logs import FlowLogs
 from constructs_lib.log_key import ExistingLogKey, LogEncryption, LogKey
 from constructs_lib.model.config import BackendSpec, Config
-from constructs_lib.model.naming import alert_topic_name
+from constructs_lib.model.naming import alert_topic_name, task_log_group_name
 from constructs_lib.network import ExistingNetwork, JobNetwork, Network
 from constructs_lib.queue_event_source import QueueEventSource
 from constructs_lib.scheduled_job import ScheduledJob
@@ -98,6 +98,7 @@ class ScheduledJobsStack(TerraformStack):
             log_key=log_key,
             tracing=config.stack.tracing,
             zones=sorted({job.timezone for job in config.jobs if job.timezone}),
+            task_log_groups=[task_log_group_name(name, job.name) for job in config.jobs],
         )
         self.alert_alarms = AlertFunctionAlarms(self, "alert-alarms", function=self.alert, topic=self.topic)
         self.undelivered_alerts = QueueEventSource(

@@ -32,6 +32,7 @@ from typing import Any
 from lambda_src.channels import AWS_TIMEOUTS, HTTP_TIMEOUT_SECONDS, Channel, Parameters, configured_channels
 from lambda_src.contract import STACK_NAME_VARIABLE, AlertDeliveryError, AlertRejectedError
 from lambda_src.message import Alert, describe
+from lambda_src.task_log import last_lines, stream_of
 from lambda_src.undelivered import is_queue_event, payload_of
 
 __all__ = ["handler", "reset"]
@@ -51,12 +52,18 @@ class _Clients:
 
     def __init__(self) -> None:
         self.sns: Any = None
+        self.logs: Any = None
         self.parameters = Parameters(lambda: _aws_client("ssm"))
 
     def sns_client(self) -> Any:
         if self.sns is None:
             self.sns = _aws_client("sns")
         return self.sns
+
+    def logs_client(self) -> Any:
+        if self.logs is None:
+            self.logs = _aws_client("logs")
+        return self.logs
 
 
 _clients = _Clients()
@@ -66,6 +73,21 @@ def reset() -> None:
     """Forget cached clients and parameter values (a new execution environment)."""
     global _clients
     _clients = _Clients()
+
+
+def _log_tail(event: Any) -> tuple[str, ...]:
+    """The last lines of the failed run's task log (``lambda_src.task_log``), or none: an alert
+    without them is better than no alert."""
+    where = stream_of(event) if isinstance(event, dict) else None
+    if where is None:
+        return ()
+    try:
+        return tuple(last_lines(_clients.logs_client(), *where))
+    except Exception as error:  # no permission, a timeout; or no stream: the task logged nothing
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code != "ResourceNotFoundException":
+            _log({"level": "WARNING", "message": "the task's last log lines could not be read", "reason": repr(error)})
+        return ()
 
 
 def _log(entry: Mapping[str, Any]) -> None:
@@ -107,7 +129,7 @@ def _consume(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failed = []
     for record in event["Records"]:
         payload = payload_of(record, stack=stack)
-        alert = describe(payload)
+        alert = describe(payload, log_tail=_log_tail(payload))
         receives = (record.get("attributes") or {}).get("ApproximateReceiveCount")
         _log({**alert.record, "from": "dead-letter queue", "message_id": record.get("messageId"), "receives": receives})
         wanted = payload.get("channel")
@@ -128,7 +150,7 @@ def _consume(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def handler(event: Any, context: Any) -> dict[str, Any]:
     if is_queue_event(event):
         return _consume(event, context)
-    alert = describe(event)
+    alert = describe(event, log_tail=_log_tail(event))
     channel = event.get("channel") if isinstance(event, dict) else None
     if channel == "log":
         _log(alert.record)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ RAW_LIMIT = 3000  # characters of an unrecognised payload or a long cause kept i
 # (400 invalid_blocks), and cuts its top-level text at 40,000.
 # https://docs.slack.dev/reference/block-kit/blocks/section-block
 SLACK_BLOCK_TEXT_LIMIT = 3000
+LOG_TAIL_LABEL = "Last lines of the task's log"
 SLACK_TEXT_LIMIT = 40000
 
 # What a task that never started was stuck on, by the words in ECS's reason.
@@ -67,6 +68,7 @@ class Alert:
     links: tuple[tuple[str, str], ...] = ()
     alert_id: str | None = None  # the execution ARN: duplicates of one run's alert share it
     record: dict[str, Any] = field(default_factory=dict)  # the structured log line
+    log_tail: tuple[str, ...] = ()  # the task's last log lines, cleaned and capped (lambda_src.task_log)
 
     @property
     def body_lines(self) -> list[str]:
@@ -74,8 +76,9 @@ class Alert:
         return [self.what, "", *facts] if facts else [self.what]
 
 
-def describe(event: Any) -> Alert:
-    """The alert for ``event``: a failed run's payload, a test request, or anything else."""
+def describe(event: Any, *, log_tail: tuple[str, ...] = ()) -> Alert:
+    """The alert for ``event``: a failed run's payload (with its task's last log lines, when they
+    were read), a test request, or anything else."""
     if not isinstance(event, dict):
         return _unrecognised(event)
     if event.get("test") is True:
@@ -83,7 +86,7 @@ def describe(event: Any) -> Alert:
     if not isinstance(event.get("job"), str) or not isinstance(event.get("error"), str):
         return _unrecognised(event)
     try:
-        return _failed_run(event)
+        return replace(_failed_run(event), log_tail=tuple(log_tail))
     except Exception as error:  # a payload of the right shape with surprising values
         return _unrecognised(event, note=f"({type(error).__name__} while reading it: {error})")
 
@@ -460,9 +463,20 @@ def slack_message(alert: Alert) -> dict[str, Any]:
     ]
     if facts:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_clip(facts)}})
+    if alert.log_tail:
+        tail = _slack_escape("\n".join(alert.log_tail)).replace("```", "` ` `")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_code(f"*{LOG_TAIL_LABEL}*", tail)}})
     if links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_clip(links)}]})
     return {"text": _clip(alert.title, SLACK_TEXT_LIMIT), "blocks": blocks}
+
+
+def _slack_code(label: str, code: str) -> str:
+    """A label and a code block within a block's limit: the oldest lines go first."""
+    room = SLACK_BLOCK_TEXT_LIMIT - len(label) - len("\n```\n```")
+    if len(code) > room:
+        code = "…" + code[len(code) - room + 1 :]
+    return f"{label}\n```\n{code}```"
 
 
 def _slack_clip(text: str) -> str:
@@ -487,6 +501,9 @@ def chatwork_message(alert: Alert) -> str:
     """Chatwork message notation: ``[info][title]…[/title]…[/info]``; Chatwork links bare URLs.
     https://developer.chatwork.com/docs/message-notation"""
     lines = [*alert.body_lines]
+    if alert.log_tail:
+        # "[" to its full-width form: a log line cannot write Chatwork notation ([toall], [/info]).
+        lines += ["", f"{LOG_TAIL_LABEL}:", "[code]", *(line.replace("[", "［") for line in alert.log_tail), "[/code]"]
     if alert.links:
         lines += ["", *(f"{label}: {url}" for label, url in alert.links)]
     return f"[info][title]{alert.title}[/title]" + "\n".join(lines) + "[/info]"
@@ -498,6 +515,8 @@ def email_message(alert: Alert) -> tuple[str, str]:
     if len(subject) > SUBJECT_LIMIT:
         subject = subject[: SUBJECT_LIMIT - 1] + "…"
     lines = [*alert.body_lines]
+    if alert.log_tail:
+        lines += ["", f"{LOG_TAIL_LABEL}:", *(f"  {line}" for line in alert.log_tail)]
     if alert.links:
         lines += ["", *(f"{label}:\n  {url}" for label, url in alert.links)]
     if alert.alert_id:

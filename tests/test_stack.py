@@ -523,6 +523,13 @@ def test_alert_role_writes_its_logs_and_publishes_to_the_topic(default_stack):
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             "Resource": [ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")],
         },
+        {
+            # An alert quotes the last lines of the task's log: the jobs' log streams, nothing else.
+            "Sid": "ReadTaskLogs",
+            "Effect": "Allow",
+            "Action": ["logs:GetLogEvents"],
+            "Resource": [arn(default_stack, "logs", "log-group:/ecs/scheduled-jobs-run-once-a-hour:log-stream:*")],
+        },
     ]
 
 
@@ -539,11 +546,21 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
             "PublishAlerts",
             "EncryptAlerts",
             "ReadUndelivered",
+            "ReadTaskLogs",
             "ReadAlertSecrets",
             "DecryptAlertSecrets",
             "WriteTraces",
         ]
     )
+    assert statements["ReadTaskLogs"]["Resource"] == [
+        arn(multi_stack, "logs", f"log-group:/ecs/batch-{job}:log-stream:*")
+        for job in (
+            "nightly-report",
+            "every-5-minutes",
+            "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x",
+            "thumbnails",
+        )
+    ]
     assert statements["ReadAlertSecrets"] == {
         "Sid": "ReadAlertSecrets",
         "Effect": "Allow",

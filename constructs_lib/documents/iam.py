@@ -134,6 +134,9 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
     # Log streams are `<log group ARN>:log-stream:<name>`, hence the `:*` the caller appends.
     "logs:write": (Need("WriteLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), "log_streams"),),
+    # The alert Lambda reads the last lines of a failed run's task log: GetLogEvents on the jobs'
+    # log streams, nothing else. https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
+    "logs:readTaskLogs": (Need("ReadTaskLogs", ("logs:GetLogEvents",), "log_streams"),),
     # Pulling a private ECR image (task execution role): the actions of AWS's managed
     # AmazonECSTaskExecutionRolePolicy, on the one repository. GetAuthorizationToken takes no resource.
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html

@@ -71,6 +71,21 @@ def aws_name(*parts: str, kind: str) -> str:
     return f"{full[: limit - _HASH_LENGTH - 1].rstrip('-_')}-{digest}"
 
 
+def job_name_prefix(stack_name: str, job_name: str) -> str:
+    """What every resource name of a job starts with: ``<stack>-<job>``."""
+    return f"{stack_name}-{job_name}"
+
+
+def task_log_group(name: str) -> str:
+    """A task's log group, for a task named ``name``: ``/ecs/<name>`` (512 characters allowed)."""
+    return f"/ecs/{name}"
+
+
+def task_log_group_name(stack_name: str, job_name: str) -> str:
+    """The job's task log group: ``/ecs/<stack>-<job>``."""
+    return task_log_group(job_name_prefix(stack_name, job_name))
+
+
 def alert_topic_name(stack_name: str) -> str:
     """The stack's alert topic, as the stack names it and ``make synth`` reports it."""
     return aws_name(stack_name, "alerts", kind="sns_topic")
