@@ -75,9 +75,49 @@ def test_the_page_says_what_runs_when_and_what_failure_triggers(multi_stack):
         "| on failure | alert to log, email, slack, chatwork; then FAILED, and alarms on ExecutionsAborted, "
         "ExecutionsFailed, ExecutionsTimedOut notify the alert topic |" in page
     )
-    assert page.count("```mermaid") == 4
-    assert "- KMS key: a monthly charge: `aws_kms_key.alert-topic_key.id`" in page
+    # A compact flowchart at the top of each job, the full one folded away below it.
+    assert page.count("```mermaid") == 8
+    assert page.count("<details><summary>Every state and transition</summary>") == 4
+    costs = page.split("## Standing costs")[1].splitlines()
+    assert [[cell.strip() for cell in row.split("|")[1:4]] for row in costs if row.startswith("| ")] == [
+        ["what", "count", "a month"],
+        ["KMS key", "2", "$2.00"],  # the alert topic's and the log key
+        ["CloudWatch alarm", "15", "$1.50"],  # 3 per job, the Lambda's 2, the dead-letter queue's
+        ["in all", "", "$3.50"],
+    ]
     assert "NAT gateway" not in page  # no NAT in this stack
+
+
+def test_each_job_shows_its_limits_its_names_and_its_worst_case(multi_stack):
+    page = review(multi_stack, stack_name="batch", region="us-east-1", after=AFTER)
+    nightly = page.split("### nightly-report")[1].split("### ")[0]
+    assert "| timeout | 30 min per run of the task |" in nightly
+    assert (
+        "| concurrency | one at a time: a run due while the previous one runs launches nothing and alerts |" in nightly
+    )
+    assert "| capacity, in order | FARGATE |" in nightly
+    # Names only: the values of environment and secrets never reach the page.
+    assert (
+        "| environment and secrets (names) | `LOG_LEVEL`, `REPORT_KIND`, `DB_PASSWORD` (secret), `DB_USER` (secret), "
+        "`SMTP_PASSWORD` (secret) |" in nightly
+    )
+    # 18 min 30 s of waits, then the 30-minute timeout on the first launch and on each of the 12
+    # relaunches an exit code 75 may cause: 1,110 + 13 x 1,800 s.
+    assert "| worst-case duration | 6 h 48 min 30 s (18 min 30 s of retry waits, then 13 × the 30 min timeout) |" in (
+        nightly
+    )
+    thumbnails = page.split("### thumbnails")[1]
+    assert "| capacity, in order | FARGATE, then FARGATE_SPOT |" in thumbnails
+    assert "launch0 -->|no capacity| launch1" in thumbnails
+    sync = page.split("### idempotent-sync-job")[1].split("### ")[0]
+    assert "| concurrency | runs may overlap |" in sync
+
+
+def test_arns_read_as_resolved(multi_stack):
+    page = review(multi_stack, stack_name="batch", region="us-east-1", after=AFTER)
+    assert "`arn:${partition}:ssm:${region}:${account}:parameter/batch/alerts/slack-webhook`" in page
+    assert "`<aws_sqs_queue.undelivered_queue.arn>`" in page
+    assert "aws_partition." not in page and "aws_caller_identity." not in page
 
 
 def test_the_roles_table_shows_a_task_role_s_grants_and_attached_policies(multi_stack):
@@ -111,4 +151,15 @@ def test_the_roles_table_lists_every_statement(default_stack):
         "`iam:PassRole`" in row and "`iam:PassedToService` StringEquals `ecs-tasks.amazonaws.com`" in row
         for row in rows
     )
-    assert "- NAT gateway: an hourly charge, plus data processed: `aws_nat_gateway.network_nat-0.id`" in page
+    costs = [row for row in page.split("## Standing costs")[1].splitlines() if row.startswith("| ")]
+    assert costs[1:] == [
+        "| NAT gateway | 1 | $32.85 | $0.045 an hour, plus $0.045 per GB it processes (image pulls, logs) "
+        "([prices](https://aws.amazon.com/vpc/pricing/)) |",
+        "| public IPv4 address | 1 | $3.65 | $0.005 an hour for each address, in use or not "
+        "([prices](https://aws.amazon.com/vpc/pricing/)) |",
+        "| KMS key | 1 | $1.00 | $1 a month for each customer-managed key, plus $0.03 per 10,000 requests "
+        "([prices](https://aws.amazon.com/kms/pricing/)) |",
+        "| CloudWatch alarm | 6 | $0.60 | $0.10 a month for each standard-resolution alarm, the first 10 of the "
+        "account free ([prices](https://aws.amazon.com/cloudwatch/pricing/)) |",
+        "| in all | | $38.10 | |",
+    ]

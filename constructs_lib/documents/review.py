@@ -20,18 +20,54 @@ from constructs_lib.model.schedule_expression import ScheduleError, format_durat
 __all__ = ["flowchart", "flowchart_edges", "review"]
 
 _REFERENCE = re.compile(r"\$\{(?:data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
-# Resources that cost money by the hour (or month) whatever the jobs do.
-# https://aws.amazon.com/vpc/pricing/ (NAT gateway, public IPv4) · https://aws.amazon.com/kms/pricing/
+# What is charged while it exists, whatever the jobs do: US East (N. Virginia) list prices, a
+# month of 730 hours; other regions differ by a few tens of percent. Each with the one assumption
+# its figure makes, and the AWS page it comes from.
 STANDING_COSTS = {
-    "aws_nat_gateway": "NAT gateway: an hourly charge, plus data processed",
-    "aws_eip": "public IPv4 address: an hourly charge",
-    "aws_kms_key": "KMS key: a monthly charge",
+    "aws_nat_gateway": (
+        "NAT gateway",
+        32.85,
+        "$0.045 an hour, plus $0.045 per GB it processes (image pulls, logs)",
+        "https://aws.amazon.com/vpc/pricing/",
+    ),
+    "aws_eip": (
+        "public IPv4 address",
+        3.65,
+        "$0.005 an hour for each address, in use or not",
+        "https://aws.amazon.com/vpc/pricing/",
+    ),
+    "aws_kms_key": (
+        "KMS key",
+        1.00,
+        "$1 a month for each customer-managed key, plus $0.03 per 10,000 requests",
+        "https://aws.amazon.com/kms/pricing/",
+    ),
+    "aws_cloudwatch_metric_alarm": (
+        "CloudWatch alarm",
+        0.10,
+        "$0.10 a month for each standard-resolution alarm, the first 10 of the account free",
+        "https://aws.amazon.com/cloudwatch/pricing/",
+    ),
+}
+# What the data sources of every stack read, shown as the placeholders a reader resolves at a glance.
+_RESOLVED = {
+    ("aws_partition", "partition"): "${partition}",
+    ("aws_region", "name"): "${region}",
+    ("aws_region", "region"): "${region}",
+    ("aws_caller_identity", "account_id"): "${account}",
 }
 
 
 def _short(text: Any) -> str:
-    """``${aws_sns_topic.alert-topic_8C7D3EFD.arn}`` -> ``aws_sns_topic.alert-topic.arn``."""
-    return _REFERENCE.sub(lambda m: f"{m.group(1)}.{m.group(2).rsplit('_', 1)[0]}.{m.group(3)}", str(text))
+    """An ARN as a reviewer reads it: the partition, region and account data sources as
+    ``${partition}``, ``${region}``, ``${account}``, and a resource's attribute as
+    ``<aws_sns_topic.alert-topic.arn>`` (``${aws_sns_topic.alert-topic_8C7D3EFD.arn}`` in the JSON)."""
+
+    def shown(match: re.Match[str]) -> str:
+        kind, name, attribute = match.groups()
+        return _RESOLVED.get((kind, attribute)) or f"<{kind}.{name.rsplit('_', 1)[0]}.{attribute}>"
+
+    return _REFERENCE.sub(shown, str(text))
 
 
 def _resources(stack: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -147,24 +183,106 @@ def _next_runs(expression: str, zone: str | None, after: datetime) -> str:
         return "?"
 
 
-def _task(stack: dict[str, Any], definition: dict[str, Any]) -> str:
-    parameters = definition["States"]["RunJob"]["Branches"][0]["States"]["RunTask"]["Parameters"]
-    match = _REFERENCE.fullmatch(parameters["TaskDefinition"])
+def _run_task(definition: dict[str, Any], stage: str = "RunJob") -> dict[str, Any]:
+    """The RunTask state of a launch stage (``RunJob``, ``RunJobOnFargateSpot``, …)."""
+    branch = definition["States"][stage]["Branches"][0]["States"]
+    return branch[next(name for name in branch if name.startswith("RunTask"))]
+
+
+def _container(stack: dict[str, Any], definition: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(task definition, its container)`` of the job."""
+    match = _REFERENCE.fullmatch(_run_task(definition)["Parameters"]["TaskDefinition"])
     body = _resources(stack, "aws_ecs_task_definition").get(match.group(2), {}) if match else {}
     (container,) = json.loads(body.get("container_definitions", '[{"image": "?", "command": []}]'))
+    return body, container
+
+
+def _task(stack: dict[str, Any], definition: dict[str, Any]) -> str:
+    body, container = _container(stack, definition)
     command = " ".join(container.get("command", []))
     return f"{body.get('cpu', '?')} cpu / {body.get('memory', '?')} MiB; image `{container['image']}`; `{command}`"
 
 
-def _retry_timeline(definition: dict[str, Any]) -> str:
+def _names(stack: dict[str, Any], definition: dict[str, Any]) -> str:
+    """The names, never the values, of the container's environment and secrets."""
+    _, container = _container(stack, definition)
+    plain = sorted(item["name"] for item in container.get("environment", []))
+    secret = sorted(item["name"] for item in container.get("secrets", []))
+    shown = [f"`{name}`" for name in plain] + [f"`{name}` (secret)" for name in secret]
+    return ", ".join(shown) or "none"
+
+
+def _capacity(definition: dict[str, Any]) -> str:
+    """Where the task is launched, in order: a launch type or a capacity provider strategy per stage."""
+    order = []
+    for stage in (name for name in definition["States"] if name.startswith("RunJob")):
+        parameters = _run_task(definition, stage)["Parameters"]
+        strategy = parameters.get("CapacityProviderStrategy")
+        order.append(strategy[0]["CapacityProvider"] if strategy else parameters.get("LaunchType", "?"))
+    return ", then ".join(order)
+
+
+def _concurrency(definition: dict[str, Any]) -> str:
+    if "CheckPreviousRun" in definition["States"]:
+        return "one at a time: a run due while the previous one runs launches nothing and alerts"
+    return "runs may overlap"
+
+
+def _worst_case(definition: dict[str, Any]) -> str:
+    """How long one run can last at worst: every retry wait on every capacity source, and the task
+    running to its timeout once, again for each re-run, and for each launch retry when exit codes
+    are retried (a launch that was never placed or never started takes no time)."""
     stages = [name for name in definition["States"] if name.startswith("RunJob")]
-    retry = definition["States"]["RunJob"]["Retry"][0]
-    policy = RetryPolicy(
+    timeout = int(_run_task(definition)["TimeoutSeconds"])
+    waits, runs = 0.0, 1
+    for entry in definition["States"]["RunJob"]["Retry"]:
+        waits += sum(_policy(entry).waits())
+        if "Job.RetryableExit" in entry["ErrorEquals"] or "Job.TaskFailed" in entry["ErrorEquals"]:
+            runs += entry["MaxAttempts"]
+    waited = int(waits * len(stages))
+    return (
+        f"{format_duration(waited + runs * timeout)} ({format_duration(waited)} of retry waits, then {runs} × "
+        f"the {format_duration(timeout)} timeout)"
+    )
+
+
+def _policy(retry: dict[str, Any]) -> RetryPolicy:
+    return RetryPolicy(
         max_attempts=retry["MaxAttempts"],
         interval_seconds=retry["IntervalSeconds"],
         backoff_rate=retry["BackoffRate"],
         max_delay_seconds=retry.get("MaxDelaySeconds"),
     )
+
+
+def compact_flowchart(definition: dict[str, Any]) -> str:
+    """The run at a glance: launch, retry, alert, fail; the full flowchart is the detail."""
+    sources = [
+        name.removeprefix("RunJob").removeprefix("On") or "Fargate"
+        for name in definition["States"]
+        if name.startswith("RunJob")
+    ]
+    lines = ["flowchart LR"]
+    if "CheckPreviousRun" in definition["States"]:
+        lines += ['  guard{"previous run<br/>still running?"} -->|no| launch0', "  guard -->|yes| alert"]
+    for index, source in enumerate(sources):
+        retries = definition["States"][f"RunJob{'' if index == 0 else 'On' + source}"]["Retry"][0]["MaxAttempts"]
+        lines.append(f'  launch{index}["launch on {source}<br/>retried ×{retries}"]')
+        if index:
+            lines.append(f"  launch{index - 1} -->|no capacity| launch{index}")
+    last = len(sources) - 1
+    lines += [
+        f'  launch{last} -->|"gave up, or the job failed"| alert["alert every channel"]',
+        '  alert --> fail[["FAILED: alarms fire"]]',
+        '  launch0 -->|"the task succeeded"| done(["SUCCEEDED"])',
+    ]
+    return "\n".join(lines)
+
+
+def _retry_timeline(definition: dict[str, Any]) -> str:
+    stages = [name for name in definition["States"] if name.startswith("RunJob")]
+    retry = definition["States"]["RunJob"]["Retry"][0]
+    policy = _policy(retry)
     elapsed, steps = 0.0, ["launch 1 at 0 s"]
     for number, wait in enumerate(policy.waits(), start=2):
         elapsed += wait
@@ -196,18 +314,31 @@ def _job_section(stack: dict[str, Any], name: str, machine: dict[str, Any], afte
     return [
         f"### {_job_name(definition)}",
         "",
+        "```mermaid",
+        compact_flowchart(definition),
+        "```",
+        "",
         "| | |",
         "|---|---|",
         f"| schedule | `{expression}`{f' in {zone}' if zone else ' (UTC)'}: {how} |",
         f"| next runs | {_next_runs(expression, zone, after)} |",
         f"| task | {_task(stack, definition)} |",
+        f"| environment and secrets (names) | {_names(stack, definition)} |",
+        f"| timeout | {format_duration(int(_run_task(definition)['TimeoutSeconds']))} per run of the task |",
+        f"| concurrency | {_concurrency(definition)} |",
+        f"| capacity, in order | {_capacity(definition)} |",
         f"| state machine | {machine['name']} |",
         f"| retries | {_retry_timeline(definition)} |",
+        f"| worst-case duration | {_worst_case(definition)} |",
         f"| on failure | {_on_failure(stack, definition, arn)} |",
+        "",
+        "<details><summary>Every state and transition</summary>",
         "",
         "```mermaid",
         flowchart(definition),
         "```",
+        "",
+        "</details>",
         "",
     ]
 
@@ -261,10 +392,28 @@ def review(stack: dict[str, Any], *, stack_name: str, region: str, after: dateti
     lines += ["## Roles", "", "What each role may do, on what, and when.", "", *_roles(stack), ""]
     lines += ["## Resources", "", "| type | count |", "|---|---|"]
     lines += [f"| {kind} | {count} |" for kind, count in sorted(counts.items())]
-    standing = [
-        f"- {what}: " + ", ".join(f"`{_short(_ref(kind, name, 'id'))}`" for name in sorted(_resources(stack, kind)))
-        for kind, what in STANDING_COSTS.items()
-        if _resources(stack, kind)
-    ]
-    lines += ["", "Charged while they exist, whether jobs run or not:", "", *(standing or ["- nothing"]), ""]
+    lines += ["", *_standing_costs(stack), ""]
     return "\n".join(lines)
+
+
+def _standing_costs(stack: dict[str, Any]) -> list[str]:
+    """What is charged while it exists, whether jobs run or not, by the month."""
+    rows, total = [], 0.0
+    for kind, (what, monthly, assumption, page) in STANDING_COSTS.items():
+        count = len(_resources(stack, kind))
+        if count:
+            total += count * monthly
+            rows.append(f"| {what} | {count} | ${count * monthly:,.2f} | {assumption} ([prices]({page})) |")
+    if not rows:
+        return ["Charged while they exist, whether jobs run or not: nothing."]
+    return [
+        "## Standing costs",
+        "",
+        "Charged while they exist, whether jobs run or not, by the month (US East list prices, 730 hours; "
+        "runs, logs and requests come on top):",
+        "",
+        "| what | count | a month | assumption |",
+        "|---|---|---|---|",
+        *rows,
+        f"| in all | | ${total:,.2f} | |",
+    ]
