@@ -422,7 +422,7 @@ def test_timeout_range():
         ),
         (
             "cron(0 8 ? * 8 *)",
-            "'cron(0 8 ? * 8 *)': day-of-week '8' is not valid (allowed: 1-7 or SUN-SAT with , - * /, ?, L, nL, n#k)",
+            "'cron(0 8 ? * 8 *)': day-of-week '8' is not valid (allowed: 1-7 or SUN-SAT with , - *, ?, L, nL, n#k)",
         ),
         ("cron(0 8 * * ? 1969)", "'cron(0 8 * * ? 1969)': year '1969' is not valid (allowed: 1970-2199 with , - * /)"),
         ("cron(0 10-24 * * ? *)", "'cron(0 10-24 * * ? *)': hours '10-24' is not valid (allowed: 0-23 with , - * /)"),
@@ -1054,3 +1054,29 @@ def test_type_errors_say_what_the_file_should_hold_not_the_python_type():
     for text in (STACK + '[alert]\nemails = "x"\n' + JOB, STACK + JOB + "retry = 3\n", "stack = 3\n" + JOB):
         for problem in problems(text):
             assert not any(word in problem for word in ("tuple", "dictionary", "instance of", "valid "))
+
+
+# --- schedules the outside oracles caught ----------------------------------------------------------
+
+
+def test_an_expression_whose_years_are_all_past_is_refused():
+    (problem,) = job_problems(schedule='"cron(0 0 1 1 ? 2020)"')
+    assert re.fullmatch(
+        r"jobs\[0\] \(report\)\.schedule: 'cron\(0 0 1 1 \? 2020\)' has no run after \d{4}-\d\d-\d\d \d\d:\d\d UTC: "
+        r"its years are past \(allowed: a year field that reaches \d{4} or later, or \*\)",
+        problem,
+    )
+    assert parse_config(STACK + JOB.replace("cron(0 8 * * ? *)", "cron(0 0 1 1 ? 2020-2199)"))  # years to come
+
+
+def test_the_flexible_window_must_be_shorter_than_the_shortest_gap_across_daylight_saving():
+    """A daily 08:00 in New York is 23 h after the previous run on the day clocks spring forward."""
+    zone = 'timezone = "America/New_York"\n'
+    assert problems(STACK + JOB + zone + "flexible_window_minutes = 1400\n") == [
+        "jobs[0] (report).flexible_window_minutes: 1400 minutes is not shorter than the time between runs of "
+        "cron(0 8 * * ? *) in America/New_York, daylight saving counted (23 h) (allowed: 1 to 1379)"
+    ]
+    assert parse_config(STACK + JOB + zone + "flexible_window_minutes = 1379\n").jobs[0].flexible_window_minutes == 1379
+    # Tokyo has no daylight saving: the whole day.
+    tokyo = parse_config(STACK + JOB + 'timezone = "Asia/Tokyo"\nflexible_window_minutes = 1430\n')
+    assert tokyo.jobs[0].flexible_window_minutes == 1430

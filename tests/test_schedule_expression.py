@@ -211,6 +211,14 @@ def test_shortest_gap_at_the_edges():
         ("cron(*-5 0 * * ? *)", "'cron(*-5 0 * * ? *)': minutes '*-5' is not valid (allowed: 0-59 with , - * /)"),
         ("cron(0/0 0 * * ? *)", "'cron(0/0 0 * * ? *)': minutes '0/0' is not valid (allowed: 0-59 with , - * /)"),
         ("cron(0 0 * * ? 2030-2029)", "'cron(0 0 * * ? 2030-2029)': year '2030-2029' is not valid"),
+        # AWS's day-of-week wildcards are , - * ? L #: no step, and the message lists no "/".
+        (
+            "cron(0 9 ? * MON/2 *)",
+            "'cron(0 9 ? * MON/2 *)': day-of-week 'MON/2' is not valid (allowed: 1-7 or SUN-SAT with , - *, ?, L, "
+            "nL, n#k)",
+        ),
+        ("cron(0 9 ? * */2 *)", "'cron(0 9 ? * */2 *)': day-of-week '*/2' is not valid"),
+        ("cron(0 9 ? * 2-6/2 *)", "'cron(0 9 ? * 2-6/2 *)': day-of-week '2-6/2' is not valid"),
     ],
 )
 def test_each_field_error_names_the_field_and_the_text(expression, message):

@@ -605,10 +605,14 @@ class JobSpec(ValueObject):
                 'allowed with a timezone, for example timezone = "UTC")'
             )
         schedule = info.data.get("schedule")
-        period = parse_schedule(schedule).period_seconds if schedule else None
+        zone = info.data.get("timezone") or "UTC"
+        # The shortest real gap between two runs, daylight saving counted: a daily 08:00 in New York
+        # is 23 h after the previous run on the day clocks spring forward.
+        period = parse_schedule(schedule).shortest_gap_seconds(zone=zone) if schedule else None
         if period is not None and minutes * 60 >= period:
+            shift = " in " + zone + ", daylight saving counted" if zone != "UTC" else ""
             raise ValueError(
-                f"{minutes} minutes is not shorter than the time between runs of {schedule} "
+                f"{minutes} minutes is not shorter than the time between runs of {schedule}{shift} "
                 f"({format_duration(period)}) (allowed: 1 to {period // 60 - 1})"
             )
         return minutes
@@ -720,6 +724,20 @@ class JobSpec(ValueObject):
                 "(fewer max_attempts, a smaller interval_seconds or a max_delay_seconds)"
             )
         return retry
+
+    @model_validator(mode="after")
+    def _runs_again(self) -> JobSpec:
+        """An expression whose runs are all past (its years are) never runs: refused like one that
+        never matches a date."""
+        parsed = self.parsed_schedule
+        now = dt.datetime.now(dt.UTC)
+        if parsed.rate_seconds is None and not parsed.next_runs(now, count=1, zone=self.timezone or "UTC"):
+            raise field_error(
+                "schedule",
+                f"{self.schedule!r} has no run after {now:%Y-%m-%d %H:%M} UTC: its years are past (allowed: a "
+                f"year field that reaches {now.year} or later, or *)",
+            )
+        return self
 
     @property
     def parsed_schedule(self) -> Schedule:

@@ -253,6 +253,7 @@ class _Field:
     names: dict[str, int]
     hint: str = ""
     wraps: bool = True  # a range from high to low wraps around (FRI-MON, NOV-FEB, 22-2)
+    steps: bool = True  # takes "/": AWS's day-of-week wildcards are only , - * ? L #
 
     @property
     def digits(self) -> int:
@@ -264,7 +265,8 @@ _MINUTES = _Field("minutes", 0, 59, {})
 _HOURS = _Field("hours", 0, 23, {})
 _DOM = _Field("day-of-month", 1, 31, {})
 _MONTH = _Field("month", 1, 12, _MONTHS, " or JAN-DEC")
-_DOW = _Field("day-of-week", 1, 7, _DAYS, " or SUN-SAT")
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html#eb-cron-expressions
+_DOW = _Field("day-of-week", 1, 7, _DAYS, " or SUN-SAT", steps=False)
 _YEAR = _Field("year", 1970, 2199, {}, wraps=False)
 
 
@@ -316,7 +318,7 @@ def _values(text: str, field: _Field, expression: str) -> set[int]:
             if step_text and not end_text:
                 end = field.high
         step = int(step_text) if step_text else 1
-        if step < 1 or (end < start and not field.wraps):
+        if step < 1 or (end < start and not field.wraps) or (step_text and not field.steps):
             raise _field_error(field, text, expression)
         span = range(start, end + 1) if start <= end else [*range(start, field.high + 1), *range(field.low, end + 1)]
         result.update(itertools.islice(span, 0, None, step))
@@ -336,7 +338,8 @@ def _field_error(field: _Field, text: str, expression: str) -> ScheduleError:
     allowed = f"{field.low}-{field.high}{field.hint}"
     extras = {"day-of-month": ", ?, L, LW, nW", "day-of-week": ", ?, L, nL, n#k"}.get(field.name, "")
     return ScheduleError(
-        f"{expression!r}: {field.name} {text!r} is not valid (allowed: {allowed} with , - * /{extras})"
+        f"{expression!r}: {field.name} {text!r} is not valid (allowed: {allowed} with , - *"
+        f"{' /' if field.steps else ''}{extras})"
     )
 
 
