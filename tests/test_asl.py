@@ -189,7 +189,7 @@ def test_classify_failure_routes_each_way_a_task_ends():
     assert states["HowDidTheTaskStop"] == {
         "Type": "Choice",
         "Choices": [
-            {"Variable": stop_code, "IsPresent": False, "Next": "TaskFailed"},
+            {"Not": {"Variable": stop_code, "IsPresent": True}, "Next": "TaskFailed"},
             {"Variable": stop_code, "StringEquals": "TaskFailedToStart", "Next": "TaskFailedToStart"},
             {"Variable": stop_code, "StringEquals": "SpotInterruption", "Next": "SpotInterrupted"},
         ],
@@ -314,18 +314,44 @@ def test_the_concurrency_guard_lists_running_executions_and_fails_open():
     assert states["CheckPreviousRun"] == {
         "Type": "Task",
         "Resource": "arn:aws-us-gov:states:::aws-sdk:sfn:listExecutions",
-        "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "StatusFilter": "RUNNING", "MaxResults": 2},
-        "ResultSelector": {"Running.$": "States.ArrayLength($.Executions)"},
+        "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "StatusFilter": "RUNNING", "MaxResults": 100},
+        # The running executions' ARNs, newest first, and this execution's own.
+        "ResultSelector": {"Running.$": "$.Executions[*].ExecutionArn", "Self.$": "$$.Execution.Id"},
         "ResultPath": "$.Guard",
         "Retry": [render_retry(["States.ALL"], GUARD_RETRY)],
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.GuardFailure", "Next": "RunJob"}],
-        "Next": "IsPreviousRunRunning",
+        "Next": "WhoIsRunning",
     }
     assert RetryPolicy(max_attempts=3, interval_seconds=1, backoff_rate=2.0) == GUARD_RETRY
+    assert states["WhoIsRunning"] == {
+        "Type": "Pass",
+        "Parameters": {
+            "Count.$": "States.ArrayLength($.Guard.Running)",
+            "Listed.$": "States.ArrayContains($.Guard.Running, $.Guard.Self)",
+        },
+        "ResultPath": "$.Guard.Order",
+        "Next": "IsPreviousRunRunning",
+    }
+    # Nothing listed: go ahead. Others listed but not this one (not yet): they are older, refuse.
     assert states["IsPreviousRunRunning"] == {
         "Type": "Choice",
-        "Choices": [{"Variable": "$.Guard.Running", "NumericGreaterThan": 1, "Next": "PreviousRunStillRunning"}],
-        "Default": "RunJob",
+        "Choices": [
+            {"Variable": "$.Guard.Order.Count", "NumericEquals": 0, "Next": "RunJob"},
+            {"Variable": "$.Guard.Order.Listed", "BooleanEquals": False, "Next": "PreviousRunStillRunning"},
+        ],
+        "Default": "FindOldestRun",
+    }
+    # Listed: only the oldest (the last, the list being newest first) runs.
+    assert states["FindOldestRun"] == {
+        "Type": "Pass",
+        "Parameters": {"Oldest.$": "States.ArrayGetItem($.Guard.Running, States.MathAdd($.Guard.Order.Count, -1))"},
+        "ResultPath": "$.Guard.Order",
+        "Next": "IsThisTheOldestRun",
+    }
+    assert states["IsThisTheOldestRun"] == {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.Guard.Order.Oldest", "StringEqualsPath": "$.Guard.Self", "Next": "RunJob"}],
+        "Default": "PreviousRunStillRunning",
     }
     still = states["PreviousRunStillRunning"]
     assert (still["Type"], still["ResultPath"], still["Next"]) == ("Pass", "$.Failure", "NotifyFailure")
@@ -354,10 +380,10 @@ def test_the_alert_job_counts_the_first_launch_and_describes_itself():
         "error.$": "$.Failure.Error",
         "cause.$": "$.Failure.Cause",
         "execution.$": "$$.Execution.Id",
-        "startTime.$": "$$.Execution.StartTime",
+        "startTime.$": "$.StartTime",
         "gaveUpAt.$": "$.GaveUpAt",
         "stateMachine.$": "$$.StateMachine.Id",
-        "input.$": "$$.Execution.Input",
+        "input.$": "$.Input",
     }
     assert alert_state_name("chatwork") == "AlertChatwork"
 
@@ -370,7 +396,10 @@ def test_the_definition_guards_runs_launches_and_alerts():
     assert whole["StartAt"] == "CheckPreviousRun"
     assert list(whole["States"]) == [
         "CheckPreviousRun",
+        "WhoIsRunning",
         "IsPreviousRunRunning",
+        "FindOldestRun",
+        "IsThisTheOldestRun",
         "PreviousRunStillRunning",
         "RunJob",
         "NotifyFailure",
@@ -409,7 +438,7 @@ def test_without_the_guard_a_run_starts_with_its_launch():
 
 def test_each_capacity_source_is_a_stage_whose_states_are_suffixed():
     whole = definition(capacity=("FARGATE", "FARGATE_SPOT"), partition="aws-cn")
-    assert list(whole["States"])[3:5] == ["RunJob", "RunJobOnFargateSpot"]
+    assert list(whole["States"])[6:8] == ["RunJob", "RunJobOnFargateSpot"]
     first, second = whole["States"]["RunJob"], whole["States"]["RunJobOnFargateSpot"]
     assert first["Catch"][0] == {"ErrorEquals": PLACEMENT, "ResultPath": "$.Failure", "Next": "RunJobOnFargateSpot"}
     assert [c["Next"] for c in second["Catch"]] == ["NotifyFailure"]
@@ -437,7 +466,12 @@ def test_notify_failure_alerts_on_each_channel_on_its_own_then_fails_the_run():
     notify = render_notify_failure(partition="aws-cn", job=alert_job, alert_function_arn=FUNCTION, channels=["email"])
     assert notify == {
         "Type": "Parallel",
-        "Parameters": {"Failure.$": "$.Failure", "GaveUpAt.$": "$$.State.EnteredTime"},
+        "Parameters": {
+            "Failure.$": "$.Failure",
+            "GaveUpAt.$": "$$.State.EnteredTime",
+            "Input.$": "$$.Execution.Input",  # passed in: not read from the context inside a branch
+            "StartTime.$": "$$.Execution.StartTime",
+        },
         "Branches": [
             {
                 "StartAt": "AlertEmail",

@@ -9,15 +9,19 @@ moto's, and the alert Lambda is the real handler.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
+from unittest import mock
 
 import pytest
 from alert_world import AlertWorld, alert_world
+from moto.stepfunctions.models import StepFunctionBackend
 from sfn_harness import (
     ALERT_FUNCTION_ARN,
     CLUSTER_ARN,
@@ -277,7 +281,12 @@ def test_a_container_that_never_runs_is_relaunched_until_the_budget_ends(
     assert_one_message_each(channels, expected)
     # A retry of the Parallel state runs its branch again without re-entering RunJob.
     launches = ["RunTask", "ClassifyFailure", *branch_path] * len(run.launches)
-    guard = ["CheckPreviousRun", "IsPreviousRunRunning"] if expected.guarded else []
+    # Alone and listed: the oldest running execution, so it runs.
+    guard = (
+        ["CheckPreviousRun", "WhoIsRunning", "IsPreviousRunRunning", "FindOldestRun", "IsThisTheOldestRun"]
+        if expected.guarded
+        else []
+    )
     alerting = entered(run)[len(guard) + 2 + len(launches) : -1]  # the branches interleave
     assert entered(run) == [*guard, "RunJob", *launches, "NotifyFailure", *alerting, "JobFailed"]
     assert sorted(alerting) == sorted(f"Alert{channel.capitalize()}" for channel in expected.channels)
@@ -311,6 +320,31 @@ def test_container_exit_1_is_not_rerun_by_default(job_without_reruns, channels):
     assert (run.status, run.error, run.cause) == ("FAILED", "Job.TaskFailed", CONTAINER_EXIT_1.cause)
     assert (len(run.launches), run.waits) == (1, [])
     assert_alert(run, expected, error="Job.TaskFailed", cause=CONTAINER_EXIT_1.cause)
+    assert_one_message_each(channels, expected)
+
+
+NO_STOP_CODE = Raise(
+    "States.TaskFailed",
+    json.dumps(
+        {
+            "TaskArn": "arn:aws:ecs:ap-northeast-1:123456789012:task/cluster/0123456789abcdef",
+            "LastStatus": "STOPPED",
+            "StoppedReason": "Task stopped by user",
+            "Containers": [{"Name": "app", "LastStatus": "STOPPED"}],
+        },
+        separators=(",", ":"),
+    ),
+)
+
+
+def test_a_stopped_task_without_a_stop_code_is_a_failed_task(job_without_reruns, channels):
+    """The first rule of HowDidTheTaskStop: no StopCode at all (a task stopped by hand, say). A second
+    engine read the old "IsPresent: false" form wrongly and ended in States.Runtime, with no alert."""
+    expected, definition, sandbox = job_without_reruns
+    run = sandbox.execute(definition, launches=[NO_STOP_CODE, Succeed()], handler=handler)
+    assert (run.status, run.error, run.cause) == ("FAILED", "Job.TaskFailed", NO_STOP_CODE.cause)
+    assert (len(run.launches), run.waits) == (1, [])
+    assert_alert(run, expected, error="Job.TaskFailed", cause=NO_STOP_CODE.cause)
     assert_one_message_each(channels, expected)
 
 
@@ -461,9 +495,98 @@ def test_a_run_that_finds_the_previous_one_still_running_launches_nothing_and_al
     cause = 'Another execution of this job was still running (concurrency = "forbid"), so this run launched no task.'
     assert (second.status, second.error, second.cause) == ("FAILED", "Job.PreviousRunStillRunning", cause)
     assert (second.launches, second.waits) == ([], [])
-    assert entered(second)[:3] == ["CheckPreviousRun", "IsPreviousRunRunning", "PreviousRunStillRunning"]
+    # Listed second of two: the other is the older one.
+    assert entered(second)[:6] == [
+        "CheckPreviousRun",
+        "WhoIsRunning",
+        "IsPreviousRunRunning",
+        "FindOldestRun",
+        "IsThisTheOldestRun",
+        "PreviousRunStillRunning",
+    ]
     assert {payload["error"] for payload in second.alerts} == {"Job.PreviousRunStillRunning"}
     assert_one_message_each(channels, expected)
+
+
+@contextlib.contextmanager
+def listed(change):
+    """``ListExecutions`` as moto answers it (newest first), then changed by ``change``: the lag
+    AWS warns of ("may not reflect very recent updates"), or another start of the same event."""
+    original = StepFunctionBackend.list_executions
+
+    def answer(self, arn, *args, **kwargs):
+        executions, token = original(self, arn, *args, **kwargs)
+        return change(list(executions)), token
+
+    with mock.patch.object(StepFunctionBackend, "list_executions", answer):
+        yield
+
+
+def without_the_newest(executions: list) -> list:
+    """The caller, the newest execution, not listed yet."""
+    return executions[1:]
+
+
+def with_a_newer_duplicate(executions: list) -> list:
+    """A second start of the same scheduled event, a moment later, already listed."""
+    newest = executions[0]
+    twin = SimpleNamespace(
+        execution_arn=newest.execution_arn + "-duplicate",
+        name=newest.name + "-duplicate",
+        start_date=newest.start_date,
+        status="RUNNING",
+    )
+    return [twin, *executions]
+
+
+def test_a_run_not_yet_listed_still_sees_its_predecessor(guarded_job):
+    """Before, the guard counted RUNNING executions and refused above 1: not yet listed itself, a
+    run counted 1 and launched beside the one still running."""
+    _expected, definition, sandbox = guarded_job
+    hold = Hold()
+    with sandbox.running(definition, launches=[hold], handler=handler) as first:
+        assert hold.running.wait(timeout=10)
+        with listed(without_the_newest):
+            second = sandbox.execute(definition, launches=[Succeed()], handler=handler)
+        hold.release.set()
+    assert (first.status, len(first.launches)) == ("SUCCEEDED", 1)
+    assert (second.status, second.error, second.launches) == ("FAILED", "Job.PreviousRunStillRunning", [])
+    assert entered(second)[:4] == [
+        "CheckPreviousRun",
+        "WhoIsRunning",
+        "IsPreviousRunRunning",
+        "PreviousRunStillRunning",
+    ]
+
+
+def test_a_run_alone_and_not_yet_listed_goes_ahead(guarded_job):
+    _expected, definition, sandbox = guarded_job
+    with listed(without_the_newest):
+        run = sandbox.execute(definition, launches=[Succeed()], handler=handler)
+    assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 1, [])
+    assert entered(run)[:4] == ["CheckPreviousRun", "WhoIsRunning", "IsPreviousRunRunning", "RunJob"]
+
+
+def test_two_starts_for_one_scheduled_event_run_the_job_exactly_once(guarded_job):
+    """EventBridge delivers at least once. The older start runs the job even when it sees the newer
+    one listed beside it; the newer one, seeing the older, launches nothing: one run, not two, and
+    not none."""
+    _expected, definition, sandbox = guarded_job
+    hold = Hold()
+    with listed(with_a_newer_duplicate), sandbox.running(definition, launches=[hold], handler=handler) as first:
+        assert hold.running.wait(timeout=10)
+        second = sandbox.execute(definition, launches=[Succeed()], handler=handler)
+        hold.release.set()
+    assert entered(first)[:6] == [
+        "CheckPreviousRun",
+        "WhoIsRunning",
+        "IsPreviousRunRunning",
+        "FindOldestRun",
+        "IsThisTheOldestRun",
+        "RunJob",
+    ]
+    assert (first.status, len(first.launches)) == ("SUCCEEDED", 1)
+    assert (second.status, second.error, second.launches) == ("FAILED", "Job.PreviousRunStillRunning", [])
 
 
 def test_runs_may_overlap_where_the_job_allows_it(unguarded_job):

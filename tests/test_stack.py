@@ -333,15 +333,23 @@ def test_concurrency_guard_only_where_runs_may_not_overlap(default_stack, multi_
     assert check["Parameters"] == {
         "StateMachineArn.$": "$$.StateMachine.Id",
         "StatusFilter": "RUNNING",
-        "MaxResults": 2,
+        "MaxResults": 100,
     }
     assert check["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.GuardFailure", "Next": "RunJob"}]
-    assert guarded["States"]["IsPreviousRunRunning"]["Default"] == "RunJob"
+    assert guarded["States"]["IsPreviousRunRunning"]["Choices"][0]["Next"] == "RunJob"  # nothing else runs
+    assert guarded["States"]["IsThisTheOldestRun"]["Choices"][0]["Next"] == "RunJob"
     assert guarded["States"]["PreviousRunStillRunning"]["Next"] == "NotifyFailure"
     job = "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x"  # concurrency = "allow"
     allowed = definition(multi_stack, job)
     assert allowed["StartAt"] == "RunJob"
-    assert not {"CheckPreviousRun", "IsPreviousRunRunning", "PreviousRunStillRunning"} & set(allowed["States"])
+    assert not {
+        "CheckPreviousRun",
+        "WhoIsRunning",
+        "IsPreviousRunRunning",
+        "FindOldestRun",
+        "IsThisTheOldestRun",
+        "PreviousRunStillRunning",
+    } & set(allowed["States"])
     _, body = job_resource(multi_stack, "aws_iam_role_policy", job, "state-machine_role_policy")
     assert "ListOwnExecutions" not in statements_by_sid(policy(body))
 
@@ -670,7 +678,12 @@ def test_alert_step_invokes_the_function_once_per_configured_channel(default_sta
         "AlertChatwork",
     ]
     assert (multi["Type"], multi["ResultPath"], multi["Next"]) == ("Parallel", None, "JobFailed")
-    assert multi["Parameters"] == {"Failure.$": "$.Failure", "GaveUpAt.$": "$$.State.EnteredTime"}
+    assert multi["Parameters"] == {
+        "Failure.$": "$.Failure",
+        "GaveUpAt.$": "$$.State.EnteredTime",
+        "Input.$": "$$.Execution.Input",
+        "StartTime.$": "$$.Execution.StartTime",
+    }
     slack = multi["Branches"][2]["States"]
     assert slack["AlertSlackUndelivered"] == {"Type": "Pass", "End": True}
     assert slack["AlertSlack"]["Catch"] == [
@@ -684,10 +697,10 @@ def test_alert_step_invokes_the_function_once_per_configured_channel(default_sta
         "error.$": "$.Failure.Error",
         "cause.$": "$.Failure.Cause",
         "execution.$": "$$.Execution.Id",
-        "startTime.$": "$$.Execution.StartTime",
+        "startTime.$": "$.StartTime",
         "gaveUpAt.$": "$.GaveUpAt",
         "stateMachine.$": "$$.StateMachine.Id",
-        "input.$": "$$.Execution.Input",
+        "input.$": "$.Input",
         "launchBudget": 13,
         "timeoutSeconds": 1800,
         "logGroup": log_group,

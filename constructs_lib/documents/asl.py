@@ -238,7 +238,9 @@ def render_classify_failure(*, timeout_seconds: int, retry_exit_codes: Sequence[
         "HowDidTheTaskStop": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": STOP_CODE_PATH, "IsPresent": False, "Next": "TaskFailed"},
+                # No StopCode: a failed task all the same. Written as Not IsPresent true, which every
+                # engine reads alike (aws-local-stepfunctions never matches IsPresent false).
+                {"Not": {"Variable": STOP_CODE_PATH, "IsPresent": True}, "Next": "TaskFailed"},
                 {"Variable": STOP_CODE_PATH, "StringEquals": "TaskFailedToStart", "Next": "TaskFailedToStart"},
                 {"Variable": STOP_CODE_PATH, "StringEquals": "SpotInterruption", "Next": "SpotInterrupted"},
             ],
@@ -296,31 +298,72 @@ def render_branch(
     }
 
 
-def render_concurrency_guard(*, partition: str, next_state: str) -> dict[str, dict[str, Any]]:
-    """States that let a run start only when no other execution of this state machine is running.
+# RUNNING executions read at once: far more than one job ever has (runs that overlap are refused).
+GUARD_PAGE = 100
 
-    ``ListExecutions`` with ``StatusFilter: RUNNING`` counts this execution too, so two or more
-    means another run is still going: this one launches nothing and fails, after alerting. If the
-    call itself keeps failing, the run goes ahead (fail open): a skipped run is worse than a rare
+
+def render_concurrency_guard(*, partition: str, next_state: str) -> dict[str, dict[str, Any]]:
+    """States that let a run start only when it is the oldest RUNNING execution of its state machine.
+
+    The decision rests on the other executions, not on a count, because ``ListExecutions`` "may
+    not reflect very recent updates": this execution may not be listed yet. The list is newest
+    first, so:
+
+    - nothing listed: nothing else runs; go ahead;
+    - this execution not listed, others are: they started before it (a predecessor still running):
+      launch nothing, alert, fail;
+    - this execution listed: go ahead only if it is the last, the oldest. Of two executions started
+      for one scheduled event (EventBridge delivers at least once), exactly one is the oldest, so
+      exactly one runs the job, and the other ends like any overlapping run.
+
+    If the call keeps failing, the run goes ahead (fail open): a skipped run is worse than a rare
     overlap. https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html
     """
+    refuse = "PreviousRunStillRunning"
     return {
         "CheckPreviousRun": {
             "Type": "Task",
             "Resource": f"arn:{partition}:states:::aws-sdk:sfn:listExecutions",
-            "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "StatusFilter": "RUNNING", "MaxResults": 2},
-            "ResultSelector": {"Running.$": "States.ArrayLength($.Executions)"},
+            "Parameters": {
+                "StateMachineArn.$": "$$.StateMachine.Id",
+                "StatusFilter": "RUNNING",
+                "MaxResults": GUARD_PAGE,
+            },
+            "ResultSelector": {"Running.$": "$.Executions[*].ExecutionArn", "Self.$": "$$.Execution.Id"},
             "ResultPath": "$.Guard",
             "Retry": [render_retry(["States.ALL"], GUARD_RETRY)],
             "Catch": [render_catch(next_state, result_path="$.GuardFailure")],
+            "Next": "WhoIsRunning",
+        },
+        "WhoIsRunning": {
+            "Type": "Pass",
+            "Parameters": {
+                "Count.$": "States.ArrayLength($.Guard.Running)",
+                "Listed.$": "States.ArrayContains($.Guard.Running, $.Guard.Self)",
+            },
+            "ResultPath": "$.Guard.Order",
             "Next": "IsPreviousRunRunning",
         },
         "IsPreviousRunRunning": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.Guard.Running", "NumericGreaterThan": 1, "Next": "PreviousRunStillRunning"}],
-            "Default": next_state,
+            "Choices": [
+                {"Variable": "$.Guard.Order.Count", "NumericEquals": 0, "Next": next_state},
+                {"Variable": "$.Guard.Order.Listed", "BooleanEquals": False, "Next": refuse},
+            ],
+            "Default": "FindOldestRun",
         },
-        "PreviousRunStillRunning": {
+        "FindOldestRun": {
+            "Type": "Pass",
+            "Parameters": {"Oldest.$": "States.ArrayGetItem($.Guard.Running, States.MathAdd($.Guard.Order.Count, -1))"},
+            "ResultPath": "$.Guard.Order",
+            "Next": "IsThisTheOldestRun",
+        },
+        "IsThisTheOldestRun": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.Guard.Order.Oldest", "StringEqualsPath": "$.Guard.Self", "Next": next_state}],
+            "Default": refuse,
+        },
+        refuse: {
             "Type": "Pass",
             "Result": {
                 "Error": ERROR_PREVIOUS_RUN,
@@ -394,10 +437,10 @@ def render_alert_payload(*, channel: str, job: AlertJob) -> dict[str, Any]:
         "error.$": "$.Failure.Error",
         "cause.$": "$.Failure.Cause",
         "execution.$": "$$.Execution.Id",
-        "startTime.$": "$$.Execution.StartTime",
+        "startTime.$": "$.StartTime",
         "gaveUpAt.$": "$.GaveUpAt",
         "stateMachine.$": "$$.StateMachine.Id",
-        "input.$": "$$.Execution.Input",
+        "input.$": "$.Input",
     }
 
 
@@ -438,7 +481,14 @@ def render_notify_failure(
     return {
         "Type": "Parallel",
         # The branches' input: the failure, and when the run gave up (one time for every channel).
-        "Parameters": {"Failure.$": "$.Failure", "GaveUpAt.$": "$$.State.EnteredTime"},
+        # The execution's input and start are passed here, not read from the context object inside
+        # a branch: correct on AWS either way, but only this reading is the same in every engine.
+        "Parameters": {
+            "Failure.$": "$.Failure",
+            "GaveUpAt.$": "$$.State.EnteredTime",
+            "Input.$": "$$.Execution.Input",
+            "StartTime.$": "$$.Execution.StartTime",
+        },
         "Branches": [
             render_alert_branch(partition=partition, channel=channel, job=job, alert_function_arn=alert_function_arn)
             for channel in channels
