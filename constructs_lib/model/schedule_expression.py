@@ -366,19 +366,28 @@ _DATES: dict[_Cron, tuple[int, int | None]] = {}
 
 
 def _dates(cron: _Cron) -> tuple[int, int | None]:
-    """How many dates ``cron``'s day, month and year fields match, over the years it names or two
-    calendar cycles, and the shortest gap in days between two in a row (``None`` for fewer than
-    two). This walks 56 years of days, and jobs share date fields far more often than times, so
-    each set is walked once (``_period_seconds`` passes ``cron`` without its times)."""
+    """How many dates ``cron``'s day, month and year fields match (at least: see below), over the
+    years it names or two calendar cycles, and the shortest gap in days between two in a row
+    (``None`` for fewer than two). The walk stops at the first two days in a row, since no gap is
+    shorter: an every-day schedule looks at two days, not 56 years. Jobs share date fields far more
+    often than times, so each set is walked once (``_period_seconds`` passes ``cron`` without its
+    times)."""
     if cron not in _DATES:
         years = cron.years if cron.years is not None else tuple(_HORIZON_YEARS)
-        days = [
+        count, shortest, previous = 0, None, None
+        for ordinal in (
             dt.date(year, month, day).toordinal()
             for year in years
             for month in cron.months
             for day in cron.days(year, month)
-        ]
-        _DATES[cron] = (len(days), min((b - a for a, b in itertools.pairwise(days)), default=None))
+        ):
+            count += 1
+            if previous is not None and (shortest is None or ordinal - previous < shortest):
+                shortest = ordinal - previous
+                if shortest == 1:
+                    break
+            previous = ordinal
+        _DATES[cron] = (count, shortest)
     return _DATES[cron]
 
 
