@@ -13,6 +13,7 @@ from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.dead_letter_queue import DeadLetterQueue
+from constructs_lib.documents.terraform_text import literal_config
 from constructs_lib.flow_logs import FlowLogs
 from constructs_lib.log_key import ExistingLogKey, LogEncryption, LogKey
 from constructs_lib.model.config import BackendSpec, Config
@@ -31,7 +32,11 @@ class ScheduledJobsStack(TerraformStack):
     def __init__(self, scope: Construct, *, config: Config, local_state_path: str | None = None) -> None:
         """``local_state_path``: where Terraform keeps the state without ``[stack] backend``,
         relative to the synthesized stack's folder (Terraform's working folder). ``None`` leaves
-        cdktf's default, an absolute path under the folder the app runs in."""
+        cdktf's default, an absolute path under the folder the app runs in.
+
+        The config's text reaches Terraform literally (``documents.terraform_text``): a ``${...}``
+        in it is escaped here, once, not evaluated at plan time."""
+        config = literal_config(config)
         name = config.stack.name
         super().__init__(scope, name)
         AwsProvider(

@@ -1080,3 +1080,12 @@ def test_the_flexible_window_must_be_shorter_than_the_shortest_gap_across_daylig
     # Tokyo has no daylight saving: the whole day.
     tokyo = parse_config(STACK + JOB + 'timezone = "Asia/Tokyo"\nflexible_window_minutes = 1430\n')
     assert tokyo.jobs[0].flexible_window_minutes == 1430
+
+
+def test_a_nul_character_in_a_command_or_an_environment_value_is_refused():
+    assert job_problems(command='["sh", "-c", "echo a\\u0000b"]') == [
+        "jobs[0] (report).command: item 2 holds a NUL character (allowed: text without NUL, which no program gets)"
+    ]
+    assert job_problems(environment='{ A = "x\\u0000" }') == [
+        "jobs[0] (report).environment: A holds a NUL character (allowed: text without NUL, which no program gets)"
+    ]

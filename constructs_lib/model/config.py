@@ -631,13 +631,20 @@ class JobSpec(ValueObject):
     def _command(cls, command: tuple[str, ...]) -> tuple[str, ...]:
         if not command or not command[0].strip():
             raise ValueError(f"{list(command)!r} is empty (allowed: a list whose first item is the program)")
+        for index, item in enumerate(command):
+            if "\x00" in item:
+                raise ValueError(
+                    f"item {index} holds a NUL character (allowed: text without NUL, which no program gets)"
+                )
         return command
 
     @field_validator("environment")
     @classmethod
     def _environment(cls, environment: dict[str, str]) -> dict[str, str]:
-        for key in environment:
+        for key, value in environment.items():
             _check_env_name(key)
+            if "\x00" in value:
+                raise ValueError(f"{key} holds a NUL character (allowed: text without NUL, which no program gets)")
         return environment
 
     @field_validator("secrets")
