@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -49,29 +51,106 @@ HTTP_TIMEOUT_SECONDS = 10.0
 # https://botocore.amazonaws.com/v1/documentation/api/latest/reference/config.html
 AWS_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5, "retries": {"total_max_attempts": 2, "mode": "standard"}}
 BODY_EXCERPT = 120  # characters of a refusal's response body kept in the log line
+MAX_ANSWER_BYTES = 4096  # read of any answer: a status and a short body are all an alert needs
+# Plain HTTP only to this machine (the tests' stand-ins); every service is reached over https.
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
-def post(url: str, data: bytes, *, headers: Mapping[str, str], service: str, timeout: float) -> str:
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a new request: following one would send the token to another
+    host, or turn a POST into a GET that "succeeds" with nothing posted."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects())
+
+
+def usable_url(url: str) -> bool:
+    """An https URL with a host and no white space or control character (plain http to loopback)."""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return False
+    parts = urllib.parse.urlsplit(url)
+    return bool(parts.hostname) and (
+        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+    )
+
+
+def post(
+    url: str,
+    data: bytes,
+    *,
+    headers: Mapping[str, str],
+    service: str,
+    timeout: float,
+    secrets: tuple[str, ...] = (),
+) -> str:
     """POST ``data``; return ``"HTTP <status> <body excerpt>"`` or raise one of the two errors.
 
-    Messages name the ``service``, never the URL: a webhook URL is itself the secret.
+    Messages name the ``service``, never the URL: a webhook URL is itself the secret, and so is
+    any of ``secrets`` (a token); an answer that echoes one has it redacted. The whole request
+    ends within ``timeout`` seconds, redirects are not followed, and at most ``MAX_ANSWER_BYTES``
+    of the answer are read.
     """
-    request = urllib.request.Request(url, data=data, method="POST", headers=dict(headers))
+    parts = urllib.parse.urlsplit(url)
+    hidden = tuple(s for s in (parts.path, parts.query, *secrets) if len(s) >= 4)
+    deadline = time.monotonic() + timeout
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return f"HTTP {response.status} {_excerpt(response.read())}".rstrip()
+        request = urllib.request.Request(url, data=data, method="POST", headers=dict(headers))
+        with _OPENER.open(request, timeout=timeout) as response:
+            return f"HTTP {response.status} {_excerpt(_read(response, deadline), hidden)}".rstrip()
     except urllib.error.HTTPError as error:
-        answer = f"HTTP {error.code} {_excerpt(error.read())}".rstrip()
+        answer = f"HTTP {error.code} {_excerpt(_read(error, deadline), hidden)}".rstrip()
         if error.code == 429 or error.code >= 500:
             raise AlertDeliveryError(f"{service} answered {answer}") from None
+        if 300 <= error.code < 400:
+            raise AlertRejectedError(f"{service} redirected the alert (not followed): {answer}") from None
         raise AlertRejectedError(f"{service} refused the alert: {answer}") from None
     except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, resets, bad answers
-        reason = getattr(error, "reason", None) or error
+        reason = _redact(str(getattr(error, "reason", None) or error), hidden)
         raise AlertDeliveryError(f"{service} unreachable: {reason}") from None
+    except ValueError:  # a URL or a header value urllib cannot send: its text would hold the secret
+        raise AlertRejectedError(f"{service}: the request could not be built from the stored settings") from None
 
 
-def _excerpt(body: bytes) -> str:
-    text = body.decode("utf-8", "replace").strip().replace("\n", " ")
+def _read(response: Any, deadline: float) -> bytes:
+    """At most ``MAX_ANSWER_BYTES`` of the answer, before ``deadline``: a server that trickles its
+    answer, or sends a huge one, costs the invocation neither its time nor its memory."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_ANSWER_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the answer did not arrive in time")
+        _set_timeout(response, left)
+        chunk = (
+            response.read1(MAX_ANSWER_BYTES - size)
+            if hasattr(response, "read1")
+            else response.read(MAX_ANSWER_BYTES - size)
+        )
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _set_timeout(response: Any, seconds: float) -> None:
+    """Each read waits at most what is left of the request's time."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.01))
+
+
+def _redact(text: str, hidden: tuple[str, ...]) -> str:
+    for secret in hidden:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _excerpt(body: bytes, hidden: tuple[str, ...] = ()) -> str:
+    text = _redact(body.decode("utf-8", "replace"), hidden).strip().replace("\n", " ")
     return text if len(text) <= BODY_EXCERPT else text[:BODY_EXCERPT] + "…"
 
 
@@ -103,12 +182,18 @@ class Parameters:
             except Exception as error:
                 failure = _client_error(f"SSM (parameter {name})", error)
                 raise failure from None
-            self._values[name] = answer["Parameter"]["Value"]
+            # Stored with a trailing newline (put-parameter --value file://token.txt) or spaces:
+            # the secret is the text inside.
+            self._values[name] = answer["Parameter"]["Value"].strip()
         return self._values[name]
 
     def forget(self, name: str) -> None:
         """Drop a cached value the service refused (a rotated token is read again next time)."""
         self._values.pop(name, None)
+
+
+# A Chatwork API token: 32 hexadecimal characters as issued; letters, digits, "-" and "_" accepted.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Channel:
@@ -128,6 +213,12 @@ class SlackChannel(Channel):
 
     def send(self, alert: Alert, *, timeout: float) -> str:
         url = self.parameters.get(self.parameter)
+        if not usable_url(url):
+            self.parameters.forget(self.parameter)
+            raise AlertRejectedError(
+                f"slack: the value of SSM parameter {self.parameter} is not an https webhook URL (its value is not "
+                'shown); store the URL again (README, "Setting up each channel")'
+            )
         body = json.dumps(slack_message(alert), ensure_ascii=False).encode()
         try:
             return post(
@@ -151,11 +242,18 @@ class ChatworkChannel(Channel):
 
     def send(self, alert: Alert, *, timeout: float) -> str:
         token = self.parameters.get(self.token_parameter)
+        if not _TOKEN.fullmatch(token):
+            self.parameters.forget(self.token_parameter)
+            raise AlertRejectedError(
+                f"chatwork: the value of SSM parameter {self.token_parameter} is not an API token (letters, "
+                'digits, "-" and "_"; its value is not shown); store the token again (README, "Setting up each '
+                'channel")'
+            )
         url = f"{self.api_base.rstrip('/')}/v2/rooms/{urllib.parse.quote(self.room_id, safe='')}/messages"
         body = urllib.parse.urlencode({"body": chatwork_message(alert), "self_unread": "1"}).encode()
         headers = {"X-ChatWorkToken": token, "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
         try:
-            return post(url, body, headers=headers, service="chatwork", timeout=timeout)
+            return post(url, body, headers=headers, service="chatwork", timeout=timeout, secrets=(token,))
         except AlertRejectedError:
             self.parameters.forget(self.token_parameter)
             raise

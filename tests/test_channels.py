@@ -58,11 +58,43 @@ class Server:
                 if status == "slow":  # answers after the client gave up
                     time.sleep(1)
                     status = "200"
+                if status == "redirect":  # to the URL in the rest of the path
+                    self.send_response(302)
+                    self.send_header("Location", urllib.parse.unquote(body))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if status == "trickle":  # a byte every 0.2 s, for ever (until the client leaves)
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    try:
+                        for _ in range(1000):
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                    except OSError:
+                        pass
+                    return
+                if status == "echo":  # a 404 page that repeats the request's path
+                    page = f"<h1>Not found: {self.path}</h1>".encode()
+                    self.send_response(404)
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
                 payload = urllib.parse.unquote_to_bytes(body.split("/")[0])
                 self.send_response(int(status))
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def do_GET(self) -> None:  # a followed redirect turns a POST into a GET
+                server.requests.append({"path": self.path, "headers": {}, "body": b"", "method": "GET"})
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -407,3 +439,119 @@ def test_the_environment_configures_the_channels(environ, expected):
             described[name] = (channel.room_id, channel.token_parameter, channel.api_base)
     assert described == expected
     assert list(channels) == list(expected)  # in this order: e-mail first
+
+
+# --- secrets stored badly, redirects, schemes, slow and huge answers --------------------------------
+
+SECRET_PATH = "services/T0SECRET/B0SECRET/s3cr3tp4th"
+
+
+class StoredSSM:
+    """An SSM stand-in holding one parameter's value, as a user stored it."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.reads = 0
+
+    def get_parameter(self, Name: str, WithDecryption: bool) -> dict[str, Any]:
+        self.reads += 1
+        return {"Parameter": {"Value": self.values[Name]}}
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "hooks.slack.com/services/T0SECRET/B0SECRET/s3cr3tp4th",  # no scheme
+        "https://hooks.slack.com/services/T0SECRET/B0SECRET/s3cr3t p4th",  # a space inside
+        "https://hooks.slack.com/services/T0SECRET/\nB0SECRET/s3cr3tp4th",  # a newline inside
+        "file:///proc/self/environ",  # not a web address at all
+        "http://hooks.slack.com/services/T0SECRET/B0SECRET/s3cr3tp4th",  # plain http, not to loopback
+    ],
+    ids=["no-scheme", "space", "newline", "file", "http"],
+)
+def test_a_webhook_stored_malformed_is_refused_naming_the_parameter_not_the_value(stored):
+    ssm = StoredSSM({"/hook": stored})
+    channel = SlackChannel("/hook", Parameters(lambda: ssm))
+    with pytest.raises(AlertRejectedError) as raised:
+        channel.send(ALERT, timeout=5)
+    message = str(raised.value)
+    assert message.startswith("slack: the value of SSM parameter /hook is not an https webhook URL")
+    assert "SECRET" not in message and "environ" not in message
+    with pytest.raises(AlertRejectedError):
+        channel.send(ALERT, timeout=5)
+    assert ssm.reads == 2  # forgotten after the refusal: a corrected value is read at once
+
+
+def test_a_token_stored_with_a_trailing_newline_is_used_without_it(server):
+    ssm = StoredSSM({"/token": "0123456789abcdef0123456789abcdef\n"})
+    channel = ChatworkChannel("1", "/token", Parameters(lambda: ssm), api_base=f"{server.base}/200/done/")
+    assert channel.send(ALERT, timeout=5) == "HTTP 200 done"
+    assert server.requests[-1]["headers"]["x-chatworktoken"] == "0123456789abcdef0123456789abcdef"
+
+
+def test_a_token_with_other_characters_is_refused_without_showing_it(server):
+    ssm = StoredSSM({"/token": "0123 secret\r\nX-Other: 1"})
+    channel = ChatworkChannel("1", "/token", Parameters(lambda: ssm), api_base=f"{server.base}/200/done/")
+    with pytest.raises(AlertRejectedError) as raised:
+        channel.send(ALERT, timeout=5)
+    assert "secret" not in str(raised.value) and "/token" in str(raised.value)
+
+
+def test_an_answer_that_echoes_the_secret_path_is_redacted(server):
+    with pytest.raises(AlertRejectedError) as raised:
+        post(f"{server.base}/echo/{SECRET_PATH}", b"{}", headers={}, service="slack", timeout=5)
+    assert str(raised.value) == "slack refused the alert: HTTP 404 <h1>Not found: [redacted]</h1>"
+
+
+def test_an_answer_that_echoes_the_token_is_redacted(server):
+    token = "0123456789abcdef0123456789abcdef"
+    with pytest.raises(AlertRejectedError) as raised:
+        post(
+            f"{server.base}/401/bad%20token%20{token}",
+            b"{}",
+            headers={},
+            service="chatwork",
+            timeout=5,
+            secrets=(token,),
+        )
+    assert str(raised.value) == "chatwork refused the alert: HTTP 401 bad token [redacted]"
+
+
+def test_a_redirect_is_not_followed_and_the_token_goes_nowhere_else(server):
+    other = Server()
+    try:
+        target = urllib.parse.quote(f"{other.base}/200/stolen", safe="")
+        with pytest.raises(AlertRejectedError) as raised:
+            post(
+                f"{server.base}/redirect/{target}",
+                b"{}",
+                headers={"X-ChatWorkToken": "t"},
+                service="chatwork",
+                timeout=5,
+            )
+        assert str(raised.value) == "chatwork redirected the alert (not followed): HTTP 302"
+        assert other.requests == []
+    finally:
+        other.close()
+
+
+def test_a_trickling_answer_ends_within_the_request_s_time(server):
+    started = time.monotonic()
+    with pytest.raises(AlertDeliveryError) as raised:
+        post(f"{server.base}/trickle/", b"{}", headers={}, service="slack", timeout=0.5)
+    assert time.monotonic() - started < 1.5  # the whole request, not each read, is bounded
+    assert str(raised.value).startswith("slack unreachable: ")
+
+
+def test_at_most_a_few_kib_of_an_answer_are_read():
+    from lambda_src.channels import MAX_ANSWER_BYTES, _read
+
+    class Huge:
+        read_bytes = 0
+
+        def read1(self, size: int) -> bytes:
+            Huge.read_bytes += size
+            return b"x" * size
+
+    assert len(_read(Huge(), time.monotonic() + 5)) == MAX_ANSWER_BYTES == 4096
+    assert Huge.read_bytes == 4096
