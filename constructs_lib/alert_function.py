@@ -97,9 +97,10 @@ class AlertFunction(Construct):
     parameters, and its role may read exactly those (and decrypt them through SSM only). It logs to
     its own log group with a retention period (encrypted with ``log_key`` where given);
     ``tracing`` turns X-Ray on. With ``consumed_queue`` its role may read that queue
-    (``QueueEventSource`` wires the reading). ``zones``: the jobs' time zones, whose rules the
-    package carries. ``task_log_groups``: the jobs' log groups, whose last lines an alert quotes
-    (its role may read their streams, no other). Exposes ``arn``, ``name``, ``channels`` (the
+    (``QueueEventSource`` wires the reading), and it is the function's own dead-letter queue.
+    ``zones``: the jobs' time zones, whose rules the package carries. ``task_log_groups``: the
+    jobs' log groups, whose last lines an alert quotes (its role may read their streams, no
+    other). Exposes ``arn``, ``name``, ``channels`` (the
     channels each alert goes to), ``function_name`` and ``invoke_statements()``.
     """
 
@@ -151,6 +152,7 @@ class AlertFunction(Construct):
         statements += topic.publish_statements()
         if consumed_queue is not None:
             statements += consumed_queue.consume_statements()
+            statements += render_statements("sqs:functionDeadLetter", queue=consumed_queue.arn)
         if task_log_groups:
             statements += render_statements(
                 "logs:readTaskLogs",
@@ -192,6 +194,9 @@ class AlertFunction(Construct):
             reserved_concurrent_executions=RESERVED_CONCURRENCY,
             environment={"variables": environment},
             tracing_config={"mode": "Active"} if tracing else None,
+            # Asynchronous invocations (the ended-early rules') that still fail after Lambda's two
+            # retries land in the queue the function reads: the alert is tried again from there.
+            dead_letter_config={"target_arn": consumed_queue.arn} if consumed_queue is not None else None,
             depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
         )
         self.arn: str = self.function.arn

@@ -11,6 +11,9 @@ Standard library only. What a message holds, by who put it there:
 - an EventBridge rule (a job in UTC, and each job's ended-early alert): the body is the event, and
   the attributes ``RULE_ARN``, ``TARGET_ARN``, ``ERROR_CODE``, ``ERROR_MESSAGE``.
   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+- Lambda, for an asynchronous invocation of the alert function (an ended-early alert) that failed
+  after Lambda's retries: the body is the invocation's payload, and the attributes ``RequestID``,
+  ``ErrorCode``, ``ErrorMessage``. https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
 
 A body of either form (the event as matched, or the target's input after its transformer) is
 read; anything else still becomes an alert, naming what it could.
@@ -52,7 +55,11 @@ def payload_of(record: dict[str, Any], *, stack: str) -> dict[str, Any]:
         if isinstance(value, dict)
     }
     body = _json(record.get("body"))
-    reason = ": ".join(str(attributes[key]) for key in ("ERROR_CODE", "ERROR_MESSAGE") if attributes.get(key))
+    # EventBridge and Scheduler name them ERROR_CODE and ERROR_MESSAGE; Lambda (the function's own
+    # dead-letter queue) ErrorCode and ErrorMessage.
+    code = attributes.get("ERROR_CODE") or attributes.get("ErrorCode")
+    message = attributes.get("ERROR_MESSAGE") or attributes.get("ErrorMessage")
+    reason = ": ".join(str(part) for part in (code, message) if part)
     sent = str((record.get("attributes") or {}).get("SentTimestamp", ""))
     base: dict[str, Any] = {
         "stack": stack,

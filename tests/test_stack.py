@@ -532,6 +532,13 @@ def test_alert_role_writes_its_logs_and_publishes_to_the_topic(default_stack):
             "Resource": [ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")],
         },
         {
+            # The function's own dead-letter queue: asynchronous invocations that kept failing.
+            "Sid": "SendFailedInvocations",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": [ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")],
+        },
+        {
             # An alert quotes the last lines of the task's log: the jobs' log streams, nothing else.
             "Sid": "ReadTaskLogs",
             "Effect": "Allow",
@@ -554,6 +561,7 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
             "PublishAlerts",
             "EncryptAlerts",
             "ReadUndelivered",
+            "SendFailedInvocations",
             "ReadTaskLogs",
             "ReadAlertSecrets",
             "DecryptAlertSecrets",
@@ -615,6 +623,10 @@ def test_alert_function(default_stack):
     assert function["architectures"] == ["arm64"]
     assert function["timeout"] == 60
     assert function["reserved_concurrent_executions"] == 20
+    # The ended-early rules invoke it asynchronously: what still fails goes to the queue it reads.
+    assert function["dead_letter_config"] == {
+        "target_arn": ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")
+    }
     assert function["role"] == ids(default_stack, "aws_iam_role", "alert_role", "arn")
     assert function["filename"].startswith("assets/alert_code_")
     assert function["filename"].endswith("/archive.zip")

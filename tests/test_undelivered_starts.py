@@ -175,3 +175,23 @@ def test_an_ended_early_alert_that_reached_the_queue_goes_to_its_own_channel():
 )
 def test_only_an_sqs_event_is_read_as_the_queue(event):
     assert is_queue_event(event) is False
+
+
+def test_an_ended_early_alert_that_lambda_gave_up_on_is_read_from_the_function_s_queue():
+    """The function's own dead-letter queue: the invocation's payload, and Lambda's attributes."""
+    body = {"channel": "chatwork", "job": "nightly-report", "error": "Execution.TIMED_OUT", "stack": STACK}
+    record = {
+        "messageId": "m-9",
+        "body": json.dumps(body),
+        "eventSource": "aws:sqs",
+        "messageAttributes": {
+            "RequestID": {"stringValue": "6f3c", "dataType": "String"},
+            "ErrorCode": {"stringValue": "200", "dataType": "Number"},
+            "ErrorMessage": {"stringValue": "chatwork answered HTTP 503", "dataType": "String"},
+        },
+    }
+    assert payload_of(record, stack=STACK) == {
+        **body,
+        "alertId": "undelivered:m-9",
+        "undelivered": "200: chatwork answered HTTP 503",
+    }
