@@ -147,11 +147,26 @@ def _consume(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": failed}
 
 
+def _clean(value: Any) -> Any:
+    """``value`` with every string made encodable: a lone surrogate (``"\\udcff"``, which JSON
+    allows and UTF-8 does not) becomes "?", so that no channel and no log line fails on it."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
+
+
 def handler(event: Any, context: Any) -> dict[str, Any]:
+    event = _clean(event)
     if is_queue_event(event):
         return _consume(event, context)
     alert = describe(event, log_tail=_log_tail(event))
     channel = event.get("channel") if isinstance(event, dict) else None
+    if channel is not None and not isinstance(channel, str):
+        channel = json.dumps(channel, default=repr)  # not a channel name: refused as one below
     if channel == "log":
         _log(alert.record)
         return {"alert_id": alert.alert_id, "delivered": {"log": "written"}}

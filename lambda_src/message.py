@@ -468,7 +468,8 @@ def slack_message(alert: Alert) -> dict[str, Any]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_code(f"*{LOG_TAIL_LABEL}*", tail)}})
     if links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_clip(links)}]})
-    return {"text": _clip(alert.title, SLACK_TEXT_LIMIT), "blocks": blocks}
+    # The notification text is mrkdwn too: escaped, so "<!channel>" in a cause pings no one.
+    return {"text": _clip(_slack_escape(alert.title), SLACK_TEXT_LIMIT), "blocks": blocks}
 
 
 def _slack_code(label: str, code: str) -> str:
@@ -500,13 +501,25 @@ def _slack_escape(text: str) -> str:
 def chatwork_message(alert: Alert) -> str:
     """Chatwork message notation: ``[info][title]…[/title]…[/info]``; Chatwork links bare URLs.
     https://developer.chatwork.com/docs/message-notation"""
-    lines = [*alert.body_lines]
+    lines = [_chatwork_escape(line) for line in alert.body_lines]
     if alert.log_tail:
-        # "[" to its full-width form: a log line cannot write Chatwork notation ([toall], [/info]).
-        lines += ["", f"{LOG_TAIL_LABEL}:", "[code]", *(line.replace("[", "［") for line in alert.log_tail), "[/code]"]
+        lines += ["", f"{LOG_TAIL_LABEL}:", "[code]", *(_chatwork_escape(line) for line in alert.log_tail), "[/code]"]
     if alert.links:
         lines += ["", *(f"{label}: {url}" for label, url in alert.links)]
-    return f"[info][title]{alert.title}[/title]" + "\n".join(lines) + "[/info]"
+    return f"[info][title]{_chatwork_escape(alert.title)}[/title]" + "\n".join(lines) + "[/info]"
+
+
+# Chatwork's notation tags (https://developer.chatwork.com/docs/message-notation): text from a run
+# (a stop reason, a cause, a log line) must not ping the room ([toall], [To:…]) nor end the frame
+# early ([/info]); "[batch]" and other brackets stay as they are.
+_CHATWORK_TAG = re.compile(
+    r"\[(?=/?(?:toall|to:|rp\b|pname|piconname|picon|info|title|code|hr|qt|qtmeta|dtext)\b)", re.I
+)
+
+
+def _chatwork_escape(text: str) -> str:
+    """``text`` that cannot open or close a Chatwork tag: such a "[" becomes its full-width "［"."""
+    return _CHATWORK_TAG.sub("［", text)
 
 
 def email_message(alert: Alert) -> tuple[str, str]:

@@ -525,7 +525,7 @@ ALERT = Alert(
 
 def test_slack_escapes_its_control_characters_everywhere_but_in_links():
     assert slack_message(ALERT) == {
-        "text": "[batch] <nightly> failed & more",
+        "text": "[batch] &lt;nightly&gt; failed &amp; more",  # the notification text is mrkdwn too
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": "*[batch] &lt;nightly&gt; failed &amp; more*"}},
             {"type": "section", "text": {"type": "mrkdwn", "text": "It failed: &lt;b&gt; &amp; 1 &gt; 0."}},
@@ -630,3 +630,16 @@ def test_every_slack_block_stays_within_3000_characters_and_is_cut_visibly():
     assert cut.endswith("…") and not cut[:-1].endswith(("&", "&a", "&am", "&amp"))
     short = slack_message(describe(payload()))
     assert not any(block.get("text", {}).get("text", "").endswith("…") for block in short["blocks"])
+
+
+def test_text_from_a_run_cannot_ping_anyone_or_break_the_frame():
+    """A stop reason or cause is the run's text: in Chatwork "[toall]" would ping the room and
+    "[/info]" end the frame; in Slack "<!channel>" would ping the channel, in the notification too."""
+    hostile = describe(payload(error="Custom <!channel> [toall]", cause="[/info][To:123] x [batch]"))
+    chatwork = chatwork_message(hostile)
+    assert chatwork.count("[/info]") == 1 and chatwork.endswith("[/info]")
+    assert "[toall]" not in chatwork and "[To:123]" not in chatwork
+    assert "［toall]" in chatwork and "［/info]［To:123] x [batch]" in chatwork  # other brackets stay
+    slack = slack_message(hostile)
+    assert "<!channel>" not in json.dumps(slack)
+    assert slack["text"] == "[batch] nightly failed: Custom &lt;!channel&gt; [toall]"
