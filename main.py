@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -50,6 +51,9 @@ def synthesize(config: Config, outdir: Path) -> Path:
 
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
+    # What a run that was killed mid-synth left behind (a SIGKILL runs no cleanup).
+    for stale in outdir.parent.glob(f".{outdir.name}.*"):
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     try:
         app = App(outdir=str(staging))
@@ -296,5 +300,12 @@ def warning_stream() -> TextIO:
     return sys.stdout if "CDKTF_CONTEXT_JSON" in os.environ else sys.stderr
 
 
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM (a CI job cancelled, `timeout`) ends the run like Ctrl-C: cleanups run, the staging
+    folder goes, and the previous output stays."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop)
     sys.exit(main(sys.argv[1:]))

@@ -99,7 +99,10 @@ def test_config_errors_do_not_import_the_provider():
 
 
 def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous_output):
+    stale = tmp_path / ".cdktf.out.k1lled"  # the staging folder of a run killed mid-synth
+    (stale / "stacks").mkdir(parents=True)
     result = run_main({"JOBS_CONFIG": str(DEFAULT_CONFIG), "CDKTF_OUTDIR": str(previous_output)}, tmp_path)
+    assert not stale.exists()  # removed by the next run
     assert result.returncode == 0, result.stderr
     stack_dir = previous_output / "stacks" / "scheduled-jobs"
     assert result.stdout.splitlines() == [

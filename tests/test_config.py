@@ -1089,3 +1089,16 @@ def test_a_nul_character_in_a_command_or_an_environment_value_is_refused():
     assert job_problems(environment='{ A = "x\\u0000" }') == [
         "jobs[0] (report).environment: A holds a NUL character (allowed: text without NUL, which no program gets)"
     ]
+
+
+def test_toml_nested_too_deeply_is_a_message_not_a_traceback():
+    deep = "x = " + "[" * 3000 + "]" * 3000 + "\n"
+    assert problems(deep) == ["jobs.toml: not valid here: arrays or tables nested too deeply"]
+
+
+def test_a_config_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "jobs.toml"
+    path.write_bytes(b"# " + b"x" * (1024 * 1024))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.problems == [f"{path}: 1,048,578 bytes (allowed: at most 1,048,576; a jobs.toml is a few KiB)"]

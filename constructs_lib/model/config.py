@@ -874,10 +874,20 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+# A jobs.toml of 200 jobs is about 40 KiB: 1 MiB is room for any real one, and keeps a runaway file
+# (a 200 MB string) from holding `make synth` for minutes.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a ``jobs.toml``; raise ``ConfigError`` on any problem."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                str(path), [f"{path}: {size:,} bytes (allowed: at most {MAX_CONFIG_BYTES:,}; a jobs.toml is a few KiB)"]
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(path), [f"{path}: file not found"]) from None
@@ -892,6 +902,8 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"{source}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError(source, [f"{source}: not valid here: arrays or tables nested too deeply"]) from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
