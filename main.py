@@ -184,9 +184,41 @@ def warnings(config: Config) -> list[str]:
     return found
 
 
+# Grants that hand the container the account: allowed (the job's author decides) but said aloud.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+BROAD_POLICIES = ("arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess")
+
+
+def grant_warnings(job: JobSpec) -> list[str]:
+    """The job's task role grants that amount to control of the account."""
+    found = [
+        f"task_role_policy_arns attaches {arn}: the container may do anything that policy allows, to the "
+        "whole account. Grant only what the job uses (task_role_statements)."
+        for arn in job.task_role_policy_arns
+        if arn.replace(":aws-cn:", ":aws:").replace(":aws-us-gov:", ":aws:") in BROAD_POLICIES
+    ]
+    for index, statement in enumerate(job.task_role_statements):
+        anywhere = "*" in statement.resources
+        broad = [
+            action
+            for action in statement.actions
+            if action.lower() == "iam:*"  # every IAM action: it can write its own policy
+            or (
+                anywhere and (action.lower() in ("iam:passrole", "sts:assumerole") or action.lower().startswith("iam:"))
+            )
+        ]
+        if broad:
+            found.append(
+                f"task_role_statements[{index}] grants {', '.join(broad)} on {', '.join(statement.resources)}: the "
+                "container may then give itself any permission (privilege escalation). Name the roles it may "
+                "pass or assume, and the IAM actions it needs."
+            )
+    return found
+
+
 def job_warnings(job: JobSpec) -> list[str]:
     """What is allowed in one job but probably not meant."""
-    found = []
+    found = grant_warnings(job)
     if numbers := job.parsed_schedule.weekday_numbers():
         written, eventbridge, unix = numbers
         found.append(

@@ -586,3 +586,27 @@ def test_bench_shows_each_time_as_it_is_taken(capsys):
         "  round 2/2: a ... 3.00 s",
         "  round 2/2: b ... 4.00 s",
     ]
+
+
+def test_grants_that_hand_the_container_the_account_are_warned_about():
+    import main
+    from constructs_lib.model.config import parse_config
+
+    broad = FIFTEEN_MINUTES.replace(
+        "memory = 512\n",
+        "memory = 512\ntimeout_seconds = 300\n"
+        'task_role_policy_arns = ["arn:aws:iam::aws:policy/AdministratorAccess"]\n'
+        '[[jobs.task_role_statements]]\nactions = ["iam:PassRole", "s3:GetObject"]\nresources = ["*"]\n'
+        '[[jobs.task_role_statements]]\nactions = ["iam:*"]\nresources = ["arn:aws:iam::123456789012:role/x"]\n'
+        '[[jobs.task_role_statements]]\nactions = ["iam:PassRole"]\nresources = ["arn:aws:iam::123456789012:role/x"]\n',
+    )
+    assert main.warnings(parse_config(broad))[1:] == [
+        "jobs[0] (sync): task_role_policy_arns attaches arn:aws:iam::aws:policy/AdministratorAccess: the container "
+        "may do anything that policy allows, to the whole account. Grant only what the job uses "
+        "(task_role_statements).",
+        "jobs[0] (sync): task_role_statements[0] grants iam:PassRole on *: the container may then give itself any "
+        "permission (privilege escalation). Name the roles it may pass or assume, and the IAM actions it needs.",
+        "jobs[0] (sync): task_role_statements[1] grants iam:* on arn:aws:iam::123456789012:role/x: the container may "
+        "then give itself any permission (privilege escalation). Name the roles it may pass or assume, and the IAM "
+        "actions it needs.",
+    ]  # a PassRole on one named role is what it should be: no warning
