@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
@@ -9,7 +10,12 @@ from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.documents.iam import dead_letter_queue_policy, policy_json, render_statements
+from constructs_lib.documents.iam import (
+    dead_letter_queue_policy,
+    policy_json,
+    render_statements,
+    rule_arns_fit_a_queue_policy,
+)
 
 __all__ = ["RETENTION_SECONDS", "VISIBILITY_TIMEOUT_SECONDS", "DeadLetterQueue"]
 
@@ -30,7 +36,16 @@ class DeadLetterQueue(Construct):
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
     """
 
-    def __init__(self, scope: Construct, id_: str, *, name: str, stack_name: str, aws: AwsEnvironment) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name: str,
+        stack_name: str,
+        aws: AwsEnvironment,
+        rule_names: Sequence[str] = (),
+    ) -> None:
         super().__init__(scope, id_)
         self.name = name
         self.queue = SqsQueue(
@@ -50,11 +65,19 @@ class DeadLetterQueue(Construct):
                 dead_letter_queue_policy(
                     queue_arn=self.queue.arn,
                     account_id=aws.account_id,
-                    # Every rule of the stack is named <stack>-...; a rule added later is covered too.
-                    rule_arns=aws.arn("events", f"rule/{stack_name}-*"),
+                    rule_arns=self._senders(aws, stack_name, rule_names),
                 )
             ),
         )
+
+    @staticmethod
+    def _senders(aws: AwsEnvironment, stack_name: str, rule_names: Sequence[str]) -> str | list[str]:
+        """The rules that may send here: each by its ARN, while the list fits SQS's policy size;
+        past that (some 35 jobs), the stack's rules by their common name prefix ``<stack>-``, which
+        a stack named ``<stack>-x`` in the same account would match too."""
+        if rule_names and rule_arns_fit_a_queue_policy(rule_names):
+            return [aws.arn("events", f"rule/{rule}") for rule in rule_names]
+        return aws.arn("events", f"rule/{stack_name}-*")
 
     def consume_statements(self) -> list[dict[str, Any]]:
         """What the role of a function that reads this queue (its event source mapping) needs."""

@@ -15,7 +15,7 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.execution_events import INPUT_PATHS, alert_input_template, ended_early_pattern
 from constructs_lib.documents.run_input import start_retry
-from constructs_lib.model.naming import aws_name
+from constructs_lib.model.naming import ended_early_rule_name
 from constructs_lib.state_machine import JobStateMachine
 
 __all__ = ["TARGET_RETRY", "EndedEarlyAlerts"]
@@ -47,7 +47,7 @@ class EndedEarlyAlerts(Construct):
         dead_letter_queue: DeadLetterQueue,
     ) -> None:
         super().__init__(scope, id_)
-        rule_name = aws_name(name, "ended-early", kind="event_rule")
+        rule_name = ended_early_rule_name(name)
         self.rule = CloudwatchEventRule(
             self,
             "rule",

@@ -10,7 +10,7 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.documents.run_input import rule_input_transformer, start_retry
-from constructs_lib.model.naming import aws_name
+from constructs_lib.model.naming import aws_name, schedule_rule_name
 from constructs_lib.model.schedule_expression import Schedule as ScheduleExpression
 from constructs_lib.service_role import ServiceRole
 from constructs_lib.state_machine import JobStateMachine
@@ -44,7 +44,7 @@ class Schedule(Construct):
         description: str = "",
     ) -> None:
         super().__init__(scope, id_)
-        self.rule_name = aws_name(name, kind="event_rule")
+        self.rule_name = schedule_rule_name(name)
         self.schedule_name = self.rule_name
         self.rule = CloudwatchEventRule(
             self,

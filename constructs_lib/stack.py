@@ -17,7 +17,13 @@ from constructs_lib.documents.terraform_text import literal_config
 from constructs_lib.flow_logs import FlowLogs
 from constructs_lib.log_key import ExistingLogKey, LogEncryption, LogKey
 from constructs_lib.model.config import BackendSpec, Config
-from constructs_lib.model.naming import alert_topic_name, task_log_group_name
+from constructs_lib.model.naming import (
+    alert_topic_name,
+    ended_early_rule_name,
+    job_name_prefix,
+    schedule_rule_name,
+    task_log_group_name,
+)
 from constructs_lib.network import ExistingNetwork, JobNetwork, Network
 from constructs_lib.queue_event_source import QueueEventSource
 from constructs_lib.scheduled_job import ScheduledJob
@@ -85,8 +91,11 @@ class ScheduledJobsStack(TerraformStack):
             container_insights=config.stack.container_insights,
         )
         self.topic = AlertTopic(self, "alert-topic", name=alert_topic_name(name), aws=aws, emails=config.alert.emails)
+        # The rules that may send to it: each UTC job's schedule and every job's ended-early rule.
+        rules = [ended_early_rule_name(job_name_prefix(name, job.name)) for job in config.jobs]
+        rules += [schedule_rule_name(job_name_prefix(name, job.name)) for job in config.jobs if not job.timezone]
         self.dead_letter_queue = DeadLetterQueue(
-            self, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws
+            self, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws, rule_names=sorted(rules)
         )
         self.alert = AlertFunction(
             self,

@@ -208,7 +208,9 @@ def test_resource_policies_let_services_act_for_this_account_only_and_deny_plain
                 else:
                     condition = statement["Condition"]
                     assert condition["StringEquals"] == {"aws:SourceAccount": ACCOUNT}, where
-                    assert condition["ArnLike"]["aws:SourceArn"].split(":")[4] == ACCOUNT, where
+                    sources = condition["ArnLike"]["aws:SourceArn"]
+                    for source in [sources] if isinstance(sources, str) else sources:
+                        assert source.split(":")[4] == ACCOUNT, where
     for stack_name, stack in stacks.items():
         for name, permission in resources(stack, "aws_lambda_permission").items():
             assert permission["source_account"].startswith("${data.aws_caller_identity."), f"{stack_name} {name}"

@@ -1126,7 +1126,13 @@ def test_dead_letter_queue_takes_only_the_stacks_rules_and_alarms_when_it_holds_
             "Resource": arn_,
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": data_ref(default_stack, "aws_caller_identity", "account_id")},
-                "ArnLike": {"aws:SourceArn": arn(default_stack, "events", "rule/scheduled-jobs-*")},
+                # Each rule of the stack by name: a stack named scheduled-jobs-x is not let in.
+                "ArnLike": {
+                    "aws:SourceArn": [
+                        arn(default_stack, "events", "rule/scheduled-jobs-run-once-a-hour"),
+                        arn(default_stack, "events", "rule/scheduled-jobs-run-once-a-hour-ended-early"),
+                    ]
+                },
             },
         },
         {
@@ -1229,3 +1235,13 @@ def test_a_disabled_job_keeps_its_schedule_disabled(multi_stack):
     assert rule["state"] == "DISABLED"
     _, target = job_resource(multi_stack, "aws_cloudwatch_event_target", "every-5-minutes", "schedule_target")
     assert target["retry_policy"] == {"maximum_event_age_in_seconds": 300, "maximum_retry_attempts": 20}
+
+
+def test_past_sqs_s_policy_size_the_queue_names_the_stack_s_rules_by_their_prefix():
+    """SQS refuses a queue policy over 8,192 bytes: some 75 rule ARNs of this length (35 jobs) fit,
+    counting each at its longest resolved length (93 bytes here) and 1 KiB for the rest."""
+    from constructs_lib.documents.iam import rule_arns_fit_a_queue_policy
+
+    names = [f"scheduled-jobs-job-{n:03d}-ended-early" for n in range(200)]
+    assert rule_arns_fit_a_queue_policy(names[:77])  # 1,024 + 77 x 93 = 8,185 bytes
+    assert not rule_arns_fit_a_queue_policy(names[:78])  # 8,278

@@ -301,7 +301,7 @@ def _account_manages_key(account_root: str) -> dict[str, Any]:
 
 
 def service_grant(
-    sid: str, *, service: str, action: str | list[str], resource: str, account_id: str, source_arns: str
+    sid: str, *, service: str, action: str | list[str], resource: str, account_id: str, source_arns: str | list[str]
 ) -> dict[str, Any]:
     """A resource-policy statement letting ``service`` act for this account's ``source_arns`` only:
     the confused-deputy conditions. https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html"""
@@ -347,7 +347,23 @@ def alert_topic_policy(*, topic_arn: str, account_id: str, alarm_arns: str) -> d
     )
 
 
-def dead_letter_queue_policy(*, queue_arn: str, account_id: str, rule_arns: str) -> dict[str, Any]:
+# SQS refuses a queue policy over 8,192 bytes.
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-policies.html
+SQS_POLICY_BYTES = 8192
+# What a rule ARN's fixed part resolves to at the longest (partition, region, account), and the
+# rest of the dead-letter queue's policy resolved, with room to spare.
+_RULE_ARN_PREFIX_BYTES = len("arn:aws-us-gov:events:ap-southeast-4:123456789012:rule/")
+_QUEUE_POLICY_OVERHEAD_BYTES = 1024
+
+
+def rule_arns_fit_a_queue_policy(rule_names: Sequence[str]) -> bool:
+    """Whether a queue policy naming each rule's ARN stays within SQS's policy size (some 75
+    rules, 35 jobs); beyond that the policy names the stack's rules by their common prefix."""
+    listed = sum(_RULE_ARN_PREFIX_BYTES + len(name) + len('"", ') for name in rule_names)
+    return _QUEUE_POLICY_OVERHEAD_BYTES + listed <= SQS_POLICY_BYTES
+
+
+def dead_letter_queue_policy(*, queue_arn: str, account_id: str, rule_arns: str | list[str]) -> dict[str, Any]:
     """The dead-letter queue's policy: the stack's EventBridge rules may send to it (EventBridge
     needs a queue policy; Scheduler uses its role instead); nobody may use it without TLS.
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms"""

@@ -86,6 +86,16 @@ def task_log_group_name(stack_name: str, job_name: str) -> str:
     return task_log_group(job_name_prefix(stack_name, job_name))
 
 
+def schedule_rule_name(name: str) -> str:
+    """The EventBridge rule that schedules the job named ``name`` (``<stack>-<job>``), in UTC."""
+    return aws_name(name, kind="event_rule")
+
+
+def ended_early_rule_name(name: str) -> str:
+    """The EventBridge rule on the aborted and timed-out runs of the job named ``name``."""
+    return aws_name(name, "ended-early", kind="event_rule")
+
+
 def alert_topic_name(stack_name: str) -> str:
     """The stack's alert topic, as the stack names it and ``make synth`` reports it."""
     return aws_name(stack_name, "alerts", kind="sns_topic")
