@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import warnings as warnings_module
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -216,9 +217,35 @@ def grant_warnings(job: JobSpec) -> list[str]:
     return found
 
 
+def parliament_findings(job: JobSpec) -> list[str]:
+    """parliament's findings on the job's own grants (unknown actions, actions that take no such
+    resource, ...): the project's own policies are linted by the tests; a user's are linted here."""
+    if not job.task_role_statements:
+        return []
+    try:
+        with warnings_module.catch_warnings():
+            warnings_module.simplefilter("ignore")  # parliament imports pkg_resources, which warns
+            from parliament import analyze_policy_string
+    except ImportError:  # make synth installs it; a hand-made environment may lack it
+        return ["task_role_statements were not linted: parliament is not installed (make synth installs it)"]
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": list(statement.actions), "Resource": list(statement.resources)}
+            for statement in job.task_role_statements
+        ],
+    }
+    found = []
+    for finding in analyze_policy_string(json.dumps(document)).findings:
+        detail = finding.detail if isinstance(finding.detail, str) else json.dumps(finding.detail)
+        detail = detail if len(detail) <= 200 else detail[:199] + "…"
+        found.append(f"task_role_statements, parliament {finding.issue}: {detail}")
+    return found
+
+
 def job_warnings(job: JobSpec) -> list[str]:
     """What is allowed in one job but probably not meant."""
-    found = grant_warnings(job)
+    found = grant_warnings(job) + parliament_findings(job)
     if numbers := job.parsed_schedule.weekday_numbers():
         written, eventbridge, unix = numbers
         found.append(

@@ -600,7 +600,7 @@ def test_grants_that_hand_the_container_the_account_are_warned_about():
         '[[jobs.task_role_statements]]\nactions = ["iam:*"]\nresources = ["arn:aws:iam::123456789012:role/x"]\n'
         '[[jobs.task_role_statements]]\nactions = ["iam:PassRole"]\nresources = ["arn:aws:iam::123456789012:role/x"]\n',
     )
-    assert main.warnings(parse_config(broad))[1:] == [
+    assert [w for w in main.warnings(parse_config(broad))[1:] if "parliament" not in w] == [
         "jobs[0] (sync): task_role_policy_arns attaches arn:aws:iam::aws:policy/AdministratorAccess: the container "
         "may do anything that policy allows, to the whole account. Grant only what the job uses "
         "(task_role_statements).",
@@ -610,3 +610,19 @@ def test_grants_that_hand_the_container_the_account_are_warned_about():
         "then give itself any permission (privilege escalation). Name the roles it may pass or assume, and the IAM "
         "actions it needs.",
     ]  # a PassRole on one named role is what it should be: no warning
+
+
+def test_the_users_own_grants_are_linted_with_parliament():
+    import main
+    from constructs_lib.model.config import parse_config
+
+    typo = FIFTEEN_MINUTES.replace(
+        "memory = 512\n",
+        "memory = 512\ntimeout_seconds = 300\n"
+        '[[jobs.task_role_statements]]\nactions = ["s3:GetObjectt"]\nresources = ["arn:aws:s3:::reports/*"]\n',
+    )
+    assert [w for w in main.warnings(parse_config(typo)) if "parliament" in w] == [
+        "jobs[0] (sync): task_role_statements, parliament UNKNOWN_ACTION: Unknown action s3:GetObjectt"
+    ]
+    fine = typo.replace("s3:GetObjectt", "s3:GetObject")
+    assert [w for w in main.warnings(parse_config(fine)) if "parliament" in w] == []
