@@ -232,3 +232,85 @@ def test_aws_clients_have_short_timeouts_and_two_attempts(monkeypatch):
     assert client.meta.service_model.service_name == "sns"
     assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (2, 5)
     assert client.meta.config.retries == {"total_max_attempts": 2, "mode": "standard"}  # the first included
+
+
+# --- the dead-letter queue's messages, and the task log's tail --------------------------------------
+
+
+def sqs_record(message_id: str, body: dict) -> dict:
+    return {"messageId": message_id, "eventSource": "aws:sqs", "body": json.dumps(body), "attributes": {}}
+
+
+def test_each_queue_message_goes_to_every_channel_and_only_a_down_one_comes_back(configured, capsys, monkeypatch):
+    monkeypatch.setenv("STACK_NAME", "batch")
+    slack = configured.channels["slack"] = Channel("slack", AlertDeliveryError("slack answered HTTP 503"))
+    email = configured.channels["email"] = Channel("email", "SNS message 1")
+    start = {"job": "nightly", "scheduledTime": "2026-12-01T00:00:00Z"}
+    result = alert.handler({"Records": [sqs_record("m-1", start), sqs_record("m-2", start)]}, Context(60_000))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]}
+    assert [sent.alert_id for sent, _ in email.sent] == ["undelivered:m-1", "undelivered:m-2"]
+    assert [sent.title for sent, _ in slack.sent] == ["[batch] nightly failed: the run was never started"] * 2
+    records = [line for line in log_lines(capsys) if line.get("from") == "dead-letter queue"]
+    assert [(line["message_id"], line["receives"], line["job"]) for line in records] == [
+        ("m-1", None, "nightly"),
+        ("m-2", None, "nightly"),
+    ]
+
+
+def test_a_refused_channel_does_not_bring_a_message_back(configured, capsys, monkeypatch):
+    monkeypatch.delenv("STACK_NAME", raising=False)
+    configured.channels["slack"] = Channel("slack", AlertRejectedError("slack refused the alert: HTTP 404"))
+    chat = configured.channels["chatwork"] = Channel("chatwork", "HTTP 200")
+    body = {"channel": "chatwork", "job": "nightly", "error": "Execution.ABORTED"}
+    result = alert.handler({"Records": [sqs_record("m-3", body)]}, Context(60_000))
+    assert result == {"batchItemFailures": []}
+    assert [sent.title for sent, _ in chat.sent] == ["[?] nightly failed: the run was aborted"]  # its own channel only
+
+
+class Logs:
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    def get_log_events(self, **asked):
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return {"events": [{"message": line} for line in self.outcome]}
+
+
+TASK_CAUSE = json.dumps({"TaskArn": "arn:aws:ecs:r:1:task/c/abc", "StopCode": "EssentialContainerExited"})
+RAN = {**PAYLOAD, "cause": TASK_CAUSE, "logGroup": "/ecs/batch-nightly", "logStreamPrefix": "job/app"}
+
+
+def test_the_task_log_tail_reaches_the_alert_and_a_failure_to_read_it_is_logged(configured, capsys, monkeypatch):
+    slack = configured.channels["slack"] = Channel("slack", "HTTP 200 ok")
+    monkeypatch.setattr(alert._clients, "logs", Logs(["boom"]))
+    alert.handler({**RAN, "channel": "slack"}, Context(60_000))
+    assert slack.sent[0][0].log_tail == ("boom",)
+    denied = RuntimeError("AccessDenied")
+    monkeypatch.setattr(alert._clients, "logs", Logs(denied))
+    alert.handler({**RAN, "channel": "slack"}, Context(60_000))
+    assert slack.sent[1][0].log_tail == ()
+    assert {
+        "level": "WARNING",
+        "message": "the task's last log lines could not be read",
+        "reason": "RuntimeError('AccessDenied')",
+    } in log_lines(capsys)
+
+
+def test_a_missing_stream_is_no_warning(configured, capsys, monkeypatch):
+    configured.channels["slack"] = Channel("slack", "HTTP 200 ok")
+    missing = RuntimeError("no stream")
+    missing.response = {"Error": {"Code": "ResourceNotFoundException"}}
+    monkeypatch.setattr(alert._clients, "logs", Logs(missing))
+    alert.handler({**RAN, "channel": "slack"}, Context(60_000))
+    assert [line.get("level") for line in log_lines(capsys)] == ["INFO"]  # the delivery, nothing else
+
+
+def test_a_channel_that_is_not_a_name_is_refused_as_one(configured):
+    with pytest.raises(AlertRejectedError) as refused:
+        alert.handler({**PAYLOAD, "channel": ["slack"]}, None)
+    assert str(refused.value) == "channel '[\"slack\"]' is not configured (configured: none)"
+
+
+def test_strings_are_made_encodable_before_anything_reads_them():
+    assert alert._clean({"a\udcff": ["b\ud800", 1, None]}) == {"a?": ["b?", 1, None]}

@@ -206,3 +206,16 @@ def test_an_execution_status_change_becomes_its_ended_early_alert():
 def test_only_records_from_sqs_make_a_queue_event():
     assert is_queue_event({"Records": [{"eventSource": "aws:sqs"}]}) is True
     assert is_queue_event({"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:sns"}]}) is False
+
+
+def test_a_model_with_text_to_escape_is_copied_with_what_the_user_set_unchanged():
+    from constructs_lib.model.config import TaskRoleStatement
+
+    given = TaskRoleStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::b/${x}"])
+    escaped = literal_config(given)
+    assert escaped is not given
+    assert escaped.resources == ("arn:aws:s3:::b/$${x}",)
+    assert escaped.actions is given.actions  # unchanged fields are the same objects
+    assert escaped.model_fields_set == given.model_fields_set == {"actions", "resources"}
+    plain = TaskRoleStatement(actions=["s3:GetObject"], resources=["*"])
+    assert literal_config(plain) is plain

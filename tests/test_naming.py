@@ -76,3 +76,22 @@ def test_job_name_message_and_type():
 def test_alert_topic_name():
     assert alert_topic_name("batch") == "batch-alerts"
     assert alert_topic_name("s" * 32) == "s" * 32 + "-alerts"  # within SNS's 256: kept whole
+
+
+def test_the_names_of_a_job_s_pieces():
+    from constructs_lib.model.naming import (
+        ended_early_rule_name,
+        job_name_prefix,
+        schedule_rule_name,
+        task_log_group,
+        task_log_group_name,
+    )
+
+    assert job_name_prefix("batch", "nightly") == "batch-nightly"
+    assert schedule_rule_name("batch-nightly") == "batch-nightly"
+    assert ended_early_rule_name("batch-nightly") == "batch-nightly-ended-early"
+    assert task_log_group("batch-nightly") == "/ecs/batch-nightly"
+    assert task_log_group_name("batch", "nightly") == "/ecs/batch-nightly"
+    long = "j" * 64
+    assert schedule_rule_name(job_name_prefix("batch", long)) == aws_name(f"batch-{long}", kind="event_rule")
+    assert len(ended_early_rule_name(job_name_prefix("batch", long))) == 64

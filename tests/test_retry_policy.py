@@ -50,3 +50,26 @@ def test_default_counts_the_waits_from_zero():
     # Waits of 10 and 20 s: both fit before a run 31 s later; only the first before one 30 s later.
     assert default_retry_policy(31).max_attempts == 2
     assert default_retry_policy(30).max_attempts == 1
+
+
+def test_describe_says_the_policy_in_a_line():
+    assert RetryPolicy(max_attempts=0).describe() == "0 retries"
+    assert RetryPolicy(max_attempts=1, interval_seconds=5).describe() == "1 retry, waiting 5 s (5 s)"
+    assert RetryPolicy(max_attempts=3, interval_seconds=1).describe() == "3 retries, waiting 1 s, 2 s, 4 s (7 s)"
+    assert DEFAULT_RETRY.describe() == "12 retries, waiting 10 s, 20 s, 40 s, 1 min 20 s, 2 min x8 (18 min 30 s)"
+    everything = RetryPolicy(
+        max_attempts=2,
+        interval_seconds=30,
+        backoff_rate=1.0,
+        jitter="FULL",
+        retry_exit_codes=[75, 69],
+        rerun_attempts=1,
+    )
+    assert everything.describe() == (
+        "2 retries, waiting 30 s x2 (1 min); each wait shortened at random (jitter); exit codes 75, 69 relaunched; "
+        "1 re-run(s) of a failed container, waiting 30 s (30 s)"
+    )
+    assert (
+        RetryPolicy(max_attempts=1, retry_exit_codes=[75]).describe()
+        == "1 retry, waiting 1 s (1 s); exit code 75 relaunched"
+    )
