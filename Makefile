@@ -64,6 +64,7 @@ bench: $(STAMP)
 # Mutation testing of the pure modules against their fast tests ([tool.mutmut] in pyproject.toml),
 # then the score of each module; about 5 minutes on two cores. Not part of `make test`.
 mutate: $(STAMP)
+	rm -rf mutants  # mutmut keeps each mutant's last result: a new test would not be run against it
 	$(VENV)/bin/mutmut run --max-children $$(nproc)
 	$(VENV)/bin/python tools/mutation-report
 
