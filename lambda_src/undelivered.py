@@ -80,11 +80,12 @@ def payload_of(record: dict[str, Any], *, stack: str) -> dict[str, Any]:
         return {**base, "job": job, "error": ERROR_NOT_STARTED, "input": run_input, "source": rule}
     if isinstance(body, dict) and body.get("detail-type") == EXECUTION_STATUS_CHANGE:
         detail = body.get("detail") if isinstance(body.get("detail"), dict) else {}
+        status = detail.get("status") or "UNKNOWN"
         return {
             **base,
             "job": _job_of(detail.get("stateMachineArn"), stack),
-            "error": ended_early_error(str(detail.get("status"))),
-            "cause": f"The execution ended {detail.get('status')} before the alert step, and its alert could "
+            "error": ended_early_error(str(status)),
+            "cause": f"The execution ended {status} before the alert step, and its alert could "
             f"not be delivered at first ({base['cause']})",
             "execution": detail.get("executionArn"),
             "stateMachine": detail.get("stateMachineArn"),

@@ -219,3 +219,86 @@ def test_a_model_with_text_to_escape_is_copied_with_what_the_user_set_unchanged(
     assert escaped.model_fields_set == given.model_fields_set == {"actions", "resources"}
     plain = TaskRoleStatement(actions=["s3:GetObject"], resources=["*"])
     assert literal_config(plain) is plain
+
+
+def test_lines_without_a_message_and_answers_without_events():
+    assert last_lines(Logs([]), "/g", "s") == []
+
+    class Bare:
+        def get_log_events(self, **asked):
+            return {"events": [{}, {"message": "x"}]}
+
+    class Empty:
+        def get_log_events(self, **asked):
+            return {}
+
+    assert last_lines(Bare(), "/g", "s") == ["", "x"]
+    assert last_lines(Empty(), "/g", "s") == []
+    exactly = Logs(["y" * 250] * 8)  # 2,000 characters exactly: all kept
+    assert last_lines(exactly, "/g", "s") == ["y" * 250] * 8
+
+
+def test_clean_removes_control_and_direction_characters_and_surrogates():
+    assert clean("a\u202eb\x00c\x1b[0m\r\n") == "abc[0m"
+    assert clean("tab\there\n") == "tab    here"
+    assert clean("x\udcffy") == "x?y"
+    assert clean("keep \u00e9 \u2603") == "keep \u00e9 \u2603"
+
+
+def test_a_lambda_dead_letter_keeps_its_payload_and_says_why():
+    body = {"channel": "slack", "job": "j", "error": "Execution.ABORTED", "stack": "own"}
+    lambda_dlq = record(body, ErrorCode="200", ErrorMessage="slack answered HTTP 503")
+    assert payload_of(lambda_dlq, stack="s") == {
+        **body,
+        "alertId": "undelivered:m",
+        "undelivered": "200: slack answered HTTP 503",
+    }
+    no_stack = record({"job": "j", "error": "E"})
+    assert payload_of(no_stack, stack="s") == {
+        "job": "j",
+        "error": "E",
+        "stack": "s",
+        "alertId": "undelivered:m",
+        "undelivered": "",
+    }
+
+
+def test_a_scheduler_message_keeps_the_run_input_and_names_its_schedule():
+    schedule = "arn:aws:scheduler:r:1:schedule/g/s-nightly"
+    message = record({"job": "nightly", "scheduledTime": "T"}, ERROR_CODE="E", SCHEDULE_ARN=schedule)
+    assert payload_of(message, stack="s") == {
+        "stack": "s",
+        "alertId": "undelivered:m",
+        "gaveUpAt": 1796079660000,
+        "cause": "E",
+        "job": "nightly",
+        "error": "Schedule.StartFailed",
+        "input": {"job": "nightly", "scheduledTime": "T"},
+        "source": schedule,
+    }
+    rule = "arn:aws:events:r:1:rule/s-x"
+    assert payload_of(record({"detail-type": "Scheduled Event"}, RULE_ARN=rule), stack="s")["source"] == rule
+    no_time = dict(record({}), attributes={})
+    assert payload_of(no_time, stack="s")["gaveUpAt"] is None
+
+
+def test_the_job_is_the_name_less_the_stack_s_prefix_and_nothing_shorter():
+    def job(arn):
+        return payload_of(record({}, RULE_ARN=arn), stack="s")["job"]
+
+    assert job("arn:aws:events:r:1:rule/s-a") == "a"
+    assert job("arn:aws:events:r:1:rule/s-") == "s-"  # nothing after the prefix: the name as it is
+    assert job("arn:aws:states:r:1:stateMachine:s-report") == "report"
+    assert job("arn:aws:events:r:1:rule/other") == "other"
+
+
+def test_an_execution_status_change_names_its_status_and_state_machine():
+    detail = {"status": "TIMED_OUT", "stateMachineArn": "arn:x:stateMachine:s-job"}
+    result = payload_of(record({"detail-type": "Step Functions Execution Status Change", "detail": detail}), stack="s")
+    assert result["stateMachine"] == "arn:x:stateMachine:s-job"
+    assert result["cause"] == (
+        "The execution ended TIMED_OUT before the alert step, and its alert could not be delivered at first "
+        "(no reason given)"
+    )
+    no_detail = payload_of(record({"detail-type": "Step Functions Execution Status Change"}), stack="s")
+    assert (no_detail["job"], no_detail["error"]) == ("?", "Execution.UNKNOWN")
