@@ -555,3 +555,23 @@ def test_at_most_a_few_kib_of_an_answer_are_read():
 
     assert len(_read(Huge(), time.monotonic() + 5)) == MAX_ANSWER_BYTES == 4096
     assert Huge.read_bytes == 4096
+
+
+def test_a_usable_webhook_is_https_with_a_host_and_nothing_invisible():
+    from lambda_src.channels import usable_url
+
+    assert usable_url("https://hooks.slack.com/services/T/B/x") is True
+    assert usable_url("http://127.0.0.1:8080/x") is True and usable_url("http://localhost/x") is True
+    assert usable_url("http://example.com/x") is False
+    assert usable_url("https:///no-host") is False
+    assert usable_url("HTTPS://hooks.slack.com/x") is True  # urlsplit lowers the scheme
+    for invisible in ("\x1f", "\x7f", "\x00", "\u2028"):
+        assert usable_url(f"https://hooks.slack.com/x{invisible}y") is False, repr(invisible)
+    assert usable_url("https://hooks.slack.com/x~!$&'()*+,;=:@y") is True  # every visible character is fine
+
+
+def test_only_secrets_of_four_characters_or_more_are_redacted(server):
+    # A path of "/200/abc" is hidden; a secret of three characters is not (it would hide ordinary words).
+    with pytest.raises(AlertRejectedError) as raised:
+        post(f"{server.base}/404/the%20abc%20abcd", b"{}", headers={}, service="s", timeout=5, secrets=("abc", "abcd"))
+    assert str(raised.value) == "s refused the alert: HTTP 404 the abc [redacted]"
