@@ -71,6 +71,19 @@ def synthesize(config: Config, outdir: Path) -> Path:
     return outdir / "stacks" / config.stack.name
 
 
+def stack_json(config: Config) -> dict[str, Any]:
+    """The stack's Terraform JSON as ``cdktf.Testing`` synthesizes it: deterministic, and no file
+    written. The tests and the user's snapshot (``tools/stack-snapshot``) compare it."""
+    from constructs_lib._provider import use_lean_provider_import
+
+    use_lean_provider_import()
+    from cdktf import Testing
+
+    from constructs_lib.stack import ScheduledJobsStack
+
+    return json.loads(Testing.synth(ScheduledJobsStack(Testing.app(), config=config)))
+
+
 def local_state_path(config: Config, outdir: Path) -> str:
     """Where Terraform keeps a local state: ``terraform.<stack>.tfstate`` at the project's root,
     outside the output folder (which every synth replaces), written relative to the stack's

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -30,14 +29,11 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 
 
 def synth(config: Config) -> dict[str, Any]:
-    """The stack's Terraform JSON, as ``cdktf.Testing.synth`` gives it (deterministic)."""
-    from cdktf import Testing
+    """The stack's Terraform JSON, as ``cdktf.Testing.synth`` gives it (deterministic): what the
+    user's own snapshot compares too."""
+    import main
 
-    from constructs_lib.stack import ScheduledJobsStack
-
-    app = Testing.app()
-    stack = ScheduledJobsStack(app, config=config)
-    return json.loads(Testing.synth(stack))
+    return main.stack_json(config)
 
 
 @pytest.fixture(scope="session")
