@@ -191,6 +191,19 @@ class Parameters:
         """Drop a cached value the service refused (a rotated token is read again next time)."""
         self._values.pop(name, None)
 
+    def checked(self, name: str, *, service: str, shape: str, valid: Callable[[str], bool]) -> str:
+        """The parameter's value, when ``valid`` finds it has the shape of ``shape``. Otherwise it
+        is forgotten (a corrected value is read at once) and the alert refused, naming the
+        parameter, never the value: a malformed secret is still a secret."""
+        value = self.get(name)
+        if not valid(value):
+            self.forget(name)
+            raise AlertRejectedError(
+                f"{service}: the value of SSM parameter {name} is not {shape} (its value is not shown); store "
+                'it again (README, "Setting up each channel")'
+            )
+        return value
+
 
 # A Chatwork API token: 32 hexadecimal characters as issued; letters, digits, "-" and "_" accepted.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -212,13 +225,7 @@ class SlackChannel(Channel):
     name: str = "slack"
 
     def send(self, alert: Alert, *, timeout: float) -> str:
-        url = self.parameters.get(self.parameter)
-        if not usable_url(url):
-            self.parameters.forget(self.parameter)
-            raise AlertRejectedError(
-                f"slack: the value of SSM parameter {self.parameter} is not an https webhook URL (its value is not "
-                'shown); store the URL again (README, "Setting up each channel")'
-            )
+        url = self.parameters.checked(self.parameter, service="slack", shape="an https webhook URL", valid=usable_url)
         body = json.dumps(slack_message(alert), ensure_ascii=False).encode()
         try:
             return post(
@@ -241,14 +248,12 @@ class ChatworkChannel(Channel):
     name: str = "chatwork"
 
     def send(self, alert: Alert, *, timeout: float) -> str:
-        token = self.parameters.get(self.token_parameter)
-        if not _TOKEN.fullmatch(token):
-            self.parameters.forget(self.token_parameter)
-            raise AlertRejectedError(
-                f"chatwork: the value of SSM parameter {self.token_parameter} is not an API token (letters, "
-                'digits, "-" and "_"; its value is not shown); store the token again (README, "Setting up each '
-                'channel")'
-            )
+        token = self.parameters.checked(
+            self.token_parameter,
+            service="chatwork",
+            shape='an API token (letters, digits, "-" and "_")',
+            valid=lambda value: _TOKEN.fullmatch(value) is not None,
+        )
         url = f"{self.api_base.rstrip('/')}/v2/rooms/{urllib.parse.quote(self.room_id, safe='')}/messages"
         body = urllib.parse.urlencode({"body": chatwork_message(alert), "self_unread": "1"}).encode()
         headers = {"X-ChatWorkToken": token, "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
