@@ -119,6 +119,21 @@ def _deliver(channel: Channel, alert: Alert, context: Any) -> str:
     return answer
 
 
+def _deliver_each(
+    channels: Mapping[str, Channel], alert: Alert, context: Any
+) -> tuple[dict[str, str], list[AlertDeliveryError | AlertRejectedError]]:
+    """Every channel in turn, each on its own (one that fails stops no other): what each took,
+    and what went wrong, each failure already logged by ``_deliver``."""
+    delivered: dict[str, str] = {}
+    failures: list[AlertDeliveryError | AlertRejectedError] = []
+    for name, target in channels.items():
+        try:
+            delivered[name] = _deliver(target, alert, context)
+        except (AlertDeliveryError, AlertRejectedError) as error:
+            failures.append(error)
+    return delivered, failures
+
+
 def _consume(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The dead-letter queue's messages (``lambda_src.undelivered``), each an alert to every
     configured channel (or, for an ended-early alert, to its own channel). A message stays in the
@@ -134,15 +149,9 @@ def _consume(event: dict[str, Any], context: Any) -> dict[str, Any]:
         _log({**alert.record, "from": "dead-letter queue", "message_id": record.get("messageId"), "receives": receives})
         wanted = payload.get("channel")
         targets = {name: target for name, target in channels.items() if wanted in (None, name)}
-        down = False
-        for target in targets.values():
-            try:
-                _deliver(target, alert, context)
-            except AlertDeliveryError:
-                down = True
-            except AlertRejectedError:
-                pass  # logged; retrying will not help
-        if down:
+        _, failures = _deliver_each(targets, alert, context)
+        # A refusal is final (retrying will not help); a channel that was down gets the message again.
+        if any(isinstance(failure, AlertDeliveryError) for failure in failures):
             failed.append({"itemIdentifier": record.get("messageId")})
     return {"batchItemFailures": failed}
 
@@ -189,14 +198,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     # Every channel in turn, then fail if one did: with the retryable error if any failure is
     # transient, so that a caller that retries does.
     _log(alert.record)
-    delivered: dict[str, str] = {"log": "written"}
-    failures: list[AlertDeliveryError | AlertRejectedError] = []
-    for name, target in channels.items():
-        try:
-            delivered[name] = _deliver(target, alert, context)
-        except (AlertDeliveryError, AlertRejectedError) as error:
-            failures.append(error)
+    delivered, failures = _deliver_each(channels, alert, context)
     if failures:
         transient = any(isinstance(failure, AlertDeliveryError) for failure in failures)
         raise (AlertDeliveryError if transient else AlertRejectedError)("; ".join(map(str, failures)))
-    return {"alert_id": alert.alert_id, "delivered": delivered}
+    return {"alert_id": alert.alert_id, "delivered": {"log": "written", **delivered}}
