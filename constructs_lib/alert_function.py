@@ -152,7 +152,7 @@ class AlertFunction(Construct):
         statements += topic.publish_statements()
         if consumed_queue is not None:
             statements += consumed_queue.consume_statements()
-            statements += render_statements("sqs:functionDeadLetter", queue=consumed_queue.arn)
+            statements += consumed_queue.send_statements()  # it is the function's dead-letter queue too
         if task_log_groups:
             statements += render_statements(
                 "logs:readTaskLogs",

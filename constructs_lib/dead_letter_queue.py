@@ -84,5 +84,6 @@ class DeadLetterQueue(Construct):
         return render_statements("sqs:consume", queue=self.arn)
 
     def send_statements(self) -> list[dict[str, Any]]:
-        """What a Scheduler schedule's role needs to send its undelivered starts here."""
+        """What a sender's role needs to send here: a Scheduler schedule's (its undelivered starts),
+        the alert function's (its failed asynchronous invocations)."""
         return render_statements("sqs:deadLetter", queue=self.arn)

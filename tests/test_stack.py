@@ -533,7 +533,7 @@ def test_alert_role_writes_its_logs_and_publishes_to_the_topic(default_stack):
         },
         {
             # The function's own dead-letter queue: asynchronous invocations that kept failing.
-            "Sid": "SendFailedInvocations",
+            "Sid": "SendToDeadLetterQueue",
             "Effect": "Allow",
             "Action": ["sqs:SendMessage"],
             "Resource": [ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")],
@@ -561,7 +561,7 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
             "PublishAlerts",
             "EncryptAlerts",
             "ReadUndelivered",
-            "SendFailedInvocations",
+            "SendToDeadLetterQueue",
             "ReadTaskLogs",
             "ReadAlertSecrets",
             "DecryptAlertSecrets",
@@ -1222,7 +1222,7 @@ def test_scheduler_role_is_trusted_for_the_stacks_group_and_may_start_one_state_
             "Resource": [ids(multi_stack, "aws_sfn_state_machine", f"job-{job}_state-machine", "arn")],
         },
         {
-            "Sid": "SendUndeliveredStarts",
+            "Sid": "SendToDeadLetterQueue",
             "Effect": "Allow",
             "Action": ["sqs:SendMessage"],
             "Resource": [ids(multi_stack, "aws_sqs_queue", "undelivered_queue", "arn")],

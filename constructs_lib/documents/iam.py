@@ -170,13 +170,11 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
     "ssm:taskSecrets": (Need("ReadTaskParameters", ("ssm:GetParameters",), "parameters"),),
     "secretsmanager:taskSecrets": (Need("ReadTaskSecrets", ("secretsmanager:GetSecretValue",), "secrets"),),
-    # A Scheduler schedule sends the starts it gave up on to the dead-letter queue with its role:
+    # Sending to a dead-letter queue with the sender's own role: a Scheduler schedule the starts it
+    # gave up on, a Lambda function the asynchronous invocations that failed after its retries.
     # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
-    "sqs:deadLetter": (Need("SendUndeliveredStarts", ("sqs:SendMessage",), "queue"),),
-    # A Lambda function's dead-letter queue receives, with the function's role, the asynchronous
-    # invocations (the ended-early rules') that failed after Lambda's own retries.
     # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
-    "sqs:functionDeadLetter": (Need("SendFailedInvocations", ("sqs:SendMessage",), "queue"),),
+    "sqs:deadLetter": (Need("SendToDeadLetterQueue", ("sqs:SendMessage",), "queue"),),
     # A Lambda function's SQS event source mapping polls with the function's role: the three
     # actions AWS's AWSLambdaSQSQueueExecutionRole grants, on the one queue.
     # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
