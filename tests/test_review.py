@@ -108,7 +108,19 @@ def test_each_job_shows_its_limits_its_names_and_its_worst_case(multi_stack):
     )
     thumbnails = page.split("### thumbnails")[1]
     assert "| capacity, in order | FARGATE, then FARGATE_SPOT |" in thumbnails
-    assert "launch0 -->|no capacity| launch1" in thumbnails
+    # Guard, then each capacity source with its retries, then alert and fail.
+    assert (
+        "```mermaid\nflowchart LR\n"
+        '  guard{"previous run<br/>still running?"} -->|no| launch0\n'
+        "  guard -->|yes| alert\n"
+        '  launch0["launch on FARGATE<br/>retried ×12"]\n'
+        '  launch0 -->|"the task succeeded"| done(["SUCCEEDED"])\n'
+        '  launch1["launch on FARGATE_SPOT<br/>retried ×12"]\n'
+        '  launch1 -->|"the task succeeded"| done(["SUCCEEDED"])\n'
+        "  launch0 -->|no capacity| launch1\n"
+        '  launch1 -->|"gave up, or the job failed"| alert["alert every channel"]\n'
+        '  alert --> fail[["FAILED: alarms fire"]]\n```'
+    ) in thumbnails
     sync = page.split("### idempotent-sync-job")[1].split("### ")[0]
     assert "| concurrency | runs may overlap |" in sync
 

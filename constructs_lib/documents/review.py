@@ -23,16 +23,17 @@ _REFERENCE = re.compile(r"\$\{(?:data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]
 # What is charged while it exists, whatever the jobs do: US East (N. Virginia) list prices, a
 # month of 730 hours; other regions differ by a few tens of percent. Each with the one assumption
 # its figure makes, and the AWS page it comes from.
+HOURS_A_MONTH = 730
 STANDING_COSTS = {
     "aws_nat_gateway": (
         "NAT gateway",
-        32.85,
+        0.045 * HOURS_A_MONTH,
         "$0.045 an hour, plus $0.045 per GB it processes (image pulls, logs)",
         "https://aws.amazon.com/vpc/pricing/",
     ),
     "aws_eip": (
         "public IPv4 address",
-        3.65,
+        0.005 * HOURS_A_MONTH,
         "$0.005 an hour for each address, in use or not",
         "https://aws.amazon.com/vpc/pricing/",
     ),
@@ -212,14 +213,21 @@ def _names(stack: dict[str, Any], definition: dict[str, Any]) -> str:
     return ", ".join(shown) or "none"
 
 
+def _stages(definition: dict[str, Any]) -> list[str]:
+    """The launch stages, one per capacity source, in order: ``RunJob``, ``RunJobOnFargateSpot``."""
+    return [name for name in definition["States"] if name.startswith("RunJob")]
+
+
+def _source(definition: dict[str, Any], stage: str) -> str:
+    """Where a stage launches: its launch type, or its capacity provider strategy's provider."""
+    parameters = _run_task(definition, stage)["Parameters"]
+    strategy = parameters.get("CapacityProviderStrategy")
+    return strategy[0]["CapacityProvider"] if strategy else parameters.get("LaunchType", "?")
+
+
 def _capacity(definition: dict[str, Any]) -> str:
-    """Where the task is launched, in order: a launch type or a capacity provider strategy per stage."""
-    order = []
-    for stage in (name for name in definition["States"] if name.startswith("RunJob")):
-        parameters = _run_task(definition, stage)["Parameters"]
-        strategy = parameters.get("CapacityProviderStrategy")
-        order.append(strategy[0]["CapacityProvider"] if strategy else parameters.get("LaunchType", "?"))
-    return ", then ".join(order)
+    """Where the task is launched, in order."""
+    return ", then ".join(_source(definition, stage) for stage in _stages(definition))
 
 
 def _concurrency(definition: dict[str, Any]) -> str:
@@ -232,7 +240,7 @@ def _worst_case(definition: dict[str, Any]) -> str:
     """How long one run can last at worst: every retry wait on every capacity source, and the task
     running to its timeout once, again for each re-run, and for each launch retry when exit codes
     are retried (a launch that was never placed or never started takes no time)."""
-    stages = [name for name in definition["States"] if name.startswith("RunJob")]
+    stages = _stages(definition)
     timeout = int(_run_task(definition)["TimeoutSeconds"])
     waits, runs = 0.0, 1
     for entry in definition["States"]["RunJob"]["Retry"]:
@@ -257,30 +265,26 @@ def _policy(retry: dict[str, Any]) -> RetryPolicy:
 
 def compact_flowchart(definition: dict[str, Any]) -> str:
     """The run at a glance: launch, retry, alert, fail; the full flowchart is the detail."""
-    sources = [
-        name.removeprefix("RunJob").removeprefix("On") or "Fargate"
-        for name in definition["States"]
-        if name.startswith("RunJob")
-    ]
+    stages = _stages(definition)
     lines = ["flowchart LR"]
     if "CheckPreviousRun" in definition["States"]:
         lines += ['  guard{"previous run<br/>still running?"} -->|no| launch0', "  guard -->|yes| alert"]
-    for index, source in enumerate(sources):
-        retries = definition["States"][f"RunJob{'' if index == 0 else 'On' + source}"]["Retry"][0]["MaxAttempts"]
-        lines.append(f'  launch{index}["launch on {source}<br/>retried ×{retries}"]')
+    for index, stage in enumerate(stages):
+        retries = definition["States"][stage]["Retry"][0]["MaxAttempts"]
+        lines.append(f'  launch{index}["launch on {_source(definition, stage)}<br/>retried ×{retries}"]')
+        lines.append(f'  launch{index} -->|"the task succeeded"| done(["SUCCEEDED"])')
         if index:
             lines.append(f"  launch{index - 1} -->|no capacity| launch{index}")
-    last = len(sources) - 1
+    last = len(stages) - 1
     lines += [
         f'  launch{last} -->|"gave up, or the job failed"| alert["alert every channel"]',
         '  alert --> fail[["FAILED: alarms fire"]]',
-        '  launch0 -->|"the task succeeded"| done(["SUCCEEDED"])',
     ]
     return "\n".join(lines)
 
 
 def _retry_timeline(definition: dict[str, Any]) -> str:
-    stages = [name for name in definition["States"] if name.startswith("RunJob")]
+    stages = _stages(definition)
     retry = definition["States"]["RunJob"]["Retry"][0]
     policy = _policy(retry)
     elapsed, steps = 0.0, ["launch 1 at 0 s"]
