@@ -232,8 +232,7 @@ def _what_happened(
         said = _clip(cause, 300) if isinstance(cause, str) and cause else "no reason given"
         return (
             "the run was never started",
-            f"The schedule could not start the run, even after retrying, so the job did not run. It said: "
-            f"{said}. To run it now: make run JOB={event['job']}",
+            f"The schedule could not start the run, even after retrying, so the job did not run. It said: {said}.",
         )
     if error == ERROR_PREVIOUS_RUN:
         return (
@@ -396,7 +395,7 @@ def _zone(zone: str | None) -> Any:
         from constructs_lib.model.time_zone import zone_info
 
         return zone_info(zone)
-    except Exception:  # not shipped, or a zone it does not know: the UTC time stands alone
+    except (ImportError, KeyError):  # not shipped, or a zone it does not know: the UTC time stands alone
         return None
 
 
@@ -409,7 +408,7 @@ def _next_run(schedule: str | None, zone: str | None, *, after: datetime | None)
         from constructs_lib.model.schedule_expression import parse_schedule
 
         runs = parse_schedule(schedule).next_runs(after, count=1, zone=zone or "UTC")
-    except Exception:  # not shipped, or not a schedule it can read
+    except (ImportError, KeyError, ValueError):  # not shipped, an unknown zone, or not a schedule it reads
         return None
     return runs[0] if runs else None
 
