@@ -213,13 +213,11 @@ def grant_warnings(job: JobSpec) -> list[str]:
     ]
     for index, statement in enumerate(job.task_role_statements):
         anywhere = "*" in statement.resources
+        # Every IAM action (it can write its own policy), or IAM and AssumeRole on any resource.
         broad = [
             action
             for action in statement.actions
-            if action.lower() == "iam:*"  # every IAM action: it can write its own policy
-            or (
-                anywhere and (action.lower() in ("iam:passrole", "sts:assumerole") or action.lower().startswith("iam:"))
-            )
+            if action.lower() == "iam:*" or (anywhere and action.lower().startswith(("iam:", "sts:assumerole")))
         ]
         if broad:
             found.append(
