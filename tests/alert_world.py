@@ -29,6 +29,18 @@ CHATWORK_TOKEN = "cw-token-0123456789abcdef"
 ROOM_ID = "123456"
 
 
+def sqs_record(body: Any, *, message_id: str = "m", sent: str | None = "1796079660000", **attributes: str) -> dict:
+    """One message as a Lambda event source mapping hands it on: ``body`` (JSON unless text), its
+    ``SentTimestamp``, and ``attributes`` as message attributes."""
+    return {
+        "messageId": message_id,
+        "eventSource": "aws:sqs",
+        "body": body if isinstance(body, str) else json.dumps(body),
+        "attributes": {"SentTimestamp": sent} if sent is not None else {},
+        "messageAttributes": {name: {"stringValue": value, "dataType": "String"} for name, value in attributes.items()},
+    }
+
+
 @dataclass
 class AlertWorld:
     region: str

@@ -6,6 +6,19 @@ import json
 import re
 from typing import Any
 
+# The concurrency guard's states, written out once for the tests, in the order a run passes them
+# when an older execution is listed beside it: it ends refused. The oldest run takes the first five,
+# then RunJob.
+GUARD_STATES = (
+    "CheckPreviousRun",
+    "WhoIsRunning",
+    "IsPreviousRunRunning",
+    "FindOldestRun",
+    "IsThisTheOldestRun",
+    "PreviousRunStillRunning",
+)
+GUARD_PASSED = GUARD_STATES[:5]
+
 
 def resources(stack: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     """All resources of ``kind`` (``aws_iam_role``), by logical name."""

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 import pytest
+from alert_world import sqs_record
 
 from lambda_src import alert
 from lambda_src.channels import Parameters
@@ -237,16 +238,13 @@ def test_aws_clients_have_short_timeouts_and_two_attempts(monkeypatch):
 # --- the dead-letter queue's messages, and the task log's tail --------------------------------------
 
 
-def sqs_record(message_id: str, body: dict) -> dict:
-    return {"messageId": message_id, "eventSource": "aws:sqs", "body": json.dumps(body), "attributes": {}}
-
-
 def test_each_queue_message_goes_to_every_channel_and_only_a_down_one_comes_back(configured, capsys, monkeypatch):
     monkeypatch.setenv("STACK_NAME", "batch")
     slack = configured.channels["slack"] = Channel("slack", AlertDeliveryError("slack answered HTTP 503"))
     email = configured.channels["email"] = Channel("email", "SNS message 1")
     start = {"job": "nightly", "scheduledTime": "2026-12-01T00:00:00Z"}
-    result = alert.handler({"Records": [sqs_record("m-1", start), sqs_record("m-2", start)]}, Context(60_000))
+    records = [sqs_record(start, message_id="m-1", sent=None), sqs_record(start, message_id="m-2", sent=None)]
+    result = alert.handler({"Records": records}, Context(60_000))
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]}
     assert [sent.alert_id for sent, _ in email.sent] == ["undelivered:m-1", "undelivered:m-2"]
     assert [sent.title for sent, _ in slack.sent] == ["[batch] nightly failed: the run was never started"] * 2
@@ -262,7 +260,7 @@ def test_a_refused_channel_does_not_bring_a_message_back(configured, capsys, mon
     configured.channels["slack"] = Channel("slack", AlertRejectedError("slack refused the alert: HTTP 404"))
     chat = configured.channels["chatwork"] = Channel("chatwork", "HTTP 200")
     body = {"channel": "chatwork", "job": "nightly", "error": "Execution.ABORTED"}
-    result = alert.handler({"Records": [sqs_record("m-3", body)]}, Context(60_000))
+    result = alert.handler({"Records": [sqs_record(body, message_id="m-3")]}, Context(60_000))
     assert result == {"batchItemFailures": []}
     assert [sent.title for sent, _ in chat.sent] == ["[?] nightly failed: the run was aborted"]  # its own channel only
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from stack_helpers import GUARD_STATES
 
 from constructs_lib.documents.asl import (
     ALERT_RETRY,
@@ -395,12 +396,7 @@ def test_the_definition_guards_runs_launches_and_alerts():
     )
     assert whole["StartAt"] == "CheckPreviousRun"
     assert list(whole["States"]) == [
-        "CheckPreviousRun",
-        "WhoIsRunning",
-        "IsPreviousRunRunning",
-        "FindOldestRun",
-        "IsThisTheOldestRun",
-        "PreviousRunStillRunning",
+        *GUARD_STATES,
         "RunJob",
         "NotifyFailure",
         "JobFailed",

@@ -42,7 +42,7 @@ from sfn_harness import (
     Succeed,
     launched_on,
 )
-from stack_helpers import definition_text
+from stack_helpers import GUARD_PASSED, GUARD_STATES, definition_text
 from webhook_server import Webhook, webhook_server
 
 from lambda_src import alert
@@ -282,11 +282,7 @@ def test_a_container_that_never_runs_is_relaunched_until_the_budget_ends(
     # A retry of the Parallel state runs its branch again without re-entering RunJob.
     launches = ["RunTask", "ClassifyFailure", *branch_path] * len(run.launches)
     # Alone and listed: the oldest running execution, so it runs.
-    guard = (
-        ["CheckPreviousRun", "WhoIsRunning", "IsPreviousRunRunning", "FindOldestRun", "IsThisTheOldestRun"]
-        if expected.guarded
-        else []
-    )
+    guard = list(GUARD_PASSED) if expected.guarded else []
     alerting = entered(run)[len(guard) + 2 + len(launches) : -1]  # the branches interleave
     assert entered(run) == [*guard, "RunJob", *launches, "NotifyFailure", *alerting, "JobFailed"]
     assert sorted(alerting) == sorted(f"Alert{channel.capitalize()}" for channel in expected.channels)
@@ -496,14 +492,7 @@ def test_a_run_that_finds_the_previous_one_still_running_launches_nothing_and_al
     assert (second.status, second.error, second.cause) == ("FAILED", "Job.PreviousRunStillRunning", cause)
     assert (second.launches, second.waits) == ([], [])
     # Listed second of two: the other is the older one.
-    assert entered(second)[:6] == [
-        "CheckPreviousRun",
-        "WhoIsRunning",
-        "IsPreviousRunRunning",
-        "FindOldestRun",
-        "IsThisTheOldestRun",
-        "PreviousRunStillRunning",
-    ]
+    assert entered(second)[:6] == list(GUARD_STATES)
     assert {payload["error"] for payload in second.alerts} == {"Job.PreviousRunStillRunning"}
     assert_one_message_each(channels, expected)
 
@@ -551,12 +540,8 @@ def test_a_run_not_yet_listed_still_sees_its_predecessor(guarded_job):
         hold.release.set()
     assert (first.status, len(first.launches)) == ("SUCCEEDED", 1)
     assert (second.status, second.error, second.launches) == ("FAILED", "Job.PreviousRunStillRunning", [])
-    assert entered(second)[:4] == [
-        "CheckPreviousRun",
-        "WhoIsRunning",
-        "IsPreviousRunRunning",
-        "PreviousRunStillRunning",
-    ]
+    # Not listed, and another is: no need to find the oldest.
+    assert entered(second)[:4] == [*GUARD_STATES[:3], "PreviousRunStillRunning"]
 
 
 def test_a_run_alone_and_not_yet_listed_goes_ahead(guarded_job):
@@ -564,7 +549,7 @@ def test_a_run_alone_and_not_yet_listed_goes_ahead(guarded_job):
     with listed(without_the_newest):
         run = sandbox.execute(definition, launches=[Succeed()], handler=handler)
     assert (run.status, len(run.launches), run.alerts) == ("SUCCEEDED", 1, [])
-    assert entered(run)[:4] == ["CheckPreviousRun", "WhoIsRunning", "IsPreviousRunRunning", "RunJob"]
+    assert entered(run)[:4] == [*GUARD_STATES[:3], "RunJob"]
 
 
 def test_two_starts_for_one_scheduled_event_run_the_job_exactly_once(guarded_job):
@@ -577,14 +562,7 @@ def test_two_starts_for_one_scheduled_event_run_the_job_exactly_once(guarded_job
         assert hold.running.wait(timeout=10)
         second = sandbox.execute(definition, launches=[Succeed()], handler=handler)
         hold.release.set()
-    assert entered(first)[:6] == [
-        "CheckPreviousRun",
-        "WhoIsRunning",
-        "IsPreviousRunRunning",
-        "FindOldestRun",
-        "IsThisTheOldestRun",
-        "RunJob",
-    ]
+    assert entered(first)[:6] == [*GUARD_PASSED, "RunJob"]
     assert (first.status, len(first.launches)) == ("SUCCEEDED", 1)
     assert (second.status, second.error, second.launches) == ("FAILED", "Job.PreviousRunStillRunning", [])
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from alert_world import sqs_record
 
 from constructs_lib.documents.terraform_text import literal, literal_config
 from constructs_lib.model.retry_policy import RetryPolicy
@@ -145,14 +146,7 @@ def test_the_newest_lines_are_read_and_capped():
 # --- the dead-letter queue's messages ------------------------------------------------------------
 
 
-def record(body, **attributes):
-    return {
-        "messageId": "m",
-        "eventSource": "aws:sqs",
-        "body": body if isinstance(body, str) else json.dumps(body),
-        "attributes": {"SentTimestamp": "1796079660000"},
-        "messageAttributes": {name: {"stringValue": value} for name, value in attributes.items()},
-    }
+record = sqs_record
 
 
 def test_a_rule_message_names_the_job_from_the_rule_and_the_time_from_the_event():
@@ -203,9 +197,34 @@ def test_an_execution_status_change_becomes_its_ended_early_alert():
     assert (result["startTime"], result["gaveUpAt"]) == (1, 2)
 
 
-def test_only_records_from_sqs_make_a_queue_event():
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"Records": []},
+        {"Records": [{"eventSource": "aws:sns"}]},
+        {"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:sns"}]},
+        {"Records": "x"},
+        [],
+        None,
+    ],
+    ids=["empty", "no-records", "other-source", "one-other-source", "not-a-list", "a-list", "none"],
+)
+def test_only_records_all_from_sqs_make_a_queue_event(event):
+    assert is_queue_event(event) is False
     assert is_queue_event({"Records": [{"eventSource": "aws:sqs"}]}) is True
-    assert is_queue_event({"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:sns"}]}) is False
+
+
+def test_an_ended_early_alert_that_reached_the_queue_goes_to_its_own_channel():
+    """After its input transformer, an ended-early target's message is the alert payload itself."""
+    body = {"channel": "slack", "job": "nightly-report", "error": "Execution.ABORTED", "stack": "s"}
+    message = record(body, message_id="m-7", ERROR_CODE="ThrottlingException")
+    assert is_queue_event({"Records": [message]})
+    assert payload_of(message, stack="s") == {
+        **body,
+        "alertId": "undelivered:m-7",
+        "undelivered": "ThrottlingException",
+    }
 
 
 def test_a_model_with_text_to_escape_is_copied_with_what_the_user_set_unchanged():
@@ -278,8 +297,7 @@ def test_a_scheduler_message_keeps_the_run_input_and_names_its_schedule():
     }
     rule = "arn:aws:events:r:1:rule/s-x"
     assert payload_of(record({"detail-type": "Scheduled Event"}, RULE_ARN=rule), stack="s")["source"] == rule
-    no_time = dict(record({}), attributes={})
-    assert payload_of(no_time, stack="s")["gaveUpAt"] is None
+    assert payload_of(record({}, sent=None), stack="s")["gaveUpAt"] is None
 
 
 def test_the_job_is_the_name_less_the_stack_s_prefix_and_nothing_shorter():

@@ -115,9 +115,11 @@ def test_the_layers_import_one_way():
         "documents": ("constructs_lib.model", "constructs_lib.documents", *shared),
         "reporting": ("constructs_lib.model", "constructs_lib.documents", "constructs_lib.reporting", *shared),
     }
+    # At least the modules each layer has today, so that a moved folder cannot pass unread.
+    least = {"model": 8, "documents": 7, "reporting": 2}
     for layer, prefixes in allowed.items():
         modules = sorted((ROOT / "constructs_lib" / layer).glob("*.py"))
-        assert len(modules) >= 2
+        assert len(modules) >= least[layer], layer
         for module in modules:
             for imported in _imports(module):
                 if imported.split(".")[0] in ("constructs_lib", "lambda_src"):

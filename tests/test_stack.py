@@ -6,6 +6,7 @@ import json
 
 import pytest
 from stack_helpers import (
+    GUARD_STATES,
     arn,
     data_ref,
     definition,
@@ -342,14 +343,7 @@ def test_concurrency_guard_only_where_runs_may_not_overlap(default_stack, multi_
     job = "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x"  # concurrency = "allow"
     allowed = definition(multi_stack, job)
     assert allowed["StartAt"] == "RunJob"
-    assert not {
-        "CheckPreviousRun",
-        "WhoIsRunning",
-        "IsPreviousRunRunning",
-        "FindOldestRun",
-        "IsThisTheOldestRun",
-        "PreviousRunStillRunning",
-    } & set(allowed["States"])
+    assert not set(GUARD_STATES) & set(allowed["States"])
     _, body = job_resource(multi_stack, "aws_iam_role_policy", job, "state-machine_role_policy")
     assert "ListOwnExecutions" not in statements_by_sid(policy(body))
 

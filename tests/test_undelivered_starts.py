@@ -18,7 +18,6 @@ from webhook_server import webhook_server
 
 from lambda_src import alert
 from lambda_src.alert import handler
-from lambda_src.undelivered import is_queue_event, payload_of
 
 logging.getLogger("moto").setLevel(logging.CRITICAL)
 
@@ -151,49 +150,3 @@ def test_a_start_every_channel_refused_is_not_retried(aws, monkeypatch):
         monkeypatch.setenv("SNS_TOPIC_ARN", f"arn:aws:sns:{REGION}:{ACCOUNT}:no-such-topic")
         result = handler(queue_event([SCHEDULER_MESSAGE]), Context())
     assert result == {"batchItemFailures": []}  # refused everywhere: logged, retrying will not help
-
-
-def test_an_ended_early_alert_that_reached_the_queue_goes_to_its_own_channel():
-    """After its input transformer, an ended-early target's message is the alert payload itself."""
-    body = {"channel": "slack", "job": "nightly-report", "error": "Execution.ABORTED", "stack": STACK}
-    record = {
-        "messageId": "m-7",
-        "body": json.dumps(body),
-        "eventSource": "aws:sqs",
-        "messageAttributes": {"ERROR_CODE": {"stringValue": "ThrottlingException", "dataType": "String"}},
-    }
-    assert is_queue_event({"Records": [record]})
-    assert payload_of(record, stack=STACK) == {
-        **body,
-        "alertId": "undelivered:m-7",
-        "undelivered": "ThrottlingException",
-    }
-
-
-@pytest.mark.parametrize(
-    "event",
-    [{}, {"Records": []}, {"Records": [{"eventSource": "aws:sns"}]}, {"Records": "x"}, [], None],
-    ids=["empty", "no-records", "other-source", "not-a-list", "a-list", "none"],
-)
-def test_only_an_sqs_event_is_read_as_the_queue(event):
-    assert is_queue_event(event) is False
-
-
-def test_an_ended_early_alert_that_lambda_gave_up_on_is_read_from_the_function_s_queue():
-    """The function's own dead-letter queue: the invocation's payload, and Lambda's attributes."""
-    body = {"channel": "chatwork", "job": "nightly-report", "error": "Execution.TIMED_OUT", "stack": STACK}
-    record = {
-        "messageId": "m-9",
-        "body": json.dumps(body),
-        "eventSource": "aws:sqs",
-        "messageAttributes": {
-            "RequestID": {"stringValue": "6f3c", "dataType": "String"},
-            "ErrorCode": {"stringValue": "200", "dataType": "Number"},
-            "ErrorMessage": {"stringValue": "chatwork answered HTTP 503", "dataType": "String"},
-        },
-    }
-    assert payload_of(record, stack=STACK) == {
-        **body,
-        "alertId": "undelivered:m-9",
-        "undelivered": "200: chatwork answered HTTP 503",
-    }
