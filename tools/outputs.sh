@@ -32,3 +32,18 @@ print(value if isinstance(value, str) else json.dumps(value))
     fail "no output '$1' in $stack_dir: the stack is not deployed from here; deploy it first (make deploy)"
   printf '%s\n' "$value"
 }
+
+# job_output JOB KEY: one field of a job's entry in the `jobs` output (its state machine, its log
+# group...), or stop naming the stack's jobs (exit 2).
+job_output() {
+  local jobs value
+  jobs=$(stack_output jobs) || exit 2
+  value=$(python3 -c '
+import json, sys
+jobs, job, key, command = json.loads(sys.stdin.read()), *sys.argv[1:]
+if job not in jobs:
+    sys.exit(f"make {command}: no job {job!r} in this stack (its jobs: {chr(44).join(sorted(jobs))})")
+print(jobs[job][key])
+' "$1" "$2" "$command" <<<"$jobs") || exit 2
+  printf '%s\n' "$value"
+}
