@@ -365,7 +365,7 @@ SSM_PARAMETER_MAX_LEVELS = 15
 # The shapes of what belongs in SSM, not in jobs.toml: a URL (a Slack or Teams webhook), a Chatwork
 # API token (32 hexadecimal characters), a Slack token (xoxb-...), a long run of letters and digits.
 _SECRET_SHAPES = (
-    ("a URL", re.compile(r"(?i)\s*(https?:|[a-z][a-z0-9+.-]*://|hooks\.)")),
+    ("a URL", re.compile(r"(?is)\s*(https?:|[a-z][a-z0-9+.-]*://|hooks\.).*")),
     ("a token", re.compile(r"\s*(xox[a-z]-[A-Za-z0-9-]+|(?=[A-Za-z]*[0-9])[A-Za-z0-9]{24,})\s*")),
 )
 
@@ -377,7 +377,7 @@ def check_ssm_parameter_name(name: str | None) -> str | None:
     if name is None:
         return name
     for shape, pattern in _SECRET_SHAPES:
-        if pattern.match(name) if shape == "a URL" else pattern.fullmatch(name):
+        if pattern.fullmatch(name):
             raise ValueError(
                 f"this looks like {shape} itself, not the name of the SSM parameter that holds it (its value is "
                 "not repeated here, to keep it out of logs; allowed: a parameter name such as "
