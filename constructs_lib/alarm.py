@@ -8,12 +8,20 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAla
 from constructs import Construct
 
 from constructs_lib.alert_function import AlertFunction
+from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.model.naming import aws_name
 from constructs_lib.state_machine import JobStateMachine
 
-__all__ = ["EXECUTION_METRICS", "FUNCTION_METRICS", "AlertFunctionAlarms", "RunAlarms", "UndeliveredStartsAlarm"]
+__all__ = [
+    "EXECUTION_METRICS",
+    "FUNCTION_METRICS",
+    "AlertFunctionAlarms",
+    "RunAlarms",
+    "UndeliverableAlertsAlarm",
+    "UndeliveredStartsAlarm",
+]
 
 # Step Functions execution metrics, dimension StateMachineArn:
 # https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
@@ -129,4 +137,29 @@ class UndeliveredStartsAlarm(Construct):
             metric="NumberOfMessagesSent",
             dimensions={"QueueName": queue.queue.name},
             topic=topic,
+        )
+
+
+class UndeliverableAlertsAlarm(Construct):
+    """Alarms while an alert waits in the alert dead-letter queue: its channel was down for more
+    than 24 hours, or refused it. Notifies ``topic`` (e-mail, which does not depend on the chat
+    services). Messages moved there by the redrive policy are not counted as sent, so the alarm
+    watches the visible ones (``ApproximateNumberOfMessagesVisible``, the maximum in 5 minutes),
+    and stays in alarm until they are read and deleted, or redriven.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/dead-letter-queues-alarms-cloudwatch.html
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, queue: AlertQueue, topic: AlertTopic) -> None:
+        super().__init__(scope, id_)
+        self.alarm = _alarm(
+            self,
+            "alarm",
+            name=aws_name(queue.dead_letter_name, "messages", kind="cloudwatch_alarm"),
+            description="An alert could not be delivered to its channel (tried for more than 24 hours, or refused): "
+            f"the alert function's log says why, and SQS queue {queue.dead_letter_name} keeps the alert",
+            namespace="AWS/SQS",
+            metric="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": queue.dead_letter.name},
+            topic=topic,
+            statistic="Maximum",
         )

@@ -14,6 +14,7 @@ from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
 
+from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
@@ -23,6 +24,8 @@ from constructs_lib.model.config import check_ssm_parameter_name
 from constructs_lib.model.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 from lambda_src.contract import (
+    ALERT_DEAD_LETTER_URL_VARIABLE,
+    ALERT_QUEUE_URL_VARIABLE,
     CHANNELS,
     CHATWORK_ROOM_VARIABLE,
     CHATWORK_TOKEN_VARIABLE,
@@ -98,6 +101,8 @@ class AlertFunction(Construct):
     its own log group with a retention period (encrypted with ``log_key`` where given);
     ``tracing`` turns X-Ray on. With ``consumed_queue`` its role may read that queue
     (``QueueEventSource`` wires the reading), and it is the function's own dead-letter queue.
+    With ``alert_queue`` a failed run's alert for a chat or e-mail channel waits there, and the
+    function delivers it from there, grouped (``lambda_src.delivery``); without one it posts at once.
     ``zones``: the jobs' time zones, whose rules the package carries. ``task_log_groups``: the
     jobs' log groups, whose last lines an alert quotes (its role may read their streams, no
     other). Exposes ``arn``, ``name``, ``channels`` (the
@@ -114,6 +119,7 @@ class AlertFunction(Construct):
         aws: AwsEnvironment,
         topic: AlertTopic,
         consumed_queue: DeadLetterQueue | None = None,
+        alert_queue: AlertQueue | None = None,
         log_retention_days: int = 30,
         webhook_ssm_parameter: str | None = None,
         chatwork_room_id: str | None = None,
@@ -135,6 +141,9 @@ class AlertFunction(Construct):
         )
 
         environment = {SNS_TOPIC_VARIABLE: topic.arn, STACK_NAME_VARIABLE: stack_name}
+        if alert_queue is not None:
+            environment[ALERT_QUEUE_URL_VARIABLE] = alert_queue.url
+            environment[ALERT_DEAD_LETTER_URL_VARIABLE] = alert_queue.dead_letter_url
         if webhook_ssm_parameter:
             environment[WEBHOOK_PARAMETER_VARIABLE] = webhook_ssm_parameter
         if chatwork_room_id and chatwork_token_ssm_parameter:
@@ -153,6 +162,8 @@ class AlertFunction(Construct):
         if consumed_queue is not None:
             statements += consumed_queue.consume_statements()
             statements += consumed_queue.send_statements()  # it is the function's dead-letter queue too
+        if alert_queue is not None:
+            statements += alert_queue.statements()
         if task_log_groups:
             statements += render_statements(
                 "logs:readTaskLogs",

@@ -7,8 +7,9 @@ from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
-from constructs_lib.alarm import AlertFunctionAlarms, UndeliveredStartsAlarm
+from constructs_lib.alarm import AlertFunctionAlarms, UndeliverableAlertsAlarm, UndeliveredStartsAlarm
 from constructs_lib.alert_function import AlertFunction
+from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
@@ -97,6 +98,7 @@ class ScheduledJobsStack(TerraformStack):
         self.dead_letter_queue = DeadLetterQueue(
             self, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws, rule_names=sorted(rules)
         )
+        self.alert_queue = AlertQueue(self, "alert-queue", name=f"{name}-alerts")
         self.alert = AlertFunction(
             self,
             "alert",
@@ -105,6 +107,7 @@ class ScheduledJobsStack(TerraformStack):
             aws=aws,
             topic=self.topic,
             consumed_queue=self.dead_letter_queue,
+            alert_queue=self.alert_queue,
             log_retention_days=config.alert.log_retention_days,
             webhook_ssm_parameter=config.alert.webhook_ssm_parameter,
             chatwork_room_id=config.alert.chatwork_room_id,
@@ -120,6 +123,16 @@ class ScheduledJobsStack(TerraformStack):
         )
         self.undelivered_alarm = UndeliveredStartsAlarm(
             self, "undelivered-alarm", queue=self.dead_letter_queue, topic=self.topic
+        )
+        self.queued_alerts = QueueEventSource(
+            self,
+            "queued-alerts",
+            queue=self.alert_queue,
+            function=self.alert,
+            batching_window_seconds=config.alert.group_seconds,
+        )
+        self.undeliverable_alarm = UndeliverableAlertsAlarm(
+            self, "undeliverable-alarm", queue=self.alert_queue, topic=self.topic
         )
         self.schedule_group = (
             ScheduleGroup(self, "schedule-group", name=name) if any(job.timezone for job in config.jobs) else None

@@ -26,11 +26,19 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lambda_src.channels import AWS_TIMEOUTS, HTTP_TIMEOUT_SECONDS, Channel, Parameters, configured_channels
-from lambda_src.contract import STACK_NAME_VARIABLE, AlertDeliveryError, AlertRejectedError
+from lambda_src.contract import (
+    ALERT_DEAD_LETTER_URL_VARIABLE,
+    ALERT_QUEUE_URL_VARIABLE,
+    STACK_NAME_VARIABLE,
+    AlertDeliveryError,
+    AlertRejectedError,
+)
+from lambda_src.delivery import AlertQueue, deliver_queued
 from lambda_src.message import Alert, describe
 from lambda_src.task_log import last_lines, stream_of
 from lambda_src.undelivered import is_queue_event, payload_of
@@ -48,17 +56,25 @@ def _aws_client(service: str) -> Any:
 
 
 class _Clients:
-    """boto3 clients and decrypted parameters, kept across invocations of one environment."""
+    """boto3 clients and decrypted parameters, kept across invocations of one environment, and the
+    clock a rate limit's reset time is read against."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.sns: Any = None
         self.logs: Any = None
+        self.sqs: Any = None
         self.parameters = Parameters(lambda: _aws_client("ssm"))
 
     def sns_client(self) -> Any:
         if self.sns is None:
             self.sns = _aws_client("sns")
         return self.sns
+
+    def sqs_client(self) -> Any:
+        if self.sqs is None:
+            self.sqs = _aws_client("sqs")
+        return self.sqs
 
     def logs_client(self) -> Any:
         if self.logs is None:
@@ -69,10 +85,11 @@ class _Clients:
 _clients = _Clients()
 
 
-def reset() -> None:
-    """Forget cached clients and parameter values (a new execution environment)."""
+def reset(*, clock: Callable[[], float] = time.time) -> None:
+    """Forget cached clients and parameter values (a new execution environment); ``clock``: the
+    time, for a test in virtual time."""
     global _clients
-    _clients = _Clients()
+    _clients = _Clients(clock)
 
 
 def _log_tail(event: Any) -> tuple[str, ...]:
@@ -134,26 +151,85 @@ def _deliver_each(
     return delivered, failures
 
 
-def _consume(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def _alert_queue() -> AlertQueue | None:
+    """The stack's alert queue, when the function has one (``ALERT_QUEUE_URL``)."""
+    url = os.environ.get(ALERT_QUEUE_URL_VARIABLE)
+    if not url:
+        return None
+    return AlertQueue(_clients.sqs_client, url=url, dead_letter_url=os.environ.get(ALERT_DEAD_LETTER_URL_VARIABLE))
+
+
+def _stack() -> str:
+    return os.environ.get(STACK_NAME_VARIABLE) or "?"
+
+
+def _channels() -> dict[str, Channel]:
+    return configured_channels(
+        os.environ, parameters=_clients.parameters, sns_client=_clients.sns_client, clock=_clients.clock
+    )
+
+
+def _consume(event: dict[str, Any], context: Any, queue: AlertQueue | None) -> dict[str, Any]:
     """The dead-letter queue's messages (``lambda_src.undelivered``), each an alert to every
-    configured channel (or, for an ended-early alert, to its own channel). A message stays in the
-    queue, to be delivered again after its visibility timeout, while a channel is down; one that
-    every channel took or refused is done. Returns the partial batch response."""
-    stack = os.environ.get(STACK_NAME_VARIABLE) or "?"
-    channels = configured_channels(os.environ, parameters=_clients.parameters, sns_client=_clients.sns_client)
+    configured channel (or, for an ended-early alert, to its own channel): queued for each channel
+    where the function has an alert queue, else delivered at once. A message stays in the queue,
+    to be read again after its visibility timeout, while the alert queue or a channel could not
+    take it; one that every channel took or refused is done. Returns the partial batch response."""
+    channels = _channels()
     failed = []
     for record in event["Records"]:
-        payload = payload_of(record, stack=stack)
-        alert = describe(payload, log_tail=_log_tail(payload))
+        payload = payload_of(record, stack=_stack())
         receives = (record.get("attributes") or {}).get("ApproximateReceiveCount")
-        _log({**alert.record, "from": "dead-letter queue", "message_id": record.get("messageId"), "receives": receives})
         wanted = payload.get("channel")
         targets = {name: target for name, target in channels.items() if wanted in (None, name)}
+        if queue is not None:
+            alert = describe(payload)
+            _log(
+                {
+                    **alert.record,
+                    "from": "dead-letter queue",
+                    "message_id": record.get("messageId"),
+                    "receives": receives,
+                }
+            )
+            try:
+                queued = queue.put([(name, {**payload, "channel": name}) for name in targets])
+            except AlertDeliveryError as error:
+                _log({"alert_id": alert.alert_id, "level": "WARNING", "outcome": "not queued", "reason": str(error)})
+                failed.append({"itemIdentifier": record.get("messageId")})
+                continue
+            for name, message_id in queued.items():
+                _log(
+                    {
+                        "alert_id": alert.alert_id,
+                        "channel": name,
+                        "level": "INFO",
+                        "outcome": "queued",
+                        "message_id": message_id,
+                    }
+                )
+            continue
+        alert = describe(payload, log_tail=_log_tail(payload))
+        _log({**alert.record, "from": "dead-letter queue", "message_id": record.get("messageId"), "receives": receives})
         _, failures = _deliver_each(targets, alert, context)
         # A refusal is final (retrying will not help); a channel that was down gets the message again.
         if any(isinstance(failure, AlertDeliveryError) for failure in failures):
             failed.append({"itemIdentifier": record.get("messageId")})
     return {"batchItemFailures": failed}
+
+
+def _deliver_from_queue(event: dict[str, Any], context: Any, queue: AlertQueue) -> dict[str, Any]:
+    """A batch of the alert queue (``lambda_src.delivery``): each channel's alerts as one group."""
+    failed = deliver_queued(
+        event["Records"],
+        channels=_channels(),
+        queue=queue,
+        stack=_stack(),
+        timeout=lambda: _timeout(context),
+        log=_log,
+        log_tail=_log_tail,
+    )
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
 def _clean(value: Any) -> Any:
@@ -170,18 +246,22 @@ def _clean(value: Any) -> Any:
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     event = _clean(event)
+    queue = _alert_queue()
     if is_queue_event(event):
-        return _consume(event, context)
-    alert = describe(event, log_tail=_log_tail(event))
+        if queue is not None and queue.holds(event["Records"][0]):  # a batch comes from one queue
+            return _deliver_from_queue(event, context, queue)
+        return _consume(event, context, queue)
     channel = event.get("channel") if isinstance(event, dict) else None
     if channel is not None and not isinstance(channel, str):
         channel = json.dumps(channel, default=repr)  # not a channel name: refused as one below
     if channel == "log":
+        alert = describe(event, log_tail=_log_tail(event))
         _log(alert.record)
         return {"alert_id": alert.alert_id, "delivered": {"log": "written"}}
-    channels = configured_channels(os.environ, parameters=_clients.parameters, sns_client=_clients.sns_client)
+    channels = _channels()
     if channel is not None:
         if channel not in channels:
+            alert = describe(event)
             reason = f"channel {channel!r} is not configured (configured: {', '.join(sorted(channels)) or 'none'})"
             _log(
                 {
@@ -193,10 +273,25 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
                 }
             )
             raise AlertRejectedError(reason)
+        if queue is not None:  # the alert waits in the queue for its channel; the run ends now
+            alert = describe(event)
+            queued = queue.put([(channel, event)])
+            _log(
+                {
+                    "alert_id": alert.alert_id,
+                    "channel": channel,
+                    "level": "INFO",
+                    "outcome": "queued",
+                    "message_id": queued.get(channel),
+                }
+            )
+            return {"alert_id": alert.alert_id, "queued": queued}
+        alert = describe(event, log_tail=_log_tail(event))
         return {"alert_id": alert.alert_id, "delivered": {channel: _deliver(channels[channel], alert, context)}}
 
-    # Every channel in turn, then fail if one did: with the retryable error if any failure is
-    # transient, so that a caller that retries does.
+    # A person's request (make test-alert): every channel in turn, at once, then fail if one did:
+    # with the retryable error if any failure is transient, so that a caller that retries does.
+    alert = describe(event, log_tail=_log_tail(event))
     _log(alert.record)
     delivered, failures = _deliver_each(channels, alert, context)
     if failures:

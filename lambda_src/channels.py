@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,8 @@ from lambda_src.contract import (
     AlertDeliveryError,
     AlertRejectedError,
 )
-from lambda_src.message import Alert, chatwork_message, email_message, slack_message
+from lambda_src.digest import Part, chatwork_parts, email_parts, slack_parts
+from lambda_src.message import Alert
 
 __all__ = [
     "AWS_TIMEOUTS",
@@ -85,13 +86,15 @@ def post(
     service: str,
     timeout: float,
     secrets: tuple[str, ...] = (),
+    clock: Callable[[], float] = time.time,
 ) -> str:
     """POST ``data``; return ``"HTTP <status> <body excerpt>"`` or raise one of the two errors.
 
     Messages name the ``service``, never the URL: a webhook URL is itself the secret, and so is
     any of ``secrets`` (a token); an answer that echoes one has it redacted. The whole request
     ends within ``timeout`` seconds, redirects are not followed, and at most ``MAX_ANSWER_BYTES``
-    of the answer are read.
+    of the answer are read. A 429's error carries the wait the service asked for (``retry_after``),
+    measured against ``clock`` where the service names a moment.
     """
     parts = urllib.parse.urlsplit(url)
     hidden = tuple(s for s in (parts.path, parts.query, *secrets) if len(s) >= 4)
@@ -103,7 +106,8 @@ def post(
     except urllib.error.HTTPError as error:
         answer = f"HTTP {error.code} {_excerpt(_read(error, deadline), hidden)}".rstrip()
         if error.code == 429 or error.code >= 500:
-            raise AlertDeliveryError(f"{service} answered {answer}") from None
+            wait = _retry_after(error.headers, clock) if error.code == 429 else None
+            raise AlertDeliveryError(f"{service} answered {answer}", retry_after=wait) from None
         if 300 <= error.code < 400:
             raise AlertRejectedError(f"{service} redirected the alert (not followed): {answer}") from None
         raise AlertRejectedError(f"{service} refused the alert: {answer}") from None
@@ -112,6 +116,22 @@ def post(
         raise AlertDeliveryError(f"{service} unreachable: {reason}") from None
     except ValueError:  # a URL or a header value urllib cannot send: its text would hold the secret
         raise AlertRejectedError(f"{service}: the request could not be built from the stored settings") from None
+
+
+def _retry_after(headers: Any, clock: Callable[[], float]) -> float | None:
+    """The seconds a rate-limited answer asks to wait: Slack's ``Retry-After`` (seconds), or
+    Chatwork's ``x-ratelimit-reset`` (the epoch second its window resets); ``None`` when neither
+    header is there or readable.
+    https://docs.slack.dev/apis/web-api/rate-limits
+    https://developer.chatwork.com/docs/endpoints"""
+    try:
+        if headers.get("Retry-After") is not None:
+            return max(0.0, float(headers["Retry-After"]))
+        if headers.get("x-ratelimit-reset") is not None:
+            return max(0.0, float(headers["x-ratelimit-reset"]) - clock())
+    except (TypeError, ValueError):  # an HTTP date, or nothing readable: the channel's backoff applies
+        return None
+    return None
 
 
 def _read(response: Any, deadline: float) -> bytes:
@@ -210,10 +230,21 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Channel:
+    """A place alerts go. ``parts`` renders a group of alerts as the channel's messages (one alert:
+    one message, as ``lambda_src.message`` words it); ``deliver`` sends one of them."""
+
     name: str
 
-    def send(self, alert: Alert, *, timeout: float) -> str:
+    def parts(self, alerts: Sequence[Alert], *, stack: str) -> list[Part]:
         raise NotImplementedError
+
+    def deliver(self, part: Part, *, timeout: float) -> str:
+        raise NotImplementedError
+
+    def send(self, alert: Alert, *, timeout: float) -> str:
+        """One alert, at once (the state machine's direct path, ``make test-alert``)."""
+        (part,) = self.parts([alert], stack="")
+        return self.deliver(part, timeout=timeout)
 
 
 @dataclass
@@ -222,15 +253,18 @@ class SlackChannel(Channel):
 
     parameter: str
     parameters: Parameters
+    clock: Callable[[], float] = time.time
     name: str = "slack"
 
-    def send(self, alert: Alert, *, timeout: float) -> str:
+    def parts(self, alerts: Sequence[Alert], *, stack: str) -> list[Part]:
+        return slack_parts(alerts, stack=stack)
+
+    def deliver(self, part: Part, *, timeout: float) -> str:
         url = self.parameters.checked(self.parameter, service="slack", shape="an https webhook URL", valid=usable_url)
-        body = json.dumps(slack_message(alert), ensure_ascii=False).encode()
+        body = json.dumps(part.document, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8"}
         try:
-            return post(
-                url, body, headers={"Content-Type": "application/json; charset=utf-8"}, service="slack", timeout=timeout
-            )
+            return post(url, body, headers=headers, service="slack", timeout=timeout, clock=self.clock)
         except AlertRejectedError:
             self.parameters.forget(self.parameter)
             raise
@@ -245,9 +279,13 @@ class ChatworkChannel(Channel):
     token_parameter: str
     parameters: Parameters
     api_base: str = DEFAULT_CHATWORK_API_BASE
+    clock: Callable[[], float] = time.time
     name: str = "chatwork"
 
-    def send(self, alert: Alert, *, timeout: float) -> str:
+    def parts(self, alerts: Sequence[Alert], *, stack: str) -> list[Part]:
+        return chatwork_parts(alerts, stack=stack)
+
+    def deliver(self, part: Part, *, timeout: float) -> str:
         token = self.parameters.checked(
             self.token_parameter,
             service="chatwork",
@@ -255,10 +293,12 @@ class ChatworkChannel(Channel):
             valid=lambda value: _TOKEN.fullmatch(value) is not None,
         )
         url = f"{self.api_base.rstrip('/')}/v2/rooms/{urllib.parse.quote(self.room_id, safe='')}/messages"
-        body = urllib.parse.urlencode({"body": chatwork_message(alert), "self_unread": "1"}).encode()
+        body = urllib.parse.urlencode({"body": part.document, "self_unread": "1"}).encode()
         headers = {"X-ChatWorkToken": token, "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
         try:
-            return post(url, body, headers=headers, service="chatwork", timeout=timeout, secrets=(token,))
+            return post(
+                url, body, headers=headers, service="chatwork", timeout=timeout, secrets=(token,), clock=self.clock
+            )
         except AlertRejectedError:
             self.parameters.forget(self.token_parameter)
             raise
@@ -272,9 +312,12 @@ class EmailChannel(Channel):
     client_factory: Callable[[], Any]
     name: str = "email"
 
-    def send(self, alert: Alert, *, timeout: float) -> str:
+    def parts(self, alerts: Sequence[Alert], *, stack: str) -> list[Part]:
+        return email_parts(alerts, stack=stack)
+
+    def deliver(self, part: Part, *, timeout: float) -> str:
         del timeout  # boto3's own timeouts (AWS_TIMEOUTS) apply
-        subject, body = email_message(alert)
+        subject, body = part.document
         try:
             answer = self.client_factory().publish(TopicArn=self.topic_arn, Subject=subject, Message=body)
         except Exception as error:
@@ -283,19 +326,24 @@ class EmailChannel(Channel):
 
 
 def configured_channels(
-    environ: Mapping[str, str], *, parameters: Parameters, sns_client: Callable[[], Any]
+    environ: Mapping[str, str],
+    *,
+    parameters: Parameters,
+    sns_client: Callable[[], Any],
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Channel]:
     """The channels the function's environment configures, by name (``log`` is not among them)."""
     channels: dict[str, Channel] = {}
     if environ.get(SNS_TOPIC_VARIABLE):
         channels["email"] = EmailChannel(environ[SNS_TOPIC_VARIABLE], sns_client)
     if environ.get(WEBHOOK_PARAMETER_VARIABLE):
-        channels["slack"] = SlackChannel(environ[WEBHOOK_PARAMETER_VARIABLE], parameters)
+        channels["slack"] = SlackChannel(environ[WEBHOOK_PARAMETER_VARIABLE], parameters, clock=clock)
     if environ.get(CHATWORK_ROOM_VARIABLE) and environ.get(CHATWORK_TOKEN_VARIABLE):
         channels["chatwork"] = ChatworkChannel(
             environ[CHATWORK_ROOM_VARIABLE],
             environ[CHATWORK_TOKEN_VARIABLE],
             parameters,
             api_base=environ.get(CHATWORK_API_BASE_VARIABLE) or DEFAULT_CHATWORK_API_BASE,
+            clock=clock,
         )
     return channels

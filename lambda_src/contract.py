@@ -9,6 +9,10 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 __all__ = [
+    "ALERT_DEAD_LETTER_URL_VARIABLE",
+    "ALERT_QUEUE_MAX_RECEIVES",
+    "ALERT_QUEUE_URL_VARIABLE",
+    "ALERT_QUEUE_VISIBILITY_SECONDS",
     "CHANNELS",
     "CHATWORK_API_BASE_VARIABLE",
     "CHATWORK_ROOM_VARIABLE",
@@ -41,6 +45,16 @@ CHATWORK_TOKEN_VARIABLE = "CHATWORK_TOKEN_SSM_PARAMETER"
 CHATWORK_API_BASE_VARIABLE = "CHATWORK_API_BASE"
 SNS_TOPIC_VARIABLE = "SNS_TOPIC_ARN"
 STACK_NAME_VARIABLE = "STACK_NAME"
+ALERT_QUEUE_URL_VARIABLE = "ALERT_QUEUE_URL"  # where a channel's alert waits for delivery
+ALERT_DEAD_LETTER_URL_VARIABLE = "ALERT_DEAD_LETTER_QUEUE_URL"  # where a refused channel's alerts go
+
+# The alert queue (constructs_lib.alert_queue) and its consumer (lambda_src.delivery) agree on these:
+# an alert that is not delivered comes back after at most this long (the queue's visibility
+# timeout, and the longest wait between tries), and goes to the alert dead-letter queue on its
+# receive after this many. lambda_src.delivery.retry_delay spaces the tries so that a channel
+# that is down is tried for more than 24 hours (120 x 900 s = 30 h is the ceiling).
+ALERT_QUEUE_VISIBILITY_SECONDS = 900
+ALERT_QUEUE_MAX_RECEIVES = 120
 
 # https://developer.chatwork.com/reference/post-rooms-room_id-messages
 DEFAULT_CHATWORK_API_BASE = "https://api.chatwork.com"
@@ -88,8 +102,13 @@ class AlertDeliveryError(Exception):
     """The channel could not take the alert now (5xx, 429, timeout, unreachable): worth retrying.
 
     The state machine retries the invocation on this error name (Step Functions reports a Lambda
-    function's unhandled exception by its class name).
+    function's unhandled exception by its class name). ``retry_after``: the seconds the service
+    asked to wait (Slack's ``Retry-After``, Chatwork's rate-limit reset), when it said.
     """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AlertRejectedError(Exception):

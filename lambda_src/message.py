@@ -69,6 +69,12 @@ class Alert:
     alert_id: str | None = None  # the execution ARN: duplicates of one run's alert share it
     record: dict[str, Any] = field(default_factory=dict)  # the structured log line
     log_tail: tuple[str, ...] = ()  # the task's last log lines, cleaned and capped (lambda_src.task_log)
+    # What a group of alerts (lambda_src.digest) shows of this one: what happened in a few words
+    # (alerts with the same words and region are listed together), the job, and when it was due.
+    kind: str = ""
+    job: str | None = None
+    region: str | None = None
+    due: str | None = None  # "Scheduled for ..." (or "Started ...") as the facts show it
 
     @property
     def body_lines(self) -> list[str]:
@@ -161,6 +167,7 @@ def _failed_run(event: dict[str, Any]) -> Alert:
     }
     if task is not None:
         record["task"] = _task_summary(task)
+    due = next((f"{label.lower()} {value}" for label, value in facts if label in ("Scheduled for", "Started")), None)
     return Alert(
         title=f"[{stack}] {job} failed: {short}",
         what=what,
@@ -168,6 +175,10 @@ def _failed_run(event: dict[str, Any]) -> Alert:
         links=tuple(links),
         alert_id=alert_id,
         record=record,
+        kind=short,
+        job=job,
+        region=region,
+        due=due,
     )
 
 

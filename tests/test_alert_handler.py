@@ -56,7 +56,7 @@ class Configured:
 def configured(monkeypatch) -> Any:
     state = Configured()
 
-    def configured_channels(environ, *, parameters, sns_client):
+    def configured_channels(environ, *, parameters, sns_client, clock):
         state.asked.append((environ, parameters, sns_client))
         return dict(state.channels)
 

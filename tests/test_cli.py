@@ -107,7 +107,7 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     stack_dir = previous_output / "stacks" / "scheduled-jobs"
     assert result.stdout.splitlines() == [
         f"Synthesized stack 'scheduled-jobs' (ap-northeast-1) into {stack_dir}",
-        "  56 resources, 1 job(s):",
+        "  62 resources, 1 job(s):",
         "",
         "  job              schedule           zone  size               timeout  launches, waiting at most  runs",
         "  run-once-a-hour  cron(0 * * * ? *)  UTC   256 cpu / 512 MiB  1 h      4, 7 s                     "
@@ -168,6 +168,8 @@ def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where
             "lambda_src/alert.py",
             "lambda_src/channels.py",
             "lambda_src/contract.py",
+            "lambda_src/delivery.py",
+            "lambda_src/digest.py",
             "lambda_src/durations.py",
             "lambda_src/message.py",
             "lambda_src/task_log.py",

@@ -631,6 +631,17 @@ def test_alert_log_retention():
     ]
 
 
+def test_alert_grouping_window():
+    assert parse_config(STACK + JOB).alert.group_seconds == 30
+    assert parse_config(STACK + "[alert]\ngroup_seconds = 0\n" + JOB).alert.group_seconds == 0
+    assert problems(STACK + "[alert]\ngroup_seconds = 301\n" + JOB) == [
+        "alert.group_seconds: 301 is out of range (allowed: at most 300)"
+    ]
+    assert problems(STACK + "[alert]\ngroup_seconds = -1\n" + JOB) == [
+        "alert.group_seconds: -1 is out of range (allowed: at least 0)"
+    ]
+
+
 def test_the_readme_configuration_reference_is_a_valid_config_with_every_key():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)

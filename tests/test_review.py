@@ -72,7 +72,8 @@ def test_the_page_says_what_runs_when_and_what_failure_triggers(multi_stack):
     )
     assert "launch 13 after 18 min 30 s on each of 2 capacity sources; rides out a capacity outage of 37 min |" in page
     assert (
-        "| on failure | alert to log, email, slack, chatwork; then FAILED, and alarms on ExecutionsAborted, "
+        "| on failure | alert to log at once, and to email, slack, chatwork through the alert queue (grouped over "
+        "20 s, retried for more than 24 hours); then FAILED, and alarms on ExecutionsAborted, "
         "ExecutionsFailed, ExecutionsTimedOut notify the alert topic |" in page
     )
     # A compact flowchart at the top of each job, the full one folded away below it.
@@ -82,8 +83,8 @@ def test_the_page_says_what_runs_when_and_what_failure_triggers(multi_stack):
     assert [[cell.strip() for cell in row.split("|")[1:4]] for row in costs if row.startswith("| ")] == [
         ["what", "count", "a month"],
         ["KMS key", "2", "$2.00"],  # the alert topic's and the log key
-        ["CloudWatch alarm", "15", "$1.50"],  # 3 per job, the Lambda's 2, the dead-letter queue's
-        ["in all", "", "$3.50"],
+        ["CloudWatch alarm", "16", "$1.60"],  # 3 per job, the Lambda's 2, the two dead-letter queues'
+        ["in all", "", "$3.60"],
     ]
     assert "NAT gateway" not in page  # no NAT in this stack
 
@@ -171,7 +172,7 @@ def test_the_roles_table_lists_every_statement(default_stack):
         "([prices](https://aws.amazon.com/vpc/pricing/)) |",
         "| KMS key | 1 | $1.00 | $1 a month for each customer-managed key, plus $0.03 per 10,000 requests "
         "([prices](https://aws.amazon.com/kms/pricing/)) |",
-        "| CloudWatch alarm | 6 | $0.60 | $0.10 a month for each standard-resolution alarm, the first 10 of the "
+        "| CloudWatch alarm | 7 | $0.70 | $0.10 a month for each standard-resolution alarm, the first 10 of the "
         "account free ([prices](https://aws.amazon.com/cloudwatch/pricing/)) |",
-        "| in all | | $38.10 | |",
+        "| in all | | $38.20 | |",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from stack_helpers import (
@@ -533,6 +534,32 @@ def test_alert_role_writes_its_logs_and_publishes_to_the_topic(default_stack):
             "Resource": [ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")],
         },
         {
+            # A failed run's alert for a channel waits in the alert queue: that queue only.
+            "Sid": "QueueAlerts",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": [ids(default_stack, "aws_sqs_queue", "alert-queue_waiting", "arn")],
+        },
+        {
+            # Its event source mapping reads it, and the function sets when an undelivered alert returns.
+            "Sid": "DeliverQueuedAlerts",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
+            ],
+            "Resource": [ids(default_stack, "aws_sqs_queue", "alert-queue_waiting", "arn")],
+        },
+        {
+            # A refused channel's alerts are set aside in the alert dead-letter queue, by the function.
+            "Sid": "SetAsideRefusedAlerts",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": [ids(default_stack, "aws_sqs_queue", "alert-queue_dead-letter", "arn")],
+        },
+        {
             # An alert quotes the last lines of the task's log: the jobs' log streams, nothing else.
             "Sid": "ReadTaskLogs",
             "Effect": "Allow",
@@ -556,6 +583,9 @@ def test_alert_role_reads_exactly_the_named_parameters_and_decrypts_them_through
             "EncryptAlerts",
             "ReadUndelivered",
             "SendToDeadLetterQueue",
+            "QueueAlerts",
+            "DeliverQueuedAlerts",
+            "SetAsideRefusedAlerts",
             "ReadTaskLogs",
             "ReadAlertSecrets",
             "DecryptAlertSecrets",
@@ -628,11 +658,13 @@ def test_alert_function(default_stack):
     log_group_name, log_group = named(default_stack, "aws_cloudwatch_log_group", "alert_logs")
     assert log_group == {"name": "/aws/lambda/scheduled-jobs-alert", "retention_in_days": 30}
     assert f"aws_cloudwatch_log_group.{log_group_name}" in function["depends_on"]
-    # Without chat channels, the function knows the topic only.
+    # Without chat channels, the function knows the topic and its alert queues only.
     assert function["environment"] == {
         "variables": {
             "SNS_TOPIC_ARN": ids(default_stack, "aws_sns_topic", "alert-topic", "arn"),
             "STACK_NAME": "scheduled-jobs",
+            "ALERT_QUEUE_URL": ids(default_stack, "aws_sqs_queue", "alert-queue_waiting", "url"),
+            "ALERT_DEAD_LETTER_QUEUE_URL": ids(default_stack, "aws_sqs_queue", "alert-queue_dead-letter", "url"),
         }
     }
 
@@ -643,6 +675,8 @@ def test_alert_function_environment_names_the_parameters_not_the_secrets(multi_s
         "variables": {
             "SNS_TOPIC_ARN": ids(multi_stack, "aws_sns_topic", "alert-topic", "arn"),
             "STACK_NAME": "batch",
+            "ALERT_QUEUE_URL": ids(multi_stack, "aws_sqs_queue", "alert-queue_waiting", "url"),
+            "ALERT_DEAD_LETTER_QUEUE_URL": ids(multi_stack, "aws_sqs_queue", "alert-queue_dead-letter", "url"),
             "WEBHOOK_SSM_PARAMETER": "/batch/alerts/slack-webhook",
             "CHATWORK_ROOM_ID": "123456",
             "CHATWORK_TOKEN_SSM_PARAMETER": "/batch/alerts/chatwork-token",
@@ -908,7 +942,7 @@ def test_every_alarm_notifies_the_one_topic(multi_stack):
     alarms = resources(multi_stack, "aws_cloudwatch_metric_alarm").values()
     assert sorted(alarm["metric_name"] for alarm in alarms) == sorted(
         ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] * 4
-        + ["Errors", "Throttles", "NumberOfMessagesSent"]
+        + ["Errors", "Throttles", "NumberOfMessagesSent", "ApproximateNumberOfMessagesVisible"]
     )
     assert {json.dumps(alarm["alarm_actions"]) for alarm in alarms} == {json.dumps([topic])}
 
@@ -1154,10 +1188,15 @@ def test_dead_letter_queue_takes_only_the_stacks_rules_and_alarms_when_it_holds_
         assert target["dead_letter_config"] == {"arn": arn_}, name  # the ended-early targets too
 
 
+def mappings(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The event source mappings, by the queue they read."""
+    return {body["event_source_arn"]: body for body in resources(stack, "aws_lambda_event_source_mapping").values()}
+
+
 def test_the_alert_function_reads_the_dead_letter_queue(default_stack):
     """Every failed start alerts on every channel: the alert Lambda consumes the queue, ten messages
     at a time, answering which ones to deliver again, after its role's policy exists."""
-    (mapping,) = resources(default_stack, "aws_lambda_event_source_mapping").values()
+    mapping = mappings(default_stack)[ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn")]
     assert mapping == {
         "event_source_arn": ids(default_stack, "aws_sqs_queue", "undelivered_queue", "arn"),
         "function_name": ids(default_stack, "aws_lambda_function", "alert_function", "arn"),
@@ -1165,6 +1204,86 @@ def test_the_alert_function_reads_the_dead_letter_queue(default_stack):
         "function_response_types": ["ReportBatchItemFailures"],
         "scaling_config": {"maximum_concurrency": 2},
         "depends_on": [f"aws_iam_role_policy.{named(default_stack, 'aws_iam_role_policy', 'alert_role_policy')[0]}"],
+    }
+
+
+def test_the_alert_function_delivers_the_alert_queue_in_groups(default_stack, multi_stack):
+    """What arrives within [alert] group_seconds (30 by default; 20 in multi.toml) is one
+    invocation: up to 1,000 messages, two invocations at a time, with partial batch responses."""
+    for stack, window in ((default_stack, 30), (multi_stack, 20)):
+        mapping = mappings(stack)[ids(stack, "aws_sqs_queue", "alert-queue_waiting", "arn")]
+        assert mapping == {
+            "event_source_arn": ids(stack, "aws_sqs_queue", "alert-queue_waiting", "arn"),
+            "function_name": ids(stack, "aws_lambda_function", "alert_function", "arn"),
+            "batch_size": 1000,
+            "maximum_batching_window_in_seconds": window,
+            "function_response_types": ["ReportBatchItemFailures"],
+            "scaling_config": {"maximum_concurrency": 2},
+            "depends_on": [f"aws_iam_role_policy.{named(stack, 'aws_iam_role_policy', 'alert_role_policy')[0]}"],
+        }
+
+
+def test_the_alert_queue_keeps_trying_for_more_than_a_day_then_sets_aside(default_stack):
+    """Encrypted, kept 4 days, back after 15 minutes at most, and moved to its dead-letter queue
+    on the 121st receive: 120 x 900 s = 108,000 s of tries >= 86,400 s."""
+    _, queue = named(default_stack, "aws_sqs_queue", "alert-queue_waiting")
+    _, dead_letter = named(default_stack, "aws_sqs_queue", "alert-queue_dead-letter")
+    redrive = json.loads(queue.pop("redrive_policy"))
+    assert queue == {
+        "name": "scheduled-jobs-alerts",
+        "sqs_managed_sse_enabled": True,
+        "message_retention_seconds": 4 * 86400,
+        "visibility_timeout_seconds": 900,
+    }
+    assert redrive == {
+        "deadLetterTargetArn": ids(default_stack, "aws_sqs_queue", "alert-queue_dead-letter", "arn"),
+        "maxReceiveCount": 120,
+    }
+    assert redrive["maxReceiveCount"] * queue["visibility_timeout_seconds"] >= 86400
+    assert dead_letter == {
+        "name": "scheduled-jobs-alerts-undeliverable",
+        "sqs_managed_sse_enabled": True,
+        "message_retention_seconds": 14 * 86400,
+    }
+
+
+def test_the_alert_queues_refuse_requests_without_tls(default_stack):
+    for path in ("alert-queue_policy", "alert-queue_dead-letter-policy"):
+        _, body = named(default_stack, "aws_sqs_queue_policy", path)
+        queue = "alert-queue_waiting" if path == "alert-queue_policy" else "alert-queue_dead-letter"
+        assert body["queue_url"] == ids(default_stack, "aws_sqs_queue", queue, "url")
+        assert policy(body) == {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyWithoutTls",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": ids(default_stack, "aws_sqs_queue", queue, "arn"),
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+
+
+def test_an_alert_in_the_alert_dead_letter_queue_alarms_to_the_topic(default_stack):
+    _, alarm = named(default_stack, "aws_cloudwatch_metric_alarm", "undeliverable-alarm")
+    assert alarm == {
+        "alarm_name": "scheduled-jobs-alerts-undeliverable-messages",
+        "alarm_description": "An alert could not be delivered to its channel (tried for more than 24 hours, or "
+        "refused): the alert function's log says why, and SQS queue scheduled-jobs-alerts-undeliverable keeps "
+        "the alert",
+        "namespace": "AWS/SQS",
+        "metric_name": "ApproximateNumberOfMessagesVisible",
+        "dimensions": {"QueueName": ids(default_stack, "aws_sqs_queue", "alert-queue_dead-letter", "name")},
+        "statistic": "Maximum",
+        "period": 300,
+        "evaluation_periods": 1,
+        "threshold": 1,
+        "comparison_operator": "GreaterThanOrEqualToThreshold",
+        "treat_missing_data": "notBreaching",
+        "alarm_actions": [ids(default_stack, "aws_sns_topic", "alert-topic", "arn")],
     }
 
 

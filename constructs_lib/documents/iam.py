@@ -24,6 +24,7 @@ __all__ = [
     "policy_document",
     "policy_json",
     "render_statements",
+    "tls_only_queue_policy",
     "trust_policy",
 ]
 
@@ -180,6 +181,20 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
     # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
     "sqs:consume": (
         Need("ReadUndelivered", ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"), "queue"),
+    ),
+    # The alert function and its own queue: it queues each channel's alert (SendMessageBatch is
+    # authorised as sqs:SendMessage), reads the queue through its event source mapping, sets when
+    # an undelivered alert comes back (ChangeMessageVisibility, batch included), and sets a refused
+    # channel's alerts aside in the alert dead-letter queue.
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html
+    "sqs:alertQueue": (
+        Need("QueueAlerts", ("sqs:SendMessage",), "queue"),
+        Need(
+            "DeliverQueuedAlerts",
+            ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"),
+            "queue",
+        ),
+        Need("SetAsideRefusedAlerts", ("sqs:SendMessage",), "dead_letter_queue"),
     ),
     # Publishing to an SNS topic encrypted with a customer-managed key:
     # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
@@ -343,6 +358,12 @@ def alert_topic_policy(*, topic_arn: str, account_id: str, alarm_arns: str) -> d
             deny_without_tls("sns:Publish", topic_arn),
         ]
     )
+
+
+def tls_only_queue_policy(*, queue_arn: str) -> dict[str, Any]:
+    """A queue that only the account's own principals use, through their IAM policies: the policy
+    only refuses requests without TLS."""
+    return policy_document([deny_without_tls("sqs:*", queue_arn)])
 
 
 # SQS refuses a queue policy over 8,192 bytes.

@@ -308,7 +308,29 @@ def _on_failure(stack: dict[str, Any], definition: dict[str, Any], machine_arn: 
         for alarm in _resources(stack, "aws_cloudwatch_metric_alarm").values()
         if alarm.get("dimensions", {}).get("StateMachineArn") == machine_arn
     )
-    return f"alert to {', '.join(channels)}; then FAILED, and alarms on {', '.join(alarms)} notify the alert topic"
+    queued = [channel for channel in channels if channel != "log"]
+    window = _alert_queue_window(stack)
+    if window is not None and queued and "log" in channels:
+        grouping = f"grouped over {window} s" if window else "not grouped"
+        how = f"alert to log at once, and to {', '.join(queued)} through the alert queue ({grouping}, retried for "
+        how += "more than 24 hours)"
+    else:
+        how = f"alert to {', '.join(channels)}"
+    return f"{how}; then FAILED, and alarms on {', '.join(alarms)} notify the alert topic"
+
+
+def _alert_queue_window(stack: dict[str, Any]) -> int | None:
+    """The alert queue's batching window (0 without one), or ``None`` without an alert queue (a
+    queue with a redrive policy, read by an event source mapping)."""
+    queues = {
+        _ref("aws_sqs_queue", name, "arn")
+        for name, queue in _resources(stack, "aws_sqs_queue").items()
+        if queue.get("redrive_policy")
+    }
+    for mapping in _resources(stack, "aws_lambda_event_source_mapping").values():
+        if mapping.get("event_source_arn") in queues:
+            return int(mapping.get("maximum_batching_window_in_seconds") or 0)
+    return None
 
 
 def _job_section(stack: dict[str, Any], name: str, machine: dict[str, Any], after: datetime) -> list[str]:

@@ -429,6 +429,10 @@ class AlertSpec(ValueObject):
     chatwork_token_ssm_parameter: str | None = None
     #: Addresses subscribed to the stack's alert topic (each confirms once, from the mail AWS sends).
     emails: tuple[EmailAddress, ...] = ()
+    #: Alerts for one channel that arrive within this many seconds go out as one message (the
+    #: alert queue's batching window; 0 sends each batch of up to 10 at once). 30 s, Alertmanager's
+    #: group_wait: the runs that one capacity outage fails give up within seconds of each other.
+    group_seconds: int = Field(default=30, ge=0, le=300)
 
     _retention = field_validator("log_retention_days")(_check_retention)
     _parameters = field_validator("webhook_ssm_parameter", "chatwork_token_ssm_parameter")(check_ssm_parameter_name)
