@@ -13,8 +13,8 @@ from lambda_src.contract import ALERT_QUEUE_MAX_RECEIVES, ALERT_QUEUE_VISIBILITY
 
 __all__ = ["DEAD_LETTER_RETENTION_SECONDS", "RETENTION_SECONDS", "AlertQueue"]
 
-# Longer than the tries (ALERT_QUEUE_MAX_RECEIVES x ALERT_QUEUE_VISIBILITY_SECONDS = 30 h at most):
-# a message never expires while it is still being tried.
+# Longer than the tries can last (ALERT_QUEUE_MAX_RECEIVES x ALERT_QUEUE_VISIBILITY_SECONDS = 80 h,
+# should every try time out): a message never expires while it is still being tried.
 RETENTION_SECONDS = 4 * 86400
 # SQS's longest. A message moved by the redrive policy keeps its first enqueue time, so the
 # dead-letter queue keeps messages longer than its source does.

@@ -49,12 +49,14 @@ ALERT_QUEUE_URL_VARIABLE = "ALERT_QUEUE_URL"  # where a channel's alert waits fo
 ALERT_DEAD_LETTER_URL_VARIABLE = "ALERT_DEAD_LETTER_QUEUE_URL"  # where a refused channel's alerts go
 
 # The alert queue (constructs_lib.alert_queue) and its consumer (lambda_src.delivery) agree on these:
-# an alert that is not delivered comes back after at most this long (the queue's visibility
-# timeout, and the longest wait between tries), and goes to the alert dead-letter queue on its
-# receive after this many. lambda_src.delivery.retry_delay spaces the tries so that a channel
-# that is down is tried for more than 24 hours (120 x 900 s = 30 h is the ceiling).
+# a message the function received comes back after this long unless the function says otherwise
+# (the queue's visibility timeout: Lambda asks for six times the function's 60 s at least), and
+# goes to the alert dead-letter queue on its receive after this many. The consumer sets each wait
+# itself (lambda_src.delivery.retry_delay: at most 5 minutes apart) so that a channel that is down
+# is tried for more than 24 hours; 320 x 900 s (80 h) is the ceiling, should every try time out.
+# https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
 ALERT_QUEUE_VISIBILITY_SECONDS = 900
-ALERT_QUEUE_MAX_RECEIVES = 120
+ALERT_QUEUE_MAX_RECEIVES = 320
 
 # https://developer.chatwork.com/reference/post-rooms-room_id-messages
 DEFAULT_CHATWORK_API_BASE = "https://api.chatwork.com"

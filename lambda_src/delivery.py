@@ -30,7 +30,6 @@ from typing import Any
 from lambda_src.channels import Channel
 from lambda_src.contract import (
     ALERT_QUEUE_MAX_RECEIVES,
-    ALERT_QUEUE_VISIBILITY_SECONDS,
     AlertDeliveryError,
     AlertRejectedError,
 )
@@ -38,6 +37,7 @@ from lambda_src.message import Alert, describe
 
 __all__ = [
     "BACKOFF_FIRST_SECONDS",
+    "BACKOFF_LONGEST_SECONDS",
     "ENVELOPE",
     "MESSAGE_LIMIT_BYTES",
     "RATE_LIMITED_ALLOWANCE",
@@ -55,36 +55,36 @@ ENVELOPE = "alertQueue"  # the key (and version) that marks a message this modul
 MESSAGE_LIMIT_BYTES = 250_000
 CLIPPED_FIELD_CHARS = 8000  # a cause or an input cut to this when a payload would not fit
 
-# A channel that is down is tried again after 30 s, then twice as long each time, up to the
-# queue's visibility timeout (900 s): 30, 60, 120, 240, 480, 900, 900, ... Over 120 receives that
-# is 930 + 115 x 900 = 104,430 s (29 h). A rate-limited answer is tried again after the wait the
-# service asked for; each costs a receive, and up to RATE_LIMITED_ALLOWANCE of them still leave
-# more than 24 hours of tries (100 x 900 s = 90,000 s).
+# A channel that is down is tried again after 30 s, then twice as long each time, up to 5 minutes:
+# 30, 60, 120, 240, 300, 300, ... (a chat service back from an outage gets its alerts within 5
+# minutes and a batching window). Over 320 receives that is 450 + 316 x 300 = 95,250 s (26 h). A
+# rate-limited answer is tried again after the wait the service asked for; each costs a receive,
+# and up to RATE_LIMITED_ALLOWANCE of them still leave more than 24 hours (300 x 300 s = 90,000 s).
 BACKOFF_FIRST_SECONDS = 30
+BACKOFF_LONGEST_SECONDS = 300
 RATE_LIMITED_ALLOWANCE = 20
-GUARANTEED_SECONDS = 86_400
 
 
 def retry_delay(receives: int, *, retry_after: float | None, jitter: Callable[[], float] = random.random) -> int:
     """Seconds until a message that failed on its ``receives``-th receive is tried again: the
-    service's ``retry_after`` (plus up to 2 s, so that two consumers do not come back together),
-    or the backoff for that receive (plus up to 10%). Never less than 1 s; at most SQS's 12 hours."""
+    service's ``retry_after`` plus up to 2 s (the two invocations the mapping may run at once then
+    do not come back to a rate limit together), or the backoff for that receive, without jitter: a
+    channel that is down fails every waiting alert alike, and they should come back together, to
+    go out as one group. Never less than 1 s; at most SQS's 12 hours."""
     if retry_after is not None:
         delay = max(1.0, retry_after) + 2 * jitter()
     else:
-        backoff = min(BACKOFF_FIRST_SECONDS * 2 ** max(0, receives - 1), ALERT_QUEUE_VISIBILITY_SECONDS)
-        delay = backoff + backoff * jitter() / 10
+        delay = min(BACKOFF_FIRST_SECONDS * 2 ** max(0, receives - 1), BACKOFF_LONGEST_SECONDS)
     return min(43_200, math.ceil(delay))
 
 
 def horizon_seconds(*, rate_limited: int = 0) -> int:
     """How long a message whose channel stays down is tried before the redrive policy sets it
-    aside, at the least (no jitter), when ``rate_limited`` of its receives were 429s first."""
-    no_jitter = lambda: 0.0  # noqa: E731
-    waits = [retry_delay(receive, retry_after=0.0, jitter=no_jitter) for receive in range(1, rate_limited + 1)]
+    aside, at the least, when ``rate_limited`` of its receives were 429s first (each answered
+    with the shortest wait)."""
+    waits = [retry_delay(receive, retry_after=0.0, jitter=lambda: 0.0) for receive in range(1, rate_limited + 1)]
     waits += [
-        retry_delay(receive, retry_after=None, jitter=no_jitter)
-        for receive in range(rate_limited + 1, ALERT_QUEUE_MAX_RECEIVES + 1)
+        retry_delay(receive, retry_after=None) for receive in range(rate_limited + 1, ALERT_QUEUE_MAX_RECEIVES + 1)
     ]
     return sum(waits)
 
@@ -279,8 +279,7 @@ def _deliver_channel(
         except AlertDeliveryError as error:
             # This part and every later one come back; the parts before it are done.
             rest = [i for later in parts[number - 1 :] for i in later.indices]
-            # One draw for the whole group: its alerts come back together (one group again), yet
-            # apart from another invocation's.
+            # One draw for the whole group: its alerts come back together, as one group again.
             draw = jitter()
             waits = [
                 (items[i], retry_delay(items[i].receives, retry_after=error.retry_after, jitter=lambda draw=draw: draw))

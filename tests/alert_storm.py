@@ -1,6 +1,7 @@
 """An alert storm in virtual time: the alert Lambda, the alert queue in moto, a simulated event
 source mapping, and Slack and Chatwork stand-ins on 127.0.0.1 that enforce the services' rate
-limits. Used by tests/test_alert_storm.py and by `make bench` (``report``).
+limits. Used by tests/test_alert_storm.py, and by `make bench` (``report()``, with tests/ and the
+project's root on ``sys.path``).
 
 - ``VirtualClock`` is the one time of the simulation: moto's SQS reads it (visibility timeouts,
   receive counts), the stand-ins read it (rate limits; each request takes ``REQUEST_SECONDS`` of
@@ -15,6 +16,8 @@ limits. Used by tests/test_alert_storm.py and by `make bench` (``report``).
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
 import threading
 import urllib.parse
@@ -26,8 +29,12 @@ from typing import Any
 from unittest import mock
 
 import boto3
+from alert_world import AlertWorld, alert_world
+from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sqs import models as sqs_models
+from sfn_harness import CONTAINER_EXIT_1, NO_CAPACITY, REGION, Sandbox
+from stack_helpers import definition_text, ids, named, resources
 
 from lambda_src import alert
 from lambda_src.contract import ALERT_DEAD_LETTER_URL_VARIABLE, ALERT_QUEUE_URL_VARIABLE, STACK_NAME_VARIABLE
@@ -55,12 +62,27 @@ class VirtualClock:
             self.now = max(self.now, moment)
 
 
+def _within_retention(self: Any, queue_name: str, message: Any) -> bool:
+    """moto's own check, reading the one attribute it needs (moto 5.2.5 renders every attribute
+    of the queue for each message it receives: most of a long simulation's time)."""
+    retention = int(self.get_queue(queue_name).message_retention_period)
+    return retention + message.sent_timestamp / 1000 > sqs_models.unix_time()
+
+
+def _had_receipt_handle(self: Any, handle: str) -> bool:
+    """moto's own check, without building a list of every handle the message ever had for each of
+    the queue's messages on each ChangeMessageVisibility."""
+    return handle == self.receipt_handle or handle in self._old_receipt_handles
+
+
 @contextmanager
 def moto_time(clock: VirtualClock) -> Iterator[None]:
-    """moto's SQS on the virtual clock."""
+    """moto's SQS on the virtual clock (and two of its checks, the same answers at less cost)."""
     with (
+        mock.patch.object(sqs_models.Message, "had_receipt_handle", _had_receipt_handle),
         mock.patch.object(sqs_models, "unix_time", lambda *args: clock()),
         mock.patch.object(sqs_models, "unix_time_millis", lambda *args: clock() * 1000),
+        mock.patch.object(sqs_models.SQSBackend, "is_message_valid_based_on_retention_period", _within_retention),
     ):
         yield
 
@@ -232,8 +254,7 @@ class EventSourceMapping:
         self.run = MappingRun()
 
     def _messages(self) -> list[Any]:
-        backend = sqs_models.sqs_backends[DEFAULT_ACCOUNT_ID][self.region]
-        return list(backend.queues[self.queues.name]._messages)
+        return list(self._backend().queues[self.queues.name]._messages)
 
     def _next_visible(self) -> float | None:
         """When the next message becomes visible (now, if one is), or ``None`` when the queue is empty."""
@@ -259,27 +280,32 @@ class EventSourceMapping:
             self._invoke(batch)
         return True
 
+    def _backend(self) -> Any:
+        return sqs_models.sqs_backends[DEFAULT_ACCOUNT_ID][self.region]
+
     def _receive(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        while len(records) < self.batch_size:
-            answer = self.sqs.receive_message(
-                QueueUrl=self.queues.url,
-                MaxNumberOfMessages=min(10, self.batch_size - len(records)),
-                AttributeNames=["All"],
-            )
-            messages = answer.get("Messages", [])
-            if not messages:
-                break
-            records += [self._record(message) for message in messages]
+        """Up to the batch size, as the mapping's pollers receive it (they are AWS's own: here
+        moto's backend directly, without an API call per ten messages)."""
+        queue = self._backend().get_queue(self.queues.name)
+        messages = self._backend().receive_message(
+            self.queues.name,
+            count=self.batch_size,
+            wait_seconds_timeout=0,
+            visibility_timeout=int(queue.visibility_timeout),  # the queue's, as the mapping's pollers use
+        )
+        records = [self._record(message) for message in messages]
         self.run.received += len(records)
         return records
 
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _record(self, message: Any) -> dict[str, Any]:
         return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
+            "messageId": message.id,
+            "receiptHandle": message.receipt_handle,
+            "body": message.body,
+            "attributes": {
+                "ApproximateReceiveCount": str(message.approximate_receive_count),
+                "SentTimestamp": str(message.sent_timestamp),
+            },
             "messageAttributes": {},
             "eventSource": "aws:sqs",
             "eventSourceARN": self.queues.arn,
@@ -293,7 +319,7 @@ class EventSourceMapping:
         self.run.redelivered += len(failed)
         for record in batch:
             if record["messageId"] not in failed:
-                self.sqs.delete_message(QueueUrl=self.queues.url, ReceiptHandle=record["receiptHandle"])
+                self._backend().delete_message(self.queues.name, record["receiptHandle"])
 
     def drain(self, *, until: float) -> None:
         while self.poll(until=until):
@@ -318,3 +344,156 @@ def jobs_per_message(texts: list[str]) -> list[str]:
     """The storm jobs each delivered message names (each once per message), message after message:
     a job delivered once appears once in this list."""
     return [job for text in texts for job in sorted(set(re.findall(r"storm-\d{3}", text)))]
+
+
+# --- the whole storm, for the tests and the benchmark ----------------------------------------------
+
+RUNS = 200
+CHANNELS = ("email", "slack", "chatwork")
+
+
+def real_samples(stack: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per channel, the payloads of nine real failed runs of ``stack`` (tests/configs/multi.toml),
+    executed in moto's engine: capacity outages of a job in a time zone and of a rate job, and a
+    container that exited 1."""
+    found: dict[str, list[dict[str, Any]]] = {channel: [] for channel in ("log", *CHANNELS)}
+    faults = (("nightly-report", NO_CAPACITY), ("every-5-minutes", NO_CAPACITY)) * 4
+    with Sandbox() as sandbox:
+        for job, fault in (*faults, ("nightly-report", CONTAINER_EXIT_1)):
+            run = sandbox.execute(definition_text(stack, job), launches=[fault], handler=lambda e, c: {})
+            assert run.status == "FAILED", run
+            for channel in found:
+                (payload,) = run.alerts_to(channel)
+                found[channel].append(payload)
+    return found
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The alert queue and its event source mapping, as ``stack`` declares them."""
+
+    visibility: int
+    max_receives: int
+    window: int
+    batch_size: int
+    concurrency: int
+
+    @classmethod
+    def of(cls, stack: dict[str, Any]) -> Settings:
+        _, queue = named(stack, "aws_sqs_queue", "alert-queue_waiting")
+        arn = ids(stack, "aws_sqs_queue", "alert-queue_waiting", "arn")
+        mappings = resources(stack, "aws_lambda_event_source_mapping").values()
+        (mapping,) = [m for m in mappings if m["event_source_arn"] == arn]
+        return cls(
+            visibility=queue["visibility_timeout_seconds"],
+            max_receives=json.loads(queue["redrive_policy"])["maxReceiveCount"],
+            window=mapping.get("maximum_batching_window_in_seconds", 0),
+            batch_size=mapping["batch_size"],
+            concurrency=mapping["scaling_config"]["maximum_concurrency"],
+        )
+
+
+@dataclass
+class Storm:
+    clock: VirtualClock
+    slack: StandIn
+    chatwork: StandIn
+    world: AlertWorld
+    mapping: EventSourceMapping
+    queue_url: str
+    dead_letter_url: str
+
+    def fail(self, samples: dict[str, list[dict[str, Any]]], count: int = RUNS) -> None:
+        """``count`` runs give up at once: each run's alert step invokes the handler once per
+        channel, as the state machine's NotifyFailure does."""
+        for channel in ("log", *CHANNELS):
+            for payload in storm_payloads(samples[channel], count):
+                answer = alert.handler(payload, None)
+                assert set(answer) == ({"alert_id", "delivered"} if channel == "log" else {"alert_id", "queued"})
+
+    def waiting(self, url: str) -> int:
+        attributes = self.mapping.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def delivered(self) -> dict[str, list[str]]:
+        """Per channel, the texts of the messages it showed (the mailbox is drained)."""
+        return {
+            "slack": [json.dumps(body) for body in self.slack.accepted],
+            "chatwork": [body["body"] for body in self.chatwork.accepted],
+            "email": [mail["Subject"] + "\n" + mail["Message"] for mail in self.world.emails()],
+        }
+
+    def last_post(self) -> float:
+        return max(self.slack.taken_at + self.chatwork.taken_at)
+
+
+@contextmanager
+def storm_world(settings: Settings, setenv: Callable[[str, str], None]) -> Iterator[Storm]:
+    """moto (SQS, SNS, SSM) on a virtual clock, the two stand-ins, the alert queues as ``settings``
+    say, and the Lambda configured for all of them. Jitter is seeded: the same storm every time."""
+    random.seed(19)
+    clock = VirtualClock()
+    slack, chatwork = StandIn(clock, slack_rule), StandIn(clock, chatwork_rule)
+    with (
+        mock_aws(),
+        moto_time(clock),
+        serving(slack, check=slack_problem),
+        serving(chatwork, check=chatwork_problem),
+    ):
+        world = alert_world(setenv, region=REGION, slack_url=slack.url, chatwork_base=chatwork.base)
+        queues = create_alert_queues(
+            setenv, region=REGION, stack="batch", visibility=settings.visibility, max_receives=settings.max_receives
+        )
+        alert.reset(clock=clock)
+        mapping = EventSourceMapping(
+            queues,
+            region=REGION,
+            clock=clock,
+            window_seconds=settings.window,
+            batch_size=settings.batch_size,
+            concurrency=settings.concurrency,
+        )
+        try:
+            yield Storm(clock, slack, chatwork, world, mapping, queues.url, queues.dead_letter_url)
+        finally:
+            alert.reset()
+
+
+def report() -> dict[str, Any]:
+    """The figures `make bench` prints: a storm of 200 failed runs, then 200 more during a 6-hour
+    chat outage: the messages each channel showed, and the simulated time to the last one."""
+    from conftest import MULTI_CONFIG, synth
+
+    from constructs_lib.model.config import load_config
+
+    stack = synth(load_config(MULTI_CONFIG))
+    samples, settings = real_samples(stack), Settings.of(stack)
+    saved = dict(os.environ)
+    try:
+        figures: dict[str, Any] = {}
+        with storm_world(settings, os.environ.__setitem__) as storm:
+            start = storm.clock()
+            storm.fail(samples)
+            storm.mapping.drain(until=start + 3600)
+            figures["storm"] = {
+                "messages": {channel: len(texts) for channel, texts in storm.delivered().items()},
+                "seconds_to_last_delivery": round(storm.last_post() - start, 1),
+                "invocations": storm.mapping.run.invocations,
+            }
+        with storm_world(settings, os.environ.__setitem__) as storm:
+            start = storm.clock()
+            storm.slack.up = storm.chatwork.up = False
+            storm.fail(samples)
+            storm.mapping.drain(until=start + 6 * 3600)
+            storm.slack.up = storm.chatwork.up = True
+            back = storm.clock()
+            storm.mapping.drain(until=back + 3600)
+            figures["outage"] = {
+                "messages": {channel: len(texts) for channel, texts in storm.delivered().items()},
+                "seconds_from_recovery_to_last_delivery": round(storm.last_post() - back, 1),
+                "set_aside": storm.waiting(storm.dead_letter_url),
+            }
+        return figures
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -65,9 +65,10 @@ def record(job: str, *, channel: str = "slack", receives: int = 1, message_id: s
 
 def test_a_channel_that_is_down_is_tried_again_after_a_doubling_wait_up_to_the_visibility_timeout():
     assert [retry_delay(n, retry_after=None, jitter=lambda: 0.0) for n in range(1, 9)] == [
-        30, 60, 120, 240, 480, 900, 900, 900,
+        30, 60, 120, 240, 300, 300, 300, 300,
     ]  # fmt: skip
-    assert [retry_delay(n, retry_after=None, jitter=lambda: 1.0) for n in (1, 6)] == [33, 990]
+    # No jitter: alerts that failed together come back together, as one group.
+    assert [retry_delay(n, retry_after=None, jitter=lambda: 1.0) for n in (1, 6)] == [30, 300]
 
 
 def test_a_rate_limited_channel_is_tried_again_when_the_service_said():
@@ -79,8 +80,8 @@ def test_a_rate_limited_channel_is_tried_again_when_the_service_said():
 
 def test_the_tries_last_more_than_a_day_even_after_rate_limited_answers():
     assert ALERT_QUEUE_MAX_RECEIVES * ALERT_QUEUE_VISIBILITY_SECONDS >= 86_400
-    assert horizon_seconds() == 30 + 60 + 120 + 240 + 480 + 115 * 900  # 104,430 s: 29 h
-    assert horizon_seconds(rate_limited=RATE_LIMITED_ALLOWANCE) == 20 * 1 + 100 * 900
+    assert horizon_seconds() == 30 + 60 + 120 + 240 + 316 * 300  # 95,250 s: 26 h
+    assert horizon_seconds(rate_limited=RATE_LIMITED_ALLOWANCE) == 20 * 1 + 300 * 300
     assert horizon_seconds(rate_limited=RATE_LIMITED_ALLOWANCE) >= 86_400
 
 
@@ -196,7 +197,7 @@ def test_a_channel_down_without_a_wait_backs_off_by_each_messages_receive_count(
     channel, queue = FakeChannel([AlertDeliveryError("slack answered HTTP 503")]), FakeQueue()
     failed, _ = deliver([record("a", receives=1), record("b", receives=6)], channel, queue)
     assert failed == ["m-a", "m-b"]
-    assert queue.waits == [("m-a", 32), ("m-b", 945)]  # 30 and 900 s, plus 5%
+    assert queue.waits == [("m-a", 30), ("m-b", 300)]
 
 
 def test_a_refused_part_is_set_aside_and_the_others_still_go():
