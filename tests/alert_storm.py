@@ -24,11 +24,12 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from unittest import mock
 
 import boto3
+import webhook_server
 from alert_world import AlertWorld, alert_world
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -154,16 +155,10 @@ def serving(service: StandIn, *, check: Callable[[Any], str | None]) -> Iterator
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    service.base = f"http://127.0.0.1:{server.server_port}"
-    service.url = f"{service.base}/services/T000/B000/storm"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
+    with webhook_server.serving(Handler) as base:
+        service.base = base
+        service.url = f"{base}/services/T000/B000/storm"
         yield service
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def slack_problem(body: Any) -> str | None:

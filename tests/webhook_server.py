@@ -67,13 +67,20 @@ def webhook_server(answers: list[Answer], *, delay_seconds: float = 0.0) -> Iter
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    hook.base = f"http://127.0.0.1:{server.server_port}"
-    hook.url = f"{hook.base}/services/T000/B000/secret-path"
+    with serving(Handler) as base:
+        hook.base = base
+        hook.url = f"{hook.base}/services/T000/B000/secret-path"
+        yield hook
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` on 127.0.0.1, in a thread, while the block runs; yields ``http://127.0.0.1:<port>``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
-        yield hook
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
