@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from constructs_lib.model.config import Config, ConfigError, JobSpec, job_default_retry, load_config
-from constructs_lib.model.naming import alert_topic_name
+from constructs_lib.model.naming import alert_queue_name, alert_topic_name
 from constructs_lib.model.schedule_expression import format_duration
 
 ROOT = Path(__file__).resolve().parent
@@ -181,7 +181,8 @@ def alert_routes(config: Config) -> str:
         routes.append(f"Slack (webhook URL in SSM {alert.webhook_ssm_parameter})")
     if alert.chatwork_room_id:
         routes.append(f"Chatwork room {alert.chatwork_room_id} (token in SSM {alert.chatwork_token_ssm_parameter})")
-    return ", ".join(routes)
+    grouped = f"grouped over {alert.group_seconds} s" if alert.group_seconds else "not grouped"
+    return ", ".join(routes) + f"; all but the log through queue {alert_queue_name(config.stack.name)} ({grouped})"
 
 
 def warnings(config: Config) -> list[str]:

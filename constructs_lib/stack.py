@@ -19,6 +19,7 @@ from constructs_lib.flow_logs import FlowLogs
 from constructs_lib.log_key import ExistingLogKey, LogEncryption, LogKey
 from constructs_lib.model.config import BackendSpec, Config
 from constructs_lib.model.naming import (
+    alert_queue_name,
     alert_topic_name,
     ended_early_rule_name,
     job_name_prefix,
@@ -98,7 +99,7 @@ class ScheduledJobsStack(TerraformStack):
         self.dead_letter_queue = DeadLetterQueue(
             self, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws, rule_names=sorted(rules)
         )
-        self.alert_queue = AlertQueue(self, "alert-queue", name=f"{name}-alerts")
+        self.alert_queue = AlertQueue(self, "alert-queue", name=alert_queue_name(name))
         self.alert = AlertFunction(
             self,
             "alert",

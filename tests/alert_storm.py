@@ -194,13 +194,13 @@ def create_alert_queues(
     """The alert queue and its dead-letter queue as the stack declares them, and the Lambda's
     environment naming them."""
     sqs = boto3.client("sqs", region_name=region)
-    dead_letter_url = sqs.create_queue(QueueName=f"{stack}-alerts-undeliverable")["QueueUrl"]
+    dead_letter_url = sqs.create_queue(QueueName=f"{stack}-alert-queue-undeliverable")["QueueUrl"]
     dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     redrive = json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receives})
     url = sqs.create_queue(
-        QueueName=f"{stack}-alerts",
+        QueueName=f"{stack}-alert-queue",
         Attributes={"VisibilityTimeout": str(visibility), "RedrivePolicy": redrive},
     )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

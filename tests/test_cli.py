@@ -119,7 +119,8 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
         "    Sat 2026-11-28 11:00 UTC",
         "  run-once-a-hour launch retries: 3 retries, waiting 1 s, 2 s, 4 s (7 s) ([jobs.retry] sets "
         "backoff_rate, interval_seconds, max_attempts; the rest is the default policy)",
-        "  alerts: log, SNS topic scheduled-jobs-alerts",
+        "  alerts: log, SNS topic scheduled-jobs-alerts; all but the log through queue scheduled-jobs-alert-queue "
+        "(grouped over 30 s)",
         f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)",
         f"Review page: {previous_output / 'review.md'}",
     ]
@@ -221,7 +222,8 @@ def test_the_summary_names_every_alert_route_and_warns_only_without_one(multi_co
     assert main.alert_routes(multi_config) == (
         "log, SNS topic batch-alerts (e-mail to ops@example.com, oncall+batch@example.org; each confirms AWS's "
         "subscription mail first), Slack (webhook URL in SSM /batch/alerts/slack-webhook), Chatwork room 123456 "
-        "(token in SSM /batch/alerts/chatwork-token)"
+        "(token in SSM /batch/alerts/chatwork-token); all but the log through queue batch-alert-queue (grouped "
+        "over 20 s)"
     )
     # every-5-minutes's default policy fits between its runs with its 2-minute timeout; the sync job
     # allows overlaps; the report has a day.

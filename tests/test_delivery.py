@@ -281,8 +281,8 @@ def queued(monkeypatch):
     with mock_aws(), webhook_server([200]) as slack:
         world = alert_world(monkeypatch.setenv, region=REGION, slack_url=slack.url)
         sqs = boto3.client("sqs", region_name=REGION)
-        url = sqs.create_queue(QueueName="batch-alerts")["QueueUrl"]
-        dead_letter = sqs.create_queue(QueueName="batch-alerts-undeliverable")["QueueUrl"]
+        url = sqs.create_queue(QueueName="batch-alert-queue")["QueueUrl"]
+        dead_letter = sqs.create_queue(QueueName="batch-alert-queue-undeliverable")["QueueUrl"]
         monkeypatch.setenv(ALERT_QUEUE_URL_VARIABLE, url)
         monkeypatch.setenv(ALERT_DEAD_LETTER_URL_VARIABLE, dead_letter)
         monkeypatch.setenv(STACK_NAME_VARIABLE, "batch")
@@ -326,7 +326,7 @@ def test_a_batch_from_the_alert_queue_is_delivered_as_one_group(queued):
     for job in ("a", "b", "c"):
         alert.handler(payload(job, channel="slack"), None)
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
-    arn = f"arn:aws:sqs:{REGION}:123456789012:batch-alerts"
+    arn = f"arn:aws:sqs:{REGION}:123456789012:batch-alert-queue"
     records = [
         {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
          "attributes": m["Attributes"], "eventSource": "aws:sqs", "eventSourceARN": arn}

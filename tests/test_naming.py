@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from constructs_lib.model.naming import alert_topic_name, aws_name, check_job_name, check_stack_name
+from constructs_lib.model.naming import alert_queue_name, alert_topic_name, aws_name, check_job_name, check_stack_name
 
 LONG_JOB = "j" * 64
 
@@ -75,6 +75,8 @@ def test_job_name_message_and_type():
 
 def test_alert_topic_name():
     assert alert_topic_name("batch") == "batch-alerts"
+    assert alert_queue_name("batch") == "batch-alert-queue"
+    assert len(alert_queue_name("s" * 32) + "-undeliverable") <= 80  # SQS's limit
     assert alert_topic_name("s" * 32) == "s" * 32 + "-alerts"  # within SNS's 256: kept whole
 
 

@@ -1231,7 +1231,7 @@ def test_the_alert_queue_keeps_trying_for_more_than_a_day_then_sets_aside(defaul
     _, dead_letter = named(default_stack, "aws_sqs_queue", "alert-queue_dead-letter")
     redrive = json.loads(queue.pop("redrive_policy"))
     assert queue == {
-        "name": "scheduled-jobs-alerts",
+        "name": "scheduled-jobs-alert-queue",
         "sqs_managed_sse_enabled": True,
         "message_retention_seconds": 4 * 86400,
         "visibility_timeout_seconds": 900,
@@ -1242,7 +1242,7 @@ def test_the_alert_queue_keeps_trying_for_more_than_a_day_then_sets_aside(defaul
     }
     assert redrive["maxReceiveCount"] * queue["visibility_timeout_seconds"] >= 86400
     assert dead_letter == {
-        "name": "scheduled-jobs-alerts-undeliverable",
+        "name": "scheduled-jobs-alert-queue-undeliverable",
         "sqs_managed_sse_enabled": True,
         "message_retention_seconds": 14 * 86400,
     }
@@ -1271,9 +1271,9 @@ def test_the_alert_queues_refuse_requests_without_tls(default_stack):
 def test_an_alert_in_the_alert_dead_letter_queue_alarms_to_the_topic(default_stack):
     _, alarm = named(default_stack, "aws_cloudwatch_metric_alarm", "undeliverable-alarm")
     assert alarm == {
-        "alarm_name": "scheduled-jobs-alerts-undeliverable-messages",
+        "alarm_name": "scheduled-jobs-alert-queue-undeliverable-messages",
         "alarm_description": "An alert could not be delivered to its channel (tried for more than 24 hours, or "
-        "refused): the alert function's log says why, and SQS queue scheduled-jobs-alerts-undeliverable keeps "
+        "refused): the alert function's log says why, and SQS queue scheduled-jobs-alert-queue-undeliverable keeps "
         "the alert",
         "namespace": "AWS/SQS",
         "metric_name": "ApproximateNumberOfMessagesVisible",

@@ -96,6 +96,11 @@ def ended_early_rule_name(name: str) -> str:
     return aws_name(name, "ended-early", kind="event_rule")
 
 
+def alert_queue_name(stack_name: str) -> str:
+    """The stack's alert queue (SQS names: at most 80 characters; a stack name has at most 32)."""
+    return f"{stack_name}-alert-queue"
+
+
 def alert_topic_name(stack_name: str) -> str:
     """The stack's alert topic, as the stack names it and ``make synth`` reports it."""
     return aws_name(stack_name, "alerts", kind="sns_topic")
