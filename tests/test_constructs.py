@@ -142,3 +142,22 @@ def test_execution_logging_off_leaves_no_log_group_nor_delivery_rights():
         for statement in json.loads(body["policy"])["Statement"]
     ]
     assert "DeliverExecutionLogs" not in sids
+
+
+def test_an_alert_queue_without_a_window_is_read_ten_messages_at_a_time():
+    """group_seconds = 0: no batching window, so SQS's default batch of ten (more needs a window)."""
+    from constructs_lib.alert_queue import AlertQueue
+    from constructs_lib.queue_event_source import QueueEventSource
+
+    app = cdktf.Testing.app()
+    stack = cdktf.TerraformStack(app, "own")
+    aws = AwsEnvironment(stack, "aws")
+    topic = AlertTopic(stack, "topic", name="own-alerts", aws=aws)
+    queue = AlertQueue(stack, "queue", name="own-alert-queue")
+    alert = AlertFunction(stack, "alert", name="own-alert", stack_name="own", aws=aws, topic=topic, alert_queue=queue)
+    QueueEventSource(stack, "source", queue=queue, function=alert, batching_window_seconds=0)
+    synthesized = json.loads(cdktf.Testing.synth(stack))
+    (mapping,) = resources(synthesized, "aws_lambda_event_source_mapping").values()
+    assert mapping["batch_size"] == 10
+    assert "maximum_batching_window_in_seconds" not in mapping
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
