@@ -21,6 +21,7 @@ __all__ = [
     "RunAlarms",
     "UndeliverableAlertsAlarm",
     "UndeliveredStartsAlarm",
+    "WatchdogAlarms",
 ]
 
 # Step Functions execution metrics, dimension StateMachineArn:
@@ -163,3 +164,43 @@ class UndeliverableAlertsAlarm(Construct):
             topic=topic,
             statistic="Maximum",
         )
+
+
+class WatchdogAlarms(Construct):
+    """The watchdog is watched: an alarm when it was not invoked in 15 minutes (missing data is a
+    breach: no invocation, no metric), and one when it failed in each of 15 minutes. Both notify
+    ``topic``. Exposes ``alarms`` by metric name."""
+
+    def __init__(self, scope: Construct, id_: str, *, function_name: str, name: str, topic: AlertTopic) -> None:
+        super().__init__(scope, id_)
+        common = {
+            "namespace": "AWS/Lambda",
+            "dimensions": {"FunctionName": function_name},
+            "statistic": "Sum",
+            "period": 300,
+            "evaluation_periods": 3,
+            "threshold": 1,
+            "alarm_actions": [topic.arn],
+        }
+        self.alarms: dict[str, Any] = {
+            "Invocations": CloudwatchMetricAlarm(
+                self,
+                "silent",
+                alarm_name=aws_name(name, "silent", kind="cloudwatch_alarm"),
+                alarm_description="The watchdog was not invoked for 15 minutes: missed runs would not be reported",
+                metric_name="Invocations",
+                comparison_operator="LessThanThreshold",
+                treat_missing_data="breaching",
+                **common,
+            ),
+            "Errors": CloudwatchMetricAlarm(
+                self,
+                "failing",
+                alarm_name=aws_name(name, "failing", kind="cloudwatch_alarm"),
+                alarm_description="The watchdog failed for 15 minutes: see its log; missed runs may not be reported",
+                metric_name="Errors",
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                **common,
+            ),
+        }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from lambda_src.contract import (
     WEBHOOK_PARAMETER_VARIABLE,
 )
 
-__all__ = ["HANDLER", "LAMBDA_SOURCE", "AlertFunction"]
+__all__ = ["HANDLER", "LAMBDA_SOURCE", "RUNTIME", "AlertFunction", "staged_source"]
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda_src"
 HANDLER = f"{LAMBDA_SOURCE.name}.alert.handler"
@@ -59,18 +59,21 @@ MODEL_SOURCE = Path(__file__).resolve().parent / "model"
 SHARED_MODEL_MODULES = ("__init__.py", "schedule_expression.py", "time_zone.py")
 
 
-def _staged_source(source: Path, zones: Sequence[str] = ()) -> str:
+def staged_source(source: Path, zones: Sequence[str] = (), *, files: Mapping[str, str] | None = None) -> str:
     """The function's package in a folder of its own: the ``.py`` files of ``source`` under its own
     name (``lambda_src/*.py``, so caches and editor files stay out of the zip and out of the asset
     hash), the shared schedule model (``constructs_lib/model/``), and the part of the pinned tz
     database its zones need (``tzdata/``: the name list, and each zone's file), so that times in a
-    job's zone read the same in the alert as in the preview, whatever the runtime's own zone files."""
+    job's zone read the same in the alert as in the preview, whatever the runtime's own zone files.
+    ``files``: more files for the package's own folder, by name (the watchdog's list of jobs)."""
     staging = Path(tempfile.mkdtemp(prefix="alert-lambda-"))
     atexit.register(shutil.rmtree, staging, ignore_errors=True)  # synth has copied it by then
     package = staging / source.name
     package.mkdir()
     for path in sorted(source.glob("*.py")):
         shutil.copy2(path, package / path.name)
+    for name, text in sorted((files or {}).items()):
+        (package / name).write_text(text)
     model = staging / "constructs_lib" / "model"
     model.mkdir(parents=True)
     (model.parent / "__init__.py").write_text('"""Only the schedule model, shipped with the alert Lambda."""\n')
@@ -188,7 +191,7 @@ class AlertFunction(Construct):
             description="The scheduled jobs' alert Lambda: logs, publishes and posts alerts",
             statements=statements,
         )
-        asset = TerraformAsset(self, "code", path=_staged_source(source, zones), type=AssetType.ARCHIVE)
+        asset = TerraformAsset(self, "code", path=staged_source(source, zones), type=AssetType.ARCHIVE)
         self.function = LambdaFunction(
             self,
             "function",

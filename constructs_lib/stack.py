@@ -7,7 +7,7 @@ from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
-from constructs_lib.alarm import AlertFunctionAlarms, UndeliverableAlertsAlarm, UndeliveredStartsAlarm
+from constructs_lib.alarm import AlertFunctionAlarms, UndeliverableAlertsAlarm, UndeliveredStartsAlarm, WatchdogAlarms
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.alert_topic import AlertTopic
@@ -30,6 +30,7 @@ from constructs_lib.network import ExistingNetwork, JobNetwork, Network
 from constructs_lib.queue_event_source import QueueEventSource
 from constructs_lib.scheduled_job import ScheduledJob
 from constructs_lib.scheduler import ScheduleGroup
+from constructs_lib.watchdog import Watchdog
 
 __all__ = ["ScheduledJobsStack"]
 
@@ -157,6 +158,31 @@ class ScheduledJobsStack(TerraformStack):
             )
             for job in config.jobs
         ]
+        self.watchdog = None
+        if any(job.enabled for job in config.jobs):
+            self.watchdog = Watchdog(
+                self,
+                "watchdog",
+                name=f"{name}-watchdog",
+                stack_name=name,
+                aws=aws,
+                jobs=self.jobs,
+                schedule_group=self.schedule_group.name if self.schedule_group else None,
+                alert_queue=self.alert_queue,
+                channels=[channel for channel in self.alert.channels if channel != "log"],
+                undelivered=self.dead_letter_queue,
+                recoveries=config.alert.recoveries,
+                log_retention_days=config.alert.log_retention_days,
+                log_key=log_key,
+                tracing=config.stack.tracing,
+            )
+            WatchdogAlarms(
+                self,
+                "watchdog-alarms",
+                function_name=self.watchdog.function_name,
+                name=self.watchdog.name,
+                topic=self.topic,
+            )
         self._outputs(aws)
         if config.stack.backend is not None:
             self._backend(config.stack.backend)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 __all__ = [
+    "ALERT_CHANNELS_VARIABLE",
     "ALERT_DEAD_LETTER_URL_VARIABLE",
     "ALERT_QUEUE_MAX_RECEIVES",
     "ALERT_QUEUE_URL_VARIABLE",
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_CHATWORK_API_BASE",
     "ENDED_EARLY_STATUSES",
     "ERROR_FAILED_TO_START",
+    "ERROR_MISSED",
     "ERROR_NOT_STARTED",
     "ERROR_PREVIOUS_RUN",
     "ERROR_RETRYABLE_EXIT",
@@ -31,6 +33,8 @@ __all__ = [
     "PLACEMENT_ERRORS",
     "SNS_TOPIC_VARIABLE",
     "STACK_NAME_VARIABLE",
+    "UNDELIVERED_QUEUE_URL_VARIABLE",
+    "WATCHED_JOBS_FILE",
     "WEBHOOK_PARAMETER_VARIABLE",
     "AlertDeliveryError",
     "AlertPayload",
@@ -47,6 +51,11 @@ SNS_TOPIC_VARIABLE = "SNS_TOPIC_ARN"
 STACK_NAME_VARIABLE = "STACK_NAME"
 ALERT_QUEUE_URL_VARIABLE = "ALERT_QUEUE_URL"  # where a channel's alert waits for delivery
 ALERT_DEAD_LETTER_URL_VARIABLE = "ALERT_DEAD_LETTER_QUEUE_URL"  # where a refused channel's alerts go
+# The watchdog's: the channels it queues a missed run's (or a recovery's) alert for, comma-separated,
+# the schedules' dead-letter queue it looks into, and the list of jobs it watches (in its package).
+ALERT_CHANNELS_VARIABLE = "ALERT_CHANNELS"
+UNDELIVERED_QUEUE_URL_VARIABLE = "UNDELIVERED_QUEUE_URL"
+WATCHED_JOBS_FILE = "watched_jobs.json"
 
 # The alert queue (constructs_lib.alert_queue) and its consumer (lambda_src.delivery) agree on these:
 # a message the function received comes back after this long unless the function says otherwise
@@ -90,6 +99,8 @@ ERROR_PREVIOUS_RUN = "Job.PreviousRunStillRunning"
 
 # A schedule gave up starting the run (its message in the dead-letter queue): the job never ran.
 ERROR_NOT_STARTED = "Schedule.StartFailed"
+# No execution started within the job's grace period after its scheduled time (the watchdog).
+ERROR_MISSED = "Schedule.Missed"
 
 # Executions that end without reaching the state machine's alert step, reported through an
 # EventBridge rule on their status change; their alert's error is "Execution.<status>".
@@ -138,3 +149,9 @@ class AlertPayload(TypedDict, total=False):
     alertId: str  # the alert's id where there is no execution (a start that failed: its SQS message)
     schedule: str  # the job's schedule expression: the alert names the next run
     timezone: str  # the schedule's IANA zone, when it has one: times are shown in it too
+    graceSeconds: int  # a missed run's: how long after its time the watchdog waited
+    recovered: bool  # a "recovered" alert (the watchdog's), with the fields below
+    failedRuns: int  # the failed runs just before the success
+    missedRuns: int  # or the fire times missed between it and the success before
+    since: str  # when the job broke: the first failed run's start, or the first missed time
+    lastFailure: dict  # {"status": FAILED | TIMED_OUT | ABORTED | MISSED, "execution": ARN}

@@ -54,6 +54,9 @@ CHATWORK_MESSAGE_LIMIT = 20000
 EMAIL_BODY_LIMIT = 200_000
 
 
+RECOVERED = "recovered"  # the kind of a "recovered" alert (lambda_src.message)
+
+
 @dataclass(frozen=True)
 class Part:
     """One message of a channel: ``document`` in the channel's format (Slack: the JSON body;
@@ -82,14 +85,20 @@ def sections(alerts: Sequence[Alert]) -> list[_Section]:
         noun = "run" if all(alerts[i].job for i in members) else "alert"
         where = f" in {region}" if region else ""
         members.sort(key=lambda i: (alerts[i].due or "", alerts[i].job or "", alerts[i].alert_id or ""))
-        result.append(_Section(f"{count} {noun}{'s' if count != 1 else ''}: {kind}{where}", tuple(members)))
+        if kind == RECOVERED:
+            heading = f"{count} job{'s' if count != 1 else ''} recovered{where}"
+        else:
+            heading = f"{count} {noun}{'s' if count != 1 else ''}: {kind}{where}"
+        result.append(_Section(heading, tuple(members)))
     return result
 
 
 def headline(alerts: Sequence[Alert], *, stack: str) -> str:
     """``[stack] 200 runs failed: Fargate had no capacity`` (the kind only when all share it)."""
     kinds = {alert.kind or alert.title for alert in alerts}
-    noun = "runs failed" if all(alert.job for alert in alerts) else "alerts"
+    if kinds == {RECOVERED}:
+        return f"[{stack}] {len(alerts)} jobs recovered"
+    noun = "runs failed" if all(alert.job for alert in alerts) and RECOVERED not in kinds else "alerts"
     return f"[{stack}] {len(alerts)} {noun}" + (f": {next(iter(kinds))}" if len(kinds) == 1 else "")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from lambda_src.contract import (
     ERROR_FAILED_TO_START,
+    ERROR_MISSED,
     ERROR_NOT_STARTED,
     ERROR_PREVIOUS_RUN,
     ERROR_RETRYABLE_EXIT,
@@ -89,6 +90,11 @@ def describe(event: Any, *, log_tail: tuple[str, ...] = ()) -> Alert:
         return _unrecognised(event)
     if event.get("test") is True:
         return _test_alert(event)
+    if event.get("recovered") is True and isinstance(event.get("job"), str):
+        try:
+            return _recovered(event)
+        except Exception as error:  # a payload of the right shape with surprising values
+            return _unrecognised(event, note=f"({type(error).__name__} while reading it: {error})")
     if not isinstance(event.get("job"), str) or not isinstance(event.get("error"), str):
         return _unrecognised(event)
     try:
@@ -122,7 +128,7 @@ def _failed_run(event: dict[str, Any]) -> Alert:
     facts.append(("Error", error))
     if task and task.get("TaskArn"):
         facts.append(("Task", str(task["TaskArn"])))
-    upcoming = _next_run(_text(event.get("schedule")), zone, after=gave_up or started)
+    upcoming = _next_run(_text(event.get("schedule")), zone, after=gave_up or started or scheduled)
     if upcoming:
         facts.append(("Next run", _show_time(upcoming) + _in_zone(upcoming, zone)))
     facts.append(("Run it now", f"make run JOB={job}"))
@@ -137,10 +143,12 @@ def _failed_run(event: dict[str, Any]) -> Alert:
             )
         )
     machine = _text(event.get("stateMachine"))
-    if error == ERROR_PREVIOUS_RUN and machine and region:
+    if error in (ERROR_PREVIOUS_RUN, ERROR_MISSED) and machine and region:
         links.append(
             (
-                "Running executions (Step Functions console)",
+                "Executions (Step Functions console)"
+                if error == ERROR_MISSED
+                else "Running executions (Step Functions console)",
                 f"{console}/states/home?region={region}#/statemachines/view/{machine}",
             )
         )
@@ -245,6 +253,15 @@ def _what_happened(
             "the run was never started",
             f"The schedule could not start the run, even after retrying, so the job did not run. It said: {said}.",
         )
+    if error == ERROR_MISSED:
+        grace = event.get("graceSeconds")
+        within = f" within {format_duration(grace)}" if isinstance(grace, int) else ""
+        found = _clip(cause, 1000) if isinstance(cause, str) and cause else "nothing more"
+        return (
+            "the run did not start",
+            f"No run of the job started{within} of its scheduled time, so the job did not run. The check found: "
+            f"{found}",
+        )
     if error == ERROR_PREVIOUS_RUN:
         return (
             "the previous run was still running",
@@ -274,6 +291,58 @@ def _what_happened(
     return (
         error,
         f"The run failed with {error} and was not retried. Cause: {_clip(cause, RAW_LIMIT) if cause else 'none given'}",
+    )
+
+
+def _recovered(event: dict[str, Any]) -> Alert:
+    """The first successful run after failed, timed-out, aborted or missed ones (the watchdog's)."""
+    job = event["job"]
+    stack = _text(event.get("stack")) or "?"
+    execution = _text(event.get("execution"))
+    partition, region = _arn_location(execution or _text(event.get("stateMachine")))
+    since = _time(event.get("since"))
+    ended = _time(event.get("gaveUpAt"))
+    last = event.get("lastFailure") if isinstance(event.get("lastFailure"), dict) else {}
+    failed, missed = event.get("failedRuns"), event.get("missedRuns")
+    if isinstance(failed, int) and failed > 0:
+        status = {"TIMED_OUT": " (the last one timed out)", "ABORTED": " (the last one was aborted)"}
+        earlier = f"{failed} failed run{'s' if failed != 1 else ''}{status.get(str(last.get('status')), '')}"
+    elif isinstance(missed, int) and missed > 0:
+        earlier = f"{missed} missed run{'s' if missed != 1 else ''}"
+    else:
+        earlier = "a failure"
+    broken = (
+        f" The job was broken for {format_duration(int((ended - since).total_seconds()))}." if since and ended else ""
+    )
+    what = f"{job} ran successfully again, after {earlier}.{broken}"
+    facts = [("Job", job), ("Stack", stack), ("Region", region or "?")]
+    if since:
+        facts.append(("Broken since", _show_time(since)))
+    if ended:
+        facts.append(("Succeeded", _show_time(ended)))
+    console = CONSOLE.get(partition or "aws", CONSOLE["aws"])
+    links = []
+    for label, arn in (("Execution", execution), ("Last failed execution", _text(last.get("execution")))):
+        if arn and region:
+            links.append(
+                (
+                    f"{label} (Step Functions console)",
+                    f"{console}/states/home?region={region}#/v2/executions/details/{arn}",
+                )
+            )
+    record = {"level": "INFO", "message": f"scheduled job {job} recovered", "alert_id": execution, "stack": stack,
+              "job": job, "what": what, "execution": execution}  # fmt: skip
+    return Alert(
+        title=f"[{stack}] {job} recovered",
+        what=what,
+        facts=tuple(facts),
+        links=tuple(links),
+        alert_id=execution,
+        record=record,
+        kind="recovered",
+        job=job,
+        region=region,
+        due=f"succeeded {_show_time(ended)}" if ended else None,
     )
 
 

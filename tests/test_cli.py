@@ -107,7 +107,7 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     stack_dir = previous_output / "stacks" / "scheduled-jobs"
     assert result.stdout.splitlines() == [
         f"Synthesized stack 'scheduled-jobs' (ap-northeast-1) into {stack_dir}",
-        "  62 resources, 1 job(s):",
+        "  74 resources, 1 job(s):",
         "",
         "  job              schedule           zone  size               timeout  launches, waiting at most  runs",
         "  run-once-a-hour  cron(0 * * * ? *)  UTC   256 cpu / 512 MiB  1 h      4, 7 s                     "
@@ -145,10 +145,12 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     patterns = (ROOT / ".gitignore").read_text().splitlines()
     for name in ("terraform.scheduled-jobs.tfstate", "terraform.scheduled-jobs.tfstate.backup"):
         assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), f"{name} is not in .gitignore"
-    (function,) = synthesized["resource"]["aws_lambda_function"].values()
-    archive = stack_dir / function["filename"]
+    functions = {body["function_name"]: body for body in synthesized["resource"]["aws_lambda_function"].values()}
+    assert sorted(functions) == ["scheduled-jobs-alert", "scheduled-jobs-watchdog"]
+    archive = stack_dir / functions["scheduled-jobs-alert"]["filename"]
     assert archive.is_file()
     assert_the_package_runs_with_the_standard_library_alone(archive, tmp_path.parent / f"{tmp_path.name}-unzipped")
+    assert_the_watchdog_knows_the_job(stack_dir / functions["scheduled-jobs-watchdog"]["filename"], tmp_path.parent)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]  # no staging folders left
 
 
@@ -175,6 +177,7 @@ def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where
             "lambda_src/message.py",
             "lambda_src/task_log.py",
             "lambda_src/undelivered.py",
+            "lambda_src/watchdog.py",
             "tzdata/",
             "tzdata/__init__.py",
             "tzdata/zoneinfo/",
@@ -199,6 +202,34 @@ def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where
     )
     result = subprocess.run([sys.executable, "-S", "-c", code], cwd=where, capture_output=True, text=True, check=True)
     assert result.stdout == "Mon 2026-11-30 01:00 UTC = Mon 2026-11-30 01:00 UTC\n"
+
+
+def assert_the_watchdog_knows_the_job(archive: Path, where: Path) -> None:
+    """The watchdog's package is the same code with the list of the jobs it watches: names, no ARN;
+    its missed-run check runs from the package alone."""
+    with zipfile.ZipFile(archive) as zipped:
+        watched = json.loads(zipped.read("lambda_src/watched_jobs.json"))
+        zipped.extractall(where / "watchdog-unzipped")
+    assert watched == [
+        {
+            "grace_seconds": 600,
+            "job": "run-once-a-hour",
+            "rule": "scheduled-jobs-run-once-a-hour",
+            "schedule": "cron(0 * * * ? *)",
+            "state_machine": "scheduled-jobs-run-once-a-hour",
+            "timezone": None,
+        }
+    ]
+    code = (
+        "import datetime as dt\nfrom pathlib import Path\nfrom lambda_src.watchdog import load_watched, missed_runs\n"
+        "(job,) = load_watched(Path('lambda_src/watched_jobs.json'))\n"
+        "t = lambda h, m: dt.datetime(2026, 12, 1, h, m, tzinfo=dt.UTC)\n"
+        "print(missed_runs(job, starts=[t(1, 0)], since=t(0, 15), until=t(2, 15)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code], cwd=where / "watchdog-unzipped", capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[datetime.datetime(2026, 12, 1, 2, 0, tzinfo=datetime.timezone.utc)]\n"
 
 
 def test_failed_synthesis_keeps_the_previous_output(tmp_path, previous_output, monkeypatch, default_config):
@@ -413,12 +444,13 @@ def test_more_rules_than_the_default_bus_quota_is_a_warning():
 def test_the_rules_warning_counts_the_synthesized_stacks_rules(tmp_path, monkeypatch, capsys):
     import main
 
-    monkeypatch.setattr(main, "DEFAULT_BUS_RULES_QUOTA", 1)  # the shipped job makes 2: schedule, ended-early
+    # The shipped job makes 2 (schedule, ended-early), the watchdog 2 (its tick, recoveries).
+    monkeypatch.setattr(main, "DEFAULT_BUS_RULES_QUOTA", 1)
     monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
     monkeypatch.setenv("JOBS_CONFIG", str(DEFAULT_CONFIG))
     assert main.main([]) == 0
     (warning,) = [line for line in capsys.readouterr().err.splitlines() if "rules on the default event bus" in line]
-    assert warning.startswith("warning: the stack puts 2 rules on the default event bus ")
+    assert warning.startswith("warning: the stack puts 4 rules on the default event bus ")
     assert "default quota of 1 rules per bus" in warning
 
 

@@ -94,7 +94,7 @@ def test_unknown_key_lists_the_allowed_ones():
     assert job_problems(memroy="512") == [
         "jobs[0] (report).memroy: unknown key (allowed: name, schedule, timezone, flexible_window_minutes, "
         "image, command, "
-        "cpu, memory, enabled, environment, secrets, task_role_policy_arns, task_role_statements, "
+        "cpu, memory, enabled, grace_minutes, environment, secrets, task_role_policy_arns, task_role_statements, "
         "readonly_root_filesystem, log_retention_days, timeout_seconds, capacity, "
         "concurrency, retry)"
     ]
@@ -1113,3 +1113,44 @@ def test_a_config_file_over_the_size_cap_is_refused_before_it_is_read(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert caught.value.problems == [f"{path}: 1,048,578 bytes (allowed: at most 1,048,576; a jobs.toml is a few KiB)"]
+
+
+# --- the watchdog's grace ------------------------------------------------------------------------
+
+
+def job_with(**fields: str):
+    lines = [line for line in JOB.strip().splitlines() if line.split(" = ")[0] not in fields]
+    lines += [f"{key} = {value}" for key, value in fields.items()]
+    return parse_config(STACK + "\n".join(lines) + "\n").jobs[0]
+
+
+@pytest.mark.parametrize(
+    ("fields", "seconds"),
+    [
+        ({}, 600),  # a daily job: 10 minutes
+        ({"timezone": '"Asia/Tokyo"', "flexible_window_minutes": "15"}, 25 * 60),  # 10 past the window
+        ({"schedule": '"rate(5 minutes)"'}, 120),  # half the 5 minutes between runs, in whole minutes
+        ({"schedule": '"rate(1 minute)"'}, 60),  # at least a minute
+        ({"grace_minutes": "45"}, 45 * 60),
+    ],
+)
+def test_the_grace_before_a_run_is_reported_missed(fields, seconds):
+    assert job_with(**fields).grace_seconds == seconds
+
+
+def test_grace_minutes_out_of_range_or_too_long_is_refused():
+    assert job_problems(grace_minutes="0") == [
+        "jobs[0] (report).grace_minutes: 0 is out of range (allowed: at least 1)"
+    ]
+    assert job_problems(schedule='"rate(1 hour)"', grace_minutes="60") == [
+        "jobs[0] (report).grace_minutes: 60 minutes is not shorter than the time between runs of rate(1 hour) (1 h) "
+        "(allowed: 1 to 59)"
+    ]
+    assert job_problems(timezone='"Asia/Tokyo"', flexible_window_minutes="15", grace_minutes="15") == [
+        "jobs[0] (report).grace_minutes: 15 minutes is not longer than flexible_window_minutes 15: a run may start "
+        "that late and still be on time (allowed: 16 or more)"
+    ]
+    assert job_problems(grace_minutes='"soon"') == [
+        'jobs[0] (report).grace_minutes: "soon" is not a whole number (allowed: a whole number without quotes, '
+        "for example 256)"
+    ]

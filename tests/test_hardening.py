@@ -22,8 +22,12 @@ def role_statements(stack, path):
 def test_tracing_is_off_by_default(default_stack):
     (machine,) = resources(default_stack, "aws_sfn_state_machine").values()
     assert "tracing_configuration" not in machine
-    (function,) = resources(default_stack, "aws_lambda_function").values()
-    assert "tracing_config" not in function
+    functions = resources(default_stack, "aws_lambda_function").values()
+    assert sorted(function["function_name"] for function in functions) == [
+        "scheduled-jobs-alert",
+        "scheduled-jobs-watchdog",
+    ]
+    assert [function for function in functions if "tracing_config" in function] == []
     for body in resources(default_stack, "aws_iam_role_policy").values():
         assert not any(action.startswith("xray:") for s in policy(body)["Statement"] for action in s["Action"])
 
@@ -35,9 +39,11 @@ def test_tracing_traces_every_state_machine_and_the_alert_lambda(multi_stack):
         assert machine["tracing_configuration"] == {"enabled": True}
     for job in MULTI_JOBS:
         assert role_statements(multi_stack, f"job-{job}_state-machine_role_policy")["WriteTraces"] == XRAY
-    _, function = named(multi_stack, "aws_lambda_function", "alert_function")
-    assert function["tracing_config"] == {"mode": "Active"}
+    for path in ("alert_function", "watchdog_function"):
+        _, function = named(multi_stack, "aws_lambda_function", path)
+        assert function["tracing_config"] == {"mode": "Active"}
     assert role_statements(multi_stack, "alert_role_policy")["WriteTraces"] == XRAY
+    assert role_statements(multi_stack, "watchdog_role_policy")["WriteTraces"] == XRAY
 
 
 def test_container_insights_is_an_explicit_setting(default_stack, multi_stack):
@@ -49,7 +55,7 @@ def test_container_insights_is_an_explicit_setting(default_stack, multi_stack):
 
 def test_without_log_kms_no_log_group_names_a_key(default_stack):
     groups = resources(default_stack, "aws_cloudwatch_log_group")
-    assert len(groups) == 3  # the job's task, its state machine, the alert Lambda
+    assert len(groups) == 4  # the job's task, its state machine, the alert Lambda, the watchdog
     assert [group for group in groups.values() if "kms_key_id" in group] == []
     assert [key["description"] for key in resources(default_stack, "aws_kms_key").values()] == [
         "Encrypts the alert topic scheduled-jobs-alerts"
@@ -59,11 +65,11 @@ def test_without_log_kms_no_log_group_names_a_key(default_stack):
 def test_log_kms_encrypts_every_log_group_with_the_stack_s_key(multi_stack):
     key = ids(multi_stack, "aws_kms_key", "log-key", "arn")
     groups = resources(multi_stack, "aws_cloudwatch_log_group")
-    # 4 jobs' tasks and state machines, the alert Lambda, the flow logs
-    assert len(groups) == 10
+    # 4 jobs' tasks and state machines, the alert Lambda, the watchdog, the flow logs
+    assert len(groups) == 11
     assert {group["kms_key_id"] for group in groups.values()} == {key}  # a KeyError if one has none
     assert sorted(group["name"].split("/")[1] + "/" + group["name"].split("/")[2] for group in groups.values()) == [
-        "aws/lambda",
+        *["aws/lambda"] * 2,
         *["aws/vendedlogs"] * 4,
         *["ecs/batch-every-5-minutes", "ecs/batch-idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x"],
         *["ecs/batch-nightly-report", "ecs/batch-thumbnails"],

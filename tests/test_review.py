@@ -83,8 +83,8 @@ def test_the_page_says_what_runs_when_and_what_failure_triggers(multi_stack):
     assert [[cell.strip() for cell in row.split("|")[1:4]] for row in costs if row.startswith("| ")] == [
         ["what", "count", "a month"],
         ["KMS key", "2", "$2.00"],  # the alert topic's and the log key
-        ["CloudWatch alarm", "16", "$1.60"],  # 3 per job, the Lambda's 2, the two dead-letter queues'
-        ["in all", "", "$3.60"],
+        ["CloudWatch alarm", "18", "$1.80"],  # 3 per job, each Lambda's 2, the two dead-letter queues'
+        ["in all", "", "$3.80"],
     ]
     assert "NAT gateway" not in page  # no NAT in this stack
 
@@ -172,7 +172,7 @@ def test_the_roles_table_lists_every_statement(default_stack):
         "([prices](https://aws.amazon.com/vpc/pricing/)) |",
         "| KMS key | 1 | $1.00 | $1 a month for each customer-managed key, plus $0.03 per 10,000 requests "
         "([prices](https://aws.amazon.com/kms/pricing/)) |",
-        "| CloudWatch alarm | 7 | $0.70 | $0.10 a month for each standard-resolution alarm, the first 10 of the "
+        "| CloudWatch alarm | 9 | $0.90 | $0.10 a month for each standard-resolution alarm, the first 10 of the "
         "account free ([prices](https://aws.amazon.com/cloudwatch/pricing/)) |",
-        "| in all | | $38.20 | |",
+        "| in all | | $38.40 | |",
     ]

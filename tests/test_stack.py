@@ -240,6 +240,7 @@ def test_roles_and_their_names(default_stack):
     assert names == sorted(
         [
             "scheduled-jobs-alert",
+            "scheduled-jobs-watchdog",
             f"{NAME}-events",
             f"{NAME}-sfn",
             f"{NAME}-exec",
@@ -697,8 +698,10 @@ def test_no_secret_can_reach_the_plan_or_the_state(default_stack, multi_stack):
 
 
 def test_alert_function_is_shared_by_all_jobs(multi_stack):
-    (function_name, _), *others = resources(multi_stack, "aws_lambda_function").items()
-    assert others == []
+    function_name, _ = named(multi_stack, "aws_lambda_function", "alert_function")
+    others = [body["function_name"] for name, body in resources(multi_stack, "aws_lambda_function").items()
+              if name != function_name]  # fmt: skip
+    assert others == ["batch-watchdog"]
     alert = ref("aws_lambda_function", function_name, "arn")
     for job in ("nightly-report", "every-5-minutes"):
         for branch in definition(multi_stack, job)["States"]["NotifyFailure"]["Branches"]:
@@ -943,6 +946,7 @@ def test_every_alarm_notifies_the_one_topic(multi_stack):
     assert sorted(alarm["metric_name"] for alarm in alarms) == sorted(
         ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] * 4
         + ["Errors", "Throttles", "NumberOfMessagesSent", "ApproximateNumberOfMessagesVisible"]
+        + ["Invocations", "Errors"]  # the watchdog's
     )
     assert {json.dumps(alarm["alarm_actions"]) for alarm in alarms} == {json.dumps([topic])}
 
@@ -1045,7 +1049,12 @@ def test_only_its_rule_may_invoke_the_alert_function(default_stack):
         "source_arn": ids(default_stack, "aws_cloudwatch_event_rule", f"job-{JOB}_ended-early_rule", "arn"),
         "source_account": data_ref(default_stack, "aws_caller_identity", "account_id"),
     }
-    assert len(resources(default_stack, "aws_lambda_permission")) == 1
+    # The only other permissions are the watchdog's, for its own two rules.
+    others = [body for body in resources(default_stack, "aws_lambda_permission").values() if body != permission]
+    assert [(body["statement_id"], body["function_name"]) for body in others] == [
+        (rule, ids(default_stack, "aws_lambda_function", "watchdog_function", "function_name"))
+        for rule in ("scheduled-jobs-watchdog-recovered", "scheduled-jobs-watchdog-tick")
+    ]
 
 
 def test_exit_codes_are_read_from_the_parsed_task_only_where_codes_are_declared(default_stack, multi_stack):
@@ -1185,6 +1194,9 @@ def test_dead_letter_queue_takes_only_the_stacks_rules_and_alarms_when_it_holds_
         "alarm_actions": [ids(default_stack, "aws_sns_topic", "alert-topic", "arn")],
     }
     for name, target in resources(default_stack, "aws_cloudwatch_event_target").items():
+        if name.startswith("watchdog_"):  # a watchdog event in this queue would read as a failed start
+            assert "dead_letter_config" not in target
+            continue
         assert target["dead_letter_config"] == {"arn": arn_}, name  # the ended-early targets too
 
 
@@ -1359,3 +1371,102 @@ def test_past_sqs_s_policy_size_the_queue_names_the_stack_s_rules_by_their_prefi
     names = [f"scheduled-jobs-job-{n:03d}-ended-early" for n in range(200)]
     assert rule_arns_fit_a_queue_policy(names[:77])  # 1,024 + 77 x 93 = 8,185 bytes
     assert not rule_arns_fit_a_queue_policy(names[:78])  # 8,278
+
+
+# --- the watchdog -----------------------------------------------------------------------------------
+
+SYNC_JOB = "idempotent-sync-job-with-a-name-that-uses-all-sixty-four-chars-x"
+
+
+def test_the_watchdog_runs_every_5_minutes_with_its_own_narrow_role(multi_stack):
+    _, function = named(multi_stack, "aws_lambda_function", "watchdog_function")
+    assert function["handler"] == "lambda_src.watchdog.handler"
+    assert function["environment"] == {
+        "variables": {
+            "STACK_NAME": "batch",
+            "ALERT_QUEUE_URL": ids(multi_stack, "aws_sqs_queue", "alert-queue_waiting", "url"),
+            "ALERT_CHANNELS": "email,slack,chatwork",
+            "UNDELIVERED_QUEUE_URL": ids(multi_stack, "aws_sqs_queue", "undelivered_queue", "url"),
+        }
+    }
+    assert (function["timeout"], function["reserved_concurrent_executions"]) == (60, 2)
+    _, rule = named(multi_stack, "aws_cloudwatch_event_rule", "watchdog_tick-rule")
+    assert rule == {
+        "name": "batch-watchdog-tick",
+        "description": "Every 5 minutes: look for scheduled runs that did not start",
+        "schedule_expression": "rate(5 minutes)",
+    }
+    _, body = named(multi_stack, "aws_iam_role_policy", "watchdog_role_policy")
+    # The enabled jobs only (every-5-minutes is disabled), each by name; nothing it could change.
+    statements = statements_by_sid(policy(body))
+    assert statements["ListRuns"]["Action"] == ["states:ListExecutions"]
+    assert statements["ListRuns"]["Resource"] == [
+        arn(multi_stack, "states", f"stateMachine:batch-{job}") for job in ("nightly-report", SYNC_JOB, "thumbnails")
+    ]
+    assert statements["ReadRules"] == {
+        "Sid": "ReadRules",
+        "Effect": "Allow",
+        "Action": ["events:DescribeRule", "events:ListTargetsByRule"],
+        "Resource": [
+            arn(multi_stack, "events", "rule/batch-idempotent-sync-job-with-a-name-that-uses-all-six-3e432595"),
+            arn(multi_stack, "events", "rule/batch-thumbnails"),
+        ],
+    }
+    assert statements["ReadSchedules"]["Action"] == ["scheduler:GetSchedule"]
+    assert statements["ReadSchedules"]["Resource"] == [
+        arn(multi_stack, "scheduler", "schedule/batch/batch-nightly-report")
+    ]
+    assert statements["CountUndelivered"]["Action"] == ["sqs:GetQueueAttributes"]
+    assert statements["CountUndelivered"]["Resource"] == [ids(multi_stack, "aws_sqs_queue", "undelivered_queue", "arn")]
+    assert statements["QueueAlerts"]["Action"] == ["sqs:SendMessage"]
+    assert statements["QueueAlerts"]["Resource"] == [ids(multi_stack, "aws_sqs_queue", "alert-queue_waiting", "arn")]
+    assert sorted(statements) == sorted(
+        ["WriteLogs", "ListRuns", "ReadRules", "ReadSchedules", "CountUndelivered", "QueueAlerts", "WriteTraces"]
+    )
+
+
+def test_a_run_of_the_stack_that_succeeded_reaches_the_watchdog(default_stack):
+    _, rule = named(default_stack, "aws_cloudwatch_event_rule", "watchdog_recovered-rule")
+    assert json.loads(rule["event_pattern"]) == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "status": ["SUCCEEDED"],
+            "stateMachineArn": [{"prefix": arn(default_stack, "states", "stateMachine:scheduled-jobs-")}],
+        },
+    }
+    for path in ("watchdog_recovered", "watchdog_tick"):
+        _, target = named(default_stack, "aws_cloudwatch_event_target", f"{path}-target")
+        assert target == {
+            "rule": ids(default_stack, "aws_cloudwatch_event_rule", f"{path}-rule", "name"),
+            "target_id": "watchdog",
+            "arn": ids(default_stack, "aws_lambda_function", "watchdog_function", "arn"),
+        }
+        _, permission = named(default_stack, "aws_lambda_permission", f"{path}-permission")
+        assert permission["source_arn"] == ids(default_stack, "aws_cloudwatch_event_rule", f"{path}-rule", "arn")
+        assert permission["principal"] == "events.amazonaws.com"
+
+
+def test_the_watchdog_is_watched(default_stack):
+    name = ids(default_stack, "aws_lambda_function", "watchdog_function", "function_name")
+    topic = ids(default_stack, "aws_sns_topic", "alert-topic", "arn")
+    _, silent = named(default_stack, "aws_cloudwatch_metric_alarm", "watchdog-alarms_silent")
+    _, failing = named(default_stack, "aws_cloudwatch_metric_alarm", "watchdog-alarms_failing")
+    common = {"namespace": "AWS/Lambda", "dimensions": {"FunctionName": name}, "statistic": "Sum", "period": 300,
+              "evaluation_periods": 3, "threshold": 1, "alarm_actions": [topic]}  # fmt: skip
+    assert silent == {
+        **common,
+        "alarm_name": "scheduled-jobs-watchdog-silent",
+        "alarm_description": "The watchdog was not invoked for 15 minutes: missed runs would not be reported",
+        "metric_name": "Invocations",
+        "comparison_operator": "LessThanThreshold",
+        "treat_missing_data": "breaching",  # not invoked: no data at all
+    }
+    assert failing == {
+        **common,
+        "alarm_name": "scheduled-jobs-watchdog-failing",
+        "alarm_description": "The watchdog failed for 15 minutes: see its log; missed runs may not be reported",
+        "metric_name": "Errors",
+        "comparison_operator": "GreaterThanOrEqualToThreshold",
+        "treat_missing_data": "notBreaching",
+    }

@@ -59,8 +59,13 @@ def test_the_users_stack_snapshot_is_recorded_then_compared_then_updated(tmp_pat
     lines = changed.stderr.splitlines()
     assert lines[0] == "snapshot: stack 'acme-batch' (jobs.toml) differs from snapshots/acme-batch.json:"
     changed = [line.split()[2].split(".")[0] for line in lines if line.startswith("  ~ changed  ")]
-    # The schedule, and the alerts that name its next run: each ended-early target and the state machine.
-    assert changed == ["aws_cloudwatch_event_target"] * 2 + ["aws_scheduler_schedule", "aws_sfn_state_machine"]
+    # The schedule, the alerts that name its next run (each ended-early target and the state machine),
+    # and the watchdog, whose package lists the schedules it expects.
+    assert changed == ["aws_cloudwatch_event_target"] * 2 + [
+        "aws_lambda_function",
+        "aws_scheduler_schedule",
+        "aws_sfn_state_machine",
+    ]
     assert '      -  "schedule_expression": "cron(0 8 ? * MON-FRI *)",' in lines
     assert '      +  "schedule_expression": "cron(30 8 ? * MON-FRI *)",' in lines
     assert lines[-1] == (

@@ -196,6 +196,17 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
         ),
         Need("SetAsideRefusedAlerts", ("sqs:SendMessage",), "dead_letter_queue"),
     ),
+    # The watchdog: it lists the executions of the stack's state machines, reads the rules and
+    # schedules that start them (to say what it found when a run did not start), counts the
+    # messages in the schedules' dead-letter queue, and queues its alerts. Read-only but the last.
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
+    "states:listRuns": (Need("ListRuns", ("states:ListExecutions",), "state_machines"),),
+    "events:readRules": (Need("ReadRules", ("events:DescribeRule", "events:ListTargetsByRule"), "rules"),),
+    "scheduler:readSchedules": (Need("ReadSchedules", ("scheduler:GetSchedule",), "schedules"),),
+    "sqs:countUndelivered": (Need("CountUndelivered", ("sqs:GetQueueAttributes",), "queue"),),
+    "sqs:queueAlerts": (Need("QueueAlerts", ("sqs:SendMessage",), "queue"),),
     # Publishing to an SNS topic encrypted with a customer-managed key:
     # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
     "sns:publish": (

@@ -433,6 +433,8 @@ class AlertSpec(ValueObject):
     #: alert queue's batching window; 0 sends each batch of up to 10 at once). 30 s, Alertmanager's
     #: group_wait: the runs that one capacity outage fails give up within seconds of each other.
     group_seconds: int = Field(default=30, ge=0, le=300)
+    #: The first successful run after a failed, timed-out, aborted or missed one says so, once.
+    recoveries: bool = True
 
     _retention = field_validator("log_retention_days")(_check_retention)
     _parameters = field_validator("webhook_ssm_parameter", "chatwork_token_ssm_parameter")(check_ssm_parameter_name)
@@ -523,6 +525,12 @@ class TaskRoleStatement(ValueObject):
         return resources
 
 
+# The watchdog's grace before a run that has not started is reported missed: EventBridge starts a
+# run within a minute of its time and retries a failed start for minutes, so ten minutes tell a
+# run that was not attempted from one that is slow to start.
+DEFAULT_GRACE_MINUTES = 10
+
+
 class JobSpec(ValueObject):
     """``[[jobs]]``: one scheduled Fargate job."""
 
@@ -540,6 +548,9 @@ class JobSpec(ValueObject):
     cpu: int
     memory: int
     enabled: bool = True
+    #: Alert when a scheduled run has not started this many minutes after its time (the watchdog).
+    #: Default: 10 minutes plus the flexible window, at most half the time between runs.
+    grace_minutes: int | None = Field(default=None, ge=1, le=1440)
     #: Plain environment variables. Their values are in the task definition, so in the Terraform
     #: plan and state: put anything secret in ``secrets``.
     environment: dict[str, str] = Field(default_factory=dict)
@@ -618,6 +629,29 @@ class JobSpec(ValueObject):
             raise ValueError(
                 f"{minutes} minutes is not shorter than the time between runs of {schedule}{shift} "
                 f"({format_duration(period)}) (allowed: 1 to {period // 60 - 1})"
+            )
+        return minutes
+
+    @field_validator("grace_minutes")
+    @classmethod
+    def _grace(cls, minutes: int | None, info: ValidationInfo) -> int | None:
+        """Longer than the flexible window (a run may start that late and still be on time), and
+        shorter than the time between runs (the next run's start must not pass for this one's)."""
+        if minutes is None or "schedule" not in info.data:
+            return minutes
+        flexible = info.data.get("flexible_window_minutes") or 0
+        if minutes <= flexible:
+            raise ValueError(
+                f"{minutes} minutes is not longer than flexible_window_minutes {flexible}: a run may start that "
+                f"late and still be on time (allowed: {flexible + 1} or more)"
+            )
+        schedule, zone = info.data["schedule"], info.data.get("timezone") or "UTC"
+        period = parse_schedule(schedule).shortest_gap_seconds(zone=zone)
+        if period is not None and minutes * 60 >= period:
+            shift = " in " + zone + ", daylight saving counted" if zone != "UTC" else ""
+            raise ValueError(
+                f"{minutes} minutes is not shorter than the time between runs of {schedule}{shift} "
+                f"({format_duration(period)}) (allowed: {flexible + 1} to {(period - 1) // 60})"
             )
         return minutes
 
@@ -753,6 +787,20 @@ class JobSpec(ValueObject):
     @property
     def parsed_schedule(self) -> Schedule:
         return parse_schedule(self.schedule)
+
+    @property
+    def grace_seconds(self) -> int:
+        """How long after its time a run may start before the watchdog reports it missed: the
+        job's ``grace_minutes``, or 10 minutes plus the flexible window, at most half the time
+        between runs (whole minutes, at least one past the flexible window)."""
+        if self.grace_minutes is not None:
+            return self.grace_minutes * 60
+        flexible = self.flexible_window_minutes or 0
+        minutes = DEFAULT_GRACE_MINUTES + flexible
+        period = self.parsed_schedule.shortest_gap_seconds(zone=self.timezone or "UTC")
+        if period is not None:
+            minutes = min(minutes, max(flexible + 1, period // 120))
+        return minutes * 60
 
     @property
     def shortest_gap_seconds(self) -> int | None:
