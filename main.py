@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from constructs_lib.model.config import Config, ConfigError, JobSpec, job_default_retry, load_config
 from constructs_lib.model.naming import alert_queue_name, alert_topic_name
 from constructs_lib.model.schedule_expression import format_duration
+from lambda_src.contract import missed_run_reported_within
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = ROOT / "jobs.toml"
@@ -156,9 +157,22 @@ def summary(
         lines += next_run_lines(job, after)
     for job in config.jobs:
         lines.append(f"  {job.name} launch retries: {job.retry_policy.describe()} ({retry_source(job)})")
+    for job in config.jobs:
+        lines.append(f"  {job.name} {watched(job, recoveries=config.alert.recoveries)}")
     lines.append(f"  alerts: {alert_routes(config)}")
     lines.append(f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)")
     return "\n".join(lines)
+
+
+def watched(job: JobSpec, *, recoveries: bool) -> str:
+    """How the watchdog watches the job, in a line."""
+    if not job.enabled:
+        return "not watched (enabled = false)"
+    grace = job.grace_seconds
+    return (
+        f"watched: a run not started {format_duration(grace)} after its time is reported within "
+        f"{format_duration(missed_run_reported_within(grace))}; recovery notices {'on' if recoveries else 'off'}"
+    )
 
 
 def retry_source(job: JobSpec) -> str:

@@ -141,6 +141,8 @@ class ScheduledJob(Construct):
             "state_machine_arn": self.state_machine.arn,
             "schedule_name": self.schedule.schedule_name,
             "log_group": self.task.log_group_name,
+            # The watchdog's grace for this job (lambda_src.watchdog); none when it is not watched.
+            "missed_run_grace_seconds": self.job.grace_seconds if self.job.enabled else None,
             "start_execution": f"aws stepfunctions start-execution --region {aws.region} "
             f"--state-machine-arn {self.state_machine.arn} --input '{manual_input(self.job.name)}'",
         }

@@ -34,12 +34,14 @@ __all__ = [
     "SNS_TOPIC_VARIABLE",
     "STACK_NAME_VARIABLE",
     "UNDELIVERED_QUEUE_URL_VARIABLE",
+    "WATCHDOG_INTERVAL_SECONDS",
     "WATCHED_JOBS_FILE",
     "WEBHOOK_PARAMETER_VARIABLE",
     "AlertDeliveryError",
     "AlertPayload",
     "AlertRejectedError",
     "ended_early_error",
+    "missed_run_reported_within",
 ]
 
 # The Lambda's environment (other tools rely on these names).
@@ -56,6 +58,15 @@ ALERT_DEAD_LETTER_URL_VARIABLE = "ALERT_DEAD_LETTER_QUEUE_URL"  # where a refuse
 ALERT_CHANNELS_VARIABLE = "ALERT_CHANNELS"
 UNDELIVERED_QUEUE_URL_VARIABLE = "UNDELIVERED_QUEUE_URL"
 WATCHED_JOBS_FILE = "watched_jobs.json"
+# How often the watchdog looks (its rule's rate): a missed run is reported at most this long after
+# its grace ended.
+WATCHDOG_INTERVAL_SECONDS = 300
+
+
+def missed_run_reported_within(grace_seconds: int) -> int:
+    """The worst-case delay from a run's scheduled time to the watchdog's alert that it did not start."""
+    return grace_seconds + WATCHDOG_INTERVAL_SECONDS
+
 
 # The alert queue (constructs_lib.alert_queue) and its consumer (lambda_src.delivery) agree on these:
 # a message the function received comes back after this long unless the function says otherwise

@@ -31,6 +31,7 @@ from lambda_src.contract import (
     ERROR_MISSED,
     STACK_NAME_VARIABLE,
     UNDELIVERED_QUEUE_URL_VARIABLE,
+    WATCHDOG_INTERVAL_SECONDS,
     WATCHED_JOBS_FILE,
 )
 
@@ -45,8 +46,7 @@ __all__ = [
     "recovery",
 ]
 
-# How often the watchdog looks: a missed run is reported at most this long after its grace ended.
-INTERVAL_SECONDS = 300
+INTERVAL_SECONDS = WATCHDOG_INTERVAL_SECONDS
 EARLY_SECONDS = 30  # a run that started this much before its time still counts (clocks differ)
 FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 WATCHED_PATH = Path(__file__).resolve().parent / WATCHED_JOBS_FILE

@@ -119,6 +119,8 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
         "    Sat 2026-11-28 11:00 UTC",
         "  run-once-a-hour launch retries: 3 retries, waiting 1 s, 2 s, 4 s (7 s) ([jobs.retry] sets "
         "backoff_rate, interval_seconds, max_attempts; the rest is the default policy)",
+        "  run-once-a-hour watched: a run not started 10 min after its time is reported within 15 min; recovery "
+        "notices on",
         "  alerts: log, SNS topic scheduled-jobs-alerts; all but the log through queue scheduled-jobs-alert-queue "
         "(grouped over 30 s)",
         f"Review: cd {stack_dir} && terraform init && terraform plan   (or: cdktf diff / cdktf deploy)",
@@ -662,3 +664,14 @@ def test_the_users_own_grants_are_linted_with_parliament():
     ]
     fine = typo.replace("s3:GetObjectt", "s3:GetObject")
     assert [w for w in main.warnings(parse_config(fine)) if "parliament" in w] == []
+
+
+def test_the_summary_says_how_each_job_is_watched(multi_config):
+    import main
+
+    jobs = {job.name: job for job in multi_config.jobs}
+    assert main.watched(jobs["nightly-report"], recoveries=True) == (
+        "watched: a run not started 25 min after its time is reported within 30 min; recovery notices on"
+    )
+    assert main.watched(jobs["thumbnails"], recoveries=False).endswith("; recovery notices off")
+    assert main.watched(jobs["every-5-minutes"], recoveries=True) == "not watched (enabled = false)"

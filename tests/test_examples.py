@@ -101,6 +101,7 @@ def test_outputs_name_each_job_and_how_to_start_it_now(default_stack):
             "state_machine_arn": machine,
             "schedule_name": "scheduled-jobs-run-once-a-hour",
             "log_group": f"${{aws_cloudwatch_log_group.{group}.name}}",
+            "missed_run_grace_seconds": 600,  # the watchdog's grace: 10 minutes for an hourly job
             "start_execution": f"aws stepfunctions start-execution --region {region} --state-machine-arn {machine} "
             f"--input '{json.dumps({'job': 'run-once-a-hour', 'startedBy': 'hand'})}'",
         }

@@ -76,6 +76,13 @@ def test_the_page_says_what_runs_when_and_what_failure_triggers(multi_stack):
         "20 s, retried for more than 24 hours); then FAILED, and alarms on ExecutionsAborted, "
         "ExecutionsFailed, ExecutionsTimedOut notify the alert topic |" in page
     )
+    # The watchdog: nightly-report's 15-minute flexible window makes its grace 25 minutes; the
+    # disabled job is not watched.
+    assert (
+        "| watched | a run not started 25 min after its time is reported missed, within 30 min at worst; "
+        "recovery notices on |" in page
+    )
+    assert page.count("| watched | no: the job is disabled (enabled = false) |") == 1
     # A compact flowchart at the top of each job, the full one folded away below it.
     assert page.count("```mermaid") == 8
     assert page.count("<details><summary>Every state and transition</summary>") == 4

@@ -16,6 +16,7 @@ from typing import Any
 
 from constructs_lib.model.retry_policy import RetryPolicy
 from constructs_lib.model.schedule_expression import ScheduleError, format_duration, parse_schedule
+from lambda_src.contract import missed_run_reported_within
 
 __all__ = ["flowchart", "flowchart_edges", "review"]
 
@@ -333,6 +334,24 @@ def _alert_queue_window(stack: dict[str, Any]) -> int | None:
     return None
 
 
+def _watched(stack: dict[str, Any], job: str) -> str:
+    """How the watchdog watches the job: its grace (the stack's ``jobs`` output), the worst-case
+    delay of a missed run's alert, and whether a recovery is announced (the stack's rule for it)."""
+    outputs = stack.get("output", {}).get("jobs", {}).get("value", {})
+    grace = (outputs.get(job) or {}).get("missed_run_grace_seconds")
+    if grace is None:
+        return "no: the job is disabled (enabled = false)"
+    recoveries = any(
+        '"SUCCEEDED"' in rule.get("event_pattern", "")
+        for rule in _resources(stack, "aws_cloudwatch_event_rule").values()
+    )
+    within = format_duration(missed_run_reported_within(grace))
+    return (
+        f"a run not started {format_duration(grace)} after its time is reported missed, within {within} at "
+        f"worst; recovery notices {'on' if recoveries else 'off'}"
+    )
+
+
 def _job_section(stack: dict[str, Any], name: str, machine: dict[str, Any], after: datetime) -> list[str]:
     definition = json.loads(machine["definition"])
     arn = _ref("aws_sfn_state_machine", name, "arn")
@@ -357,6 +376,7 @@ def _job_section(stack: dict[str, Any], name: str, machine: dict[str, Any], afte
         f"| retries | {_retry_timeline(definition)} |",
         f"| worst-case duration | {_worst_case(definition)} |",
         f"| on failure | {_on_failure(stack, definition, arn)} |",
+        f"| watched | {_watched(stack, _job_name(definition))} |",
         "",
         "<details><summary>Every state and transition</summary>",
         "",
