@@ -161,3 +161,31 @@ def test_an_alert_queue_without_a_window_is_read_ten_messages_at_a_time():
     assert mapping["batch_size"] == 10
     assert "maximum_batching_window_in_seconds" not in mapping
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+
+
+def test_a_watchdog_without_recovery_notices_has_no_rule_for_successes():
+    from constructs_lib.alert_queue import AlertQueue
+    from constructs_lib.watchdog import Watchdog
+
+    job = JobSpec(name="hello", schedule="rate(1 day)", image="alpine", command=("true",), cpu=256, memory=512)
+    app = cdktf.Testing.app()
+    stack = cdktf.TerraformStack(app, "own")
+    aws = AwsEnvironment(stack, "aws")
+    network = Network(stack, "net", name="own", spec=NetworkSpec(nat_gateways=0, max_azs=1))
+    cluster = Cluster(stack, "cluster", name="own", aws=aws)
+    topic = AlertTopic(stack, "topic", name="own-alerts", aws=aws)
+    alert = AlertFunction(stack, "alert", name="own-alert", stack_name="own", aws=aws, topic=topic)
+    undelivered = DeadLetterQueue(stack, "undelivered", name="own-undelivered", stack_name="own", aws=aws)
+    scheduled = ScheduledJob(stack, "hello", prefix="own", job=job, aws=aws, network=network, cluster=cluster,
+                             alert=alert, topic=topic, dead_letter_queue=undelivered)  # fmt: skip
+    watchdog = Watchdog(stack, "watchdog", name="own-watchdog", stack_name="own", aws=aws, jobs=[scheduled],
+                        schedule_group=None, alert_queue=AlertQueue(stack, "queue", name="own-alert-queue"),
+                        channels=["email"], undelivered=undelivered, recoveries=False)  # fmt: skip
+    assert watchdog.recovery_rule is None
+    assert watchdog.watched == [
+        {"job": "hello", "state_machine": "own-hello", "schedule": "rate(1 day)", "timezone": None,
+         "grace_seconds": 600, "rule": "own-hello"}
+    ]  # fmt: skip
+    synthesized = json.loads(cdktf.Testing.synth(stack))
+    rules = sorted(rule["name"] for rule in resources(synthesized, "aws_cloudwatch_event_rule").values())
+    assert rules == ["own-hello", "own-hello-ended-early", "own-watchdog-tick"]
