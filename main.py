@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from constructs_lib.model.alert_channels import channel_settings
 from constructs_lib.model.config import Config, ConfigError, JobSpec, job_default_retry, load_config
 from constructs_lib.model.naming import alert_queue_name, alert_topic_name
 from constructs_lib.model.schedule_expression import format_duration
@@ -191,10 +192,7 @@ def alert_routes(config: Config) -> str:
     routes = ["log", f"SNS topic {alert_topic_name(config.stack.name)}"]
     if alert.emails:
         routes[-1] += f" (e-mail to {', '.join(alert.emails)}; each confirms AWS's subscription mail first)"
-    if alert.webhook_ssm_parameter:
-        routes.append(f"Slack (webhook URL in SSM {alert.webhook_ssm_parameter})")
-    if alert.chatwork_room_id:
-        routes.append(f"Chatwork room {alert.chatwork_room_id} (token in SSM {alert.chatwork_token_ssm_parameter})")
+    routes += [setting.route for setting in channel_settings(alert)]
     grouped = f"grouped over {alert.group_seconds} s" if alert.group_seconds else "not grouped"
     return ", ".join(routes) + f"; all but the log through queue {alert_queue_name(config.stack.name)} ({grouped})"
 
@@ -206,7 +204,8 @@ def warnings(config: Config) -> list[str]:
     if not (alert.emails or alert.chat_channels):
         found.append(
             "no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "
-            'subscribed to. Set [alert] emails, webhook_ssm_parameter or chatwork_room_id (README, "Alerts").'
+            "subscribed to. Set [alert] emails, webhook_ssm_parameter, chatwork_room_id, teams_webhook_ssm_parameter "
+            'or pagerduty_routing_key_ssm_parameter (README, "Alerts").'
         )
     for index, job in enumerate(config.jobs):
         found += [f"{job_label(index, job)}: {text}" for text in job_warnings(job)]

@@ -20,6 +20,7 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.log_key import LogEncryption, log_group
+from constructs_lib.model.alert_channels import ChannelSetting
 from constructs_lib.model.config import check_ssm_parameter_name
 from constructs_lib.model.naming import aws_name
 from constructs_lib.service_role import ServiceRole
@@ -27,11 +28,8 @@ from lambda_src.contract import (
     ALERT_DEAD_LETTER_URL_VARIABLE,
     ALERT_QUEUE_URL_VARIABLE,
     CHANNELS,
-    CHATWORK_ROOM_VARIABLE,
-    CHATWORK_TOKEN_VARIABLE,
     SNS_TOPIC_VARIABLE,
     STACK_NAME_VARIABLE,
-    WEBHOOK_PARAMETER_VARIABLE,
 )
 
 __all__ = ["HANDLER", "LAMBDA_SOURCE", "RUNTIME", "AlertFunction", "staged_source"]
@@ -124,9 +122,7 @@ class AlertFunction(Construct):
         consumed_queue: DeadLetterQueue | None = None,
         alert_queue: AlertQueue | None = None,
         log_retention_days: int = 30,
-        webhook_ssm_parameter: str | None = None,
-        chatwork_room_id: str | None = None,
-        chatwork_token_ssm_parameter: str | None = None,
+        channels: Sequence[ChannelSetting] = (),
         source: Path = LAMBDA_SOURCE,
         log_key: LogEncryption | None = None,
         tracing: bool = False,
@@ -134,10 +130,11 @@ class AlertFunction(Construct):
         task_log_groups: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
-        for parameter in (webhook_ssm_parameter, chatwork_token_ssm_parameter):
-            check_ssm_parameter_name(parameter)
-        if (chatwork_room_id is None) != (chatwork_token_ssm_parameter is None):
-            raise ValueError(f"{name}: chatwork_room_id and chatwork_token_ssm_parameter go together")
+        for setting in channels:
+            if setting.name not in CHANNELS or setting.name in ("log", "email"):
+                raise ValueError(f"{name}: {setting.name!r} is not a chat channel (allowed: {', '.join(CHANNELS[2:])})")
+            for parameter in setting.parameters:
+                check_ssm_parameter_name(parameter)
         self.name = aws_name(name, kind="lambda_function")
         self.log_group = log_group(
             self, name=f"/aws/lambda/{self.name}", retention_days=log_retention_days, key=log_key
@@ -147,18 +144,10 @@ class AlertFunction(Construct):
         if alert_queue is not None:
             environment[ALERT_QUEUE_URL_VARIABLE] = alert_queue.url
             environment[ALERT_DEAD_LETTER_URL_VARIABLE] = alert_queue.dead_letter_url
-        if webhook_ssm_parameter:
-            environment[WEBHOOK_PARAMETER_VARIABLE] = webhook_ssm_parameter
-        if chatwork_room_id and chatwork_token_ssm_parameter:
-            environment[CHATWORK_ROOM_VARIABLE] = chatwork_room_id
-            environment[CHATWORK_TOKEN_VARIABLE] = chatwork_token_ssm_parameter
-        configured = {
-            "log": True,
-            "email": True,
-            "slack": bool(webhook_ssm_parameter),
-            "chatwork": bool(chatwork_room_id),
-        }
-        self.channels: tuple[str, ...] = tuple(channel for channel in CHANNELS if configured[channel])
+        for setting in channels:
+            environment.update(setting.environment)
+        configured = {"log", "email", *(setting.name for setting in channels)}
+        self.channels: tuple[str, ...] = tuple(channel for channel in CHANNELS if channel in configured)
 
         statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")
         statements += topic.publish_statements()
@@ -172,7 +161,7 @@ class AlertFunction(Construct):
                 "logs:readTaskLogs",
                 log_streams=[aws.arn("logs", f"log-group:{group}:log-stream:*") for group in task_log_groups],
             )
-        parameters = [p for p in (webhook_ssm_parameter, chatwork_token_ssm_parameter) if p]
+        parameters = [parameter for setting in channels for parameter in setting.parameters]
         if parameters:
             statements += render_statements(
                 "ssm:read",

@@ -17,6 +17,7 @@ from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.terraform_text import literal_config
 from constructs_lib.flow_logs import FlowLogs
 from constructs_lib.log_key import ExistingLogKey, LogEncryption, LogKey
+from constructs_lib.model.alert_channels import channel_settings
 from constructs_lib.model.config import BackendSpec, Config
 from constructs_lib.model.naming import (
     alert_queue_name,
@@ -111,9 +112,7 @@ class ScheduledJobsStack(TerraformStack):
             consumed_queue=self.dead_letter_queue,
             alert_queue=self.alert_queue,
             log_retention_days=config.alert.log_retention_days,
-            webhook_ssm_parameter=config.alert.webhook_ssm_parameter,
-            chatwork_room_id=config.alert.chatwork_room_id,
-            chatwork_token_ssm_parameter=config.alert.chatwork_token_ssm_parameter,
+            channels=channel_settings(config.alert),
             log_key=log_key,
             tracing=config.stack.tracing,
             zones=sorted({job.timezone for job in config.jobs if job.timezone}),

@@ -1,4 +1,4 @@
-"""Where alerts go: Slack-compatible webhooks, Chatwork and the SNS topic (e-mail).
+"""Where alerts go: the SNS topic (e-mail), Slack-compatible webhooks, Chatwork, Microsoft Teams, PagerDuty.
 
 Each channel ``send``s one ``Alert`` and returns a short description of what the service answered,
 or raises ``AlertDeliveryError`` (down: retry) or ``AlertRejectedError`` (refused: do not). Secrets
@@ -24,13 +24,18 @@ from lambda_src.contract import (
     CHATWORK_ROOM_VARIABLE,
     CHATWORK_TOKEN_VARIABLE,
     DEFAULT_CHATWORK_API_BASE,
+    PAGERDUTY_API_BASE_VARIABLE,
+    PAGERDUTY_KEY_VARIABLE,
     SNS_TOPIC_VARIABLE,
+    TEAMS_PARAMETER_VARIABLE,
     WEBHOOK_PARAMETER_VARIABLE,
     AlertDeliveryError,
     AlertRejectedError,
 )
 from lambda_src.digest import Part, chatwork_parts, email_parts, slack_parts
 from lambda_src.message import Alert
+from lambda_src.pagerduty import DEFAULT_PAGERDUTY_API_BASE, pagerduty_event, pagerduty_parts
+from lambda_src.teams import teams_parts
 
 __all__ = [
     "AWS_TIMEOUTS",
@@ -38,8 +43,10 @@ __all__ = [
     "Channel",
     "ChatworkChannel",
     "EmailChannel",
+    "PagerDutyChannel",
     "Parameters",
     "SlackChannel",
+    "TeamsChannel",
     "configured_channels",
     "post",
 ]
@@ -325,6 +332,66 @@ class EmailChannel(Channel):
         return f"SNS message {answer.get('MessageId', '?')}"
 
 
+@dataclass
+class TeamsChannel(Channel):
+    """A Microsoft Teams Workflows webhook (``lambda_src.teams``); its URL is the SecureString
+    ``parameter``. The workflow answers 202 when it took the message."""
+
+    parameter: str
+    parameters: Parameters
+    clock: Callable[[], float] = time.time
+    name: str = "teams"
+
+    def parts(self, alerts: Sequence[Alert], *, stack: str) -> list[Part]:
+        return teams_parts(alerts, stack=stack)
+
+    def deliver(self, part: Part, *, timeout: float) -> str:
+        url = self.parameters.checked(self.parameter, service="teams", shape="an https webhook URL", valid=usable_url)
+        body = json.dumps(part.document, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        try:
+            return post(url, body, headers=headers, service="teams", timeout=timeout, clock=self.clock)
+        except AlertRejectedError:
+            self.parameters.forget(self.parameter)
+            raise
+
+
+@dataclass
+class PagerDutyChannel(Channel):
+    """PagerDuty's Events API v2 (``lambda_src.pagerduty``); the integration's routing key is the
+    SecureString ``key_parameter``."""
+
+    key_parameter: str
+    parameters: Parameters
+    api_base: str = DEFAULT_PAGERDUTY_API_BASE
+    clock: Callable[[], float] = time.time
+    name: str = "pagerduty"
+
+    def parts(self, alerts: Sequence[Alert], *, stack: str) -> list[Part]:
+        return pagerduty_parts(alerts, stack=stack)
+
+    def deliver(self, part: Part, *, timeout: float) -> str:
+        key = self.parameters.checked(
+            self.key_parameter,
+            service="pagerduty",
+            shape="an integration (routing) key of 32 letters and digits",
+            valid=lambda value: _ROUTING_KEY.fullmatch(value) is not None,
+        )
+        body = json.dumps(pagerduty_event(part.document, routing_key=key), ensure_ascii=False).encode()
+        url = f"{self.api_base.rstrip('/')}/v2/enqueue"
+        headers = {"Content-Type": "application/json"}
+        try:
+            return post(url, body, headers=headers, service="pagerduty", timeout=timeout, secrets=(key,),
+                        clock=self.clock)  # fmt: skip
+        except AlertRejectedError:
+            self.parameters.forget(self.key_parameter)
+            raise
+
+
+# An Events API v2 integration key: 32 characters, letters and digits.
+_ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
+
+
 def configured_channels(
     environ: Mapping[str, str],
     *,
@@ -332,18 +399,51 @@ def configured_channels(
     sns_client: Callable[[], Any],
     clock: Callable[[], float] = time.time,
 ) -> dict[str, Channel]:
-    """The channels the function's environment configures, by name (``log`` is not among them)."""
+    """The channels the function's environment configures, by name, in ``CHANNELS`` order (``log``
+    is not among them). Each channel is one entry of ``_FROM_ENVIRONMENT``."""
     channels: dict[str, Channel] = {}
-    if environ.get(SNS_TOPIC_VARIABLE):
-        channels["email"] = EmailChannel(environ[SNS_TOPIC_VARIABLE], sns_client)
-    if environ.get(WEBHOOK_PARAMETER_VARIABLE):
-        channels["slack"] = SlackChannel(environ[WEBHOOK_PARAMETER_VARIABLE], parameters, clock=clock)
-    if environ.get(CHATWORK_ROOM_VARIABLE) and environ.get(CHATWORK_TOKEN_VARIABLE):
-        channels["chatwork"] = ChatworkChannel(
-            environ[CHATWORK_ROOM_VARIABLE],
-            environ[CHATWORK_TOKEN_VARIABLE],
+    for name, build in _FROM_ENVIRONMENT.items():
+        channel = build(environ, parameters, sns_client, clock)
+        if channel is not None:
+            channels[name] = channel
+    return channels
+
+
+_Factory = Callable[[Mapping[str, str], Parameters, Callable[[], Any], Callable[[], float]], Channel | None]
+# How each channel is made from the function's environment: the one place that names them all.
+_FROM_ENVIRONMENT: dict[str, _Factory] = {
+    "email": lambda env, parameters, sns, clock: (
+        EmailChannel(env[SNS_TOPIC_VARIABLE], sns) if env.get(SNS_TOPIC_VARIABLE) else None
+    ),
+    "slack": lambda env, parameters, sns, clock: (
+        SlackChannel(env[WEBHOOK_PARAMETER_VARIABLE], parameters, clock=clock)
+        if env.get(WEBHOOK_PARAMETER_VARIABLE)
+        else None
+    ),
+    "chatwork": lambda env, parameters, sns, clock: (
+        ChatworkChannel(
+            env[CHATWORK_ROOM_VARIABLE],
+            env[CHATWORK_TOKEN_VARIABLE],
             parameters,
-            api_base=environ.get(CHATWORK_API_BASE_VARIABLE) or DEFAULT_CHATWORK_API_BASE,
+            api_base=env.get(CHATWORK_API_BASE_VARIABLE) or DEFAULT_CHATWORK_API_BASE,
             clock=clock,
         )
-    return channels
+        if env.get(CHATWORK_ROOM_VARIABLE) and env.get(CHATWORK_TOKEN_VARIABLE)
+        else None
+    ),
+    "teams": lambda env, parameters, sns, clock: (
+        TeamsChannel(env[TEAMS_PARAMETER_VARIABLE], parameters, clock=clock)
+        if env.get(TEAMS_PARAMETER_VARIABLE)
+        else None
+    ),
+    "pagerduty": lambda env, parameters, sns, clock: (
+        PagerDutyChannel(
+            env[PAGERDUTY_KEY_VARIABLE],
+            parameters,
+            api_base=env.get(PAGERDUTY_API_BASE_VARIABLE) or DEFAULT_PAGERDUTY_API_BASE,
+            clock=clock,
+        )
+        if env.get(PAGERDUTY_KEY_VARIABLE)
+        else None
+    ),
+}

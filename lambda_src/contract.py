@@ -30,9 +30,12 @@ __all__ = [
     "ERROR_TIMED_OUT",
     "INPUT_JOB",
     "INPUT_SCHEDULED_TIME",
+    "PAGERDUTY_API_BASE_VARIABLE",
+    "PAGERDUTY_KEY_VARIABLE",
     "PLACEMENT_ERRORS",
     "SNS_TOPIC_VARIABLE",
     "STACK_NAME_VARIABLE",
+    "TEAMS_PARAMETER_VARIABLE",
     "UNDELIVERED_QUEUE_URL_VARIABLE",
     "WATCHDOG_INTERVAL_SECONDS",
     "WATCHED_JOBS_FILE",
@@ -50,6 +53,9 @@ CHATWORK_ROOM_VARIABLE = "CHATWORK_ROOM_ID"
 CHATWORK_TOKEN_VARIABLE = "CHATWORK_TOKEN_SSM_PARAMETER"
 CHATWORK_API_BASE_VARIABLE = "CHATWORK_API_BASE"
 SNS_TOPIC_VARIABLE = "SNS_TOPIC_ARN"
+TEAMS_PARAMETER_VARIABLE = "TEAMS_WEBHOOK_SSM_PARAMETER"
+PAGERDUTY_KEY_VARIABLE = "PAGERDUTY_ROUTING_KEY_SSM_PARAMETER"
+PAGERDUTY_API_BASE_VARIABLE = "PAGERDUTY_API_BASE"
 STACK_NAME_VARIABLE = "STACK_NAME"
 ALERT_QUEUE_URL_VARIABLE = "ALERT_QUEUE_URL"  # where a channel's alert waits for delivery
 ALERT_DEAD_LETTER_URL_VARIABLE = "ALERT_DEAD_LETTER_QUEUE_URL"  # where a refused channel's alerts go
@@ -83,8 +89,9 @@ DEFAULT_CHATWORK_API_BASE = "https://api.chatwork.com"
 
 # Where an alert goes. "log" writes the full alert record to the function's log group and cannot
 # fail; "email" publishes to the stack's SNS topic (its e-mail subscriptions and anything else
-# subscribed); "slack" and "chatwork" post to the chat services.
-CHANNELS = ("log", "email", "slack", "chatwork")
+# subscribed); "slack", "chatwork" and "teams" post to the chat services; "pagerduty" opens (and
+# resolves) incidents.
+CHANNELS = ("log", "email", "slack", "chatwork", "teams", "pagerduty")
 
 # RunTask answered 200 with `failures` (no capacity). The Step Functions guide names the error
 # AmazonECS.Unknown; the Knowledge Center article on Fargate capacity names it
@@ -165,4 +172,4 @@ class AlertPayload(TypedDict, total=False):
     failedRuns: int  # the failed runs just before the success
     missedRuns: int  # or the fire times missed between it and the success before
     since: str  # when the job broke: the first failed run's start, or the first missed time
-    lastFailure: dict  # {"status": FAILED | TIMED_OUT | ABORTED | MISSED, "execution": ARN}
+    lastFailure: dict  # {"status": FAILED | TIMED_OUT | ABORTED | MISSED, "execution" or "alertId": its id}

@@ -33,10 +33,12 @@ __all__ = [
     "CHATWORK_MESSAGE_LIMIT",
     "EMAIL_BODY_LIMIT",
     "SLACK_BLOCKS_LIMIT",
+    "Limits",
     "Part",
     "chatwork_parts",
     "email_parts",
     "headline",
+    "pack_lines",
     "sections",
     "slack_parts",
 ]
@@ -108,14 +110,14 @@ def _link(alert: Alert) -> tuple[str, str] | None:
 
 
 @dataclass(frozen=True)
-class _Limits:
+class Limits:
     block_chars: int  # the text of one block (a Slack section); elsewhere the whole part
     blocks: int  # blocks in one part, besides its headline
     part_chars: int  # the text of all blocks of one part
 
 
-def _pack(
-    alerts: Sequence[Alert], *, line: Callable[[Alert], str], heading: Callable[[str], str], limits: _Limits
+def pack_lines(
+    alerts: Sequence[Alert], *, line: Callable[[Alert], str], heading: Callable[[str], str], limits: Limits
 ) -> list[tuple[list[list[str]], list[int]]]:
     """The group's lines in parts, each a list of blocks (lists of lines) within ``limits``. Each
     section starts a block with its heading; a section cut by a new part repeats its heading there
@@ -185,8 +187,8 @@ def slack_parts(alerts: Sequence[Alert], *, stack: str) -> list[Part]:
             words.append(f"<{link[1]}|{_slack_escape(link[0])}>")
         return _slack_clip(" · ".join(words))
 
-    limits = _Limits(block_chars=SLACK_BLOCK_TEXT_LIMIT, blocks=SLACK_BLOCKS_LIMIT - 1, part_chars=SLACK_TEXT_LIMIT)
-    packed = _pack(alerts, line=line, heading=lambda text: f"*{_slack_escape(text)}*", limits=limits)
+    limits = Limits(block_chars=SLACK_BLOCK_TEXT_LIMIT, blocks=SLACK_BLOCKS_LIMIT - 1, part_chars=SLACK_TEXT_LIMIT)
+    packed = pack_lines(alerts, line=line, heading=lambda text: f"*{_slack_escape(text)}*", limits=limits)
     title = headline(alerts, stack=stack)
     result = []
     for number, (blocks, members) in enumerate(packed, 1):
@@ -218,8 +220,8 @@ def chatwork_parts(alerts: Sequence[Alert], *, stack: str) -> list[Part]:
 
     title = headline(alerts, stack=stack)
     frame = len(f"[info][title]{title} (part 99 of 99)[/title][/info]")
-    limits = _Limits(block_chars=CHATWORK_MESSAGE_LIMIT, blocks=10**6, part_chars=CHATWORK_MESSAGE_LIMIT - frame)
-    packed = _pack(alerts, line=line, heading=_chatwork_escape, limits=limits)
+    limits = Limits(block_chars=CHATWORK_MESSAGE_LIMIT, blocks=10**6, part_chars=CHATWORK_MESSAGE_LIMIT - frame)
+    packed = pack_lines(alerts, line=line, heading=_chatwork_escape, limits=limits)
     return [
         Part(
             f"[info][title]{_chatwork_escape(title + _suffix(number, len(packed)))}[/title]"
@@ -243,8 +245,8 @@ def email_parts(alerts: Sequence[Alert], *, stack: str) -> list[Part]:
         return text + (f"\n    {link[0]}: {link[1]}" if link else "")
 
     title = headline(alerts, stack=stack)
-    limits = _Limits(block_chars=EMAIL_BODY_LIMIT, blocks=10**6, part_chars=EMAIL_BODY_LIMIT)
-    packed = _pack(alerts, line=line, heading=lambda text: text, limits=limits)
+    limits = Limits(block_chars=EMAIL_BODY_LIMIT, blocks=10**6, part_chars=EMAIL_BODY_LIMIT)
+    packed = pack_lines(alerts, line=line, heading=lambda text: text, limits=limits)
     result = []
     for number, (blocks, members) in enumerate(packed, 1):
         subject = "".join(ch if ch.isprintable() else " " for ch in title + _suffix(number, len(packed)))

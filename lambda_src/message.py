@@ -331,7 +331,8 @@ def _recovered(event: dict[str, Any]) -> Alert:
                 )
             )
     record = {"level": "INFO", "message": f"scheduled job {job} recovered", "alert_id": execution, "stack": stack,
-              "job": job, "what": what, "execution": execution}  # fmt: skip
+              "job": job, "what": what, "execution": execution,
+              "resolves": _text(last.get("execution")) or _text(last.get("alertId"))}  # fmt: skip
     return Alert(
         title=f"[{stack}] {job} recovered",
         what=what,

@@ -42,6 +42,7 @@ __all__ = [
     "findings",
     "handler",
     "load_watched",
+    "missed_alert_id",
     "missed_runs",
     "recovery",
 ]
@@ -232,7 +233,16 @@ def recovery(watched: Watched, *, executions: Sequence[Mapping[str, Any]], succe
     missed = missed_runs(watched, starts=starts, since=_moment(previous_success["startDate"]), until=started)
     if not missed:
         return None
-    return {"missedRuns": len(missed), "since": missed[0].isoformat(), "lastFailure": {"status": "MISSED"}}
+    return {
+        "missedRuns": len(missed),
+        "since": missed[0].isoformat(),
+        "lastFailure": {"status": "MISSED", "scheduledTime": missed[-1].isoformat()},
+    }
+
+
+def missed_alert_id(machine_arn: str, moment: dt.datetime) -> str:
+    """A missed run's alert id: the state machine and the scheduled time (there is no execution)."""
+    return f"{machine_arn}:missed:{moment.astimezone(dt.UTC).isoformat()}"
 
 
 def _moment(value: Any) -> dt.datetime:
@@ -309,7 +319,7 @@ def check(
                 "stack": stack,
                 "error": ERROR_MISSED,
                 "cause": found.text,
-                "alertId": f"{machine}:missed:{moment.isoformat()}",
+                "alertId": missed_alert_id(machine, moment),
                 "stateMachine": machine,
                 "source": machine,
                 "input": {"scheduledTime": moment.isoformat().replace("+00:00", "Z")},
@@ -378,6 +388,9 @@ def _recovered(
     found = recovery(watched, executions=_executions(sfn, machine), succeeded=str(detail.get("executionArn")))
     if found is None:
         return []
+    last = found["lastFailure"]
+    if last.get("status") == "MISSED":  # the missed run's alert id: PagerDuty resolves that incident
+        found["lastFailure"] = {"status": "MISSED", "alertId": missed_alert_id(machine, _moment(last["scheduledTime"]))}
     payload = {
         "job": watched.job,
         "stack": stack,

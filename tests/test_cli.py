@@ -130,7 +130,8 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     # The shipped example reaches nobody, and its hourly job may outlast its hour: said, not refused.
     assert result.stderr.splitlines() == [
         "warning: no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "
-        'subscribed to. Set [alert] emails, webhook_ssm_parameter or chatwork_room_id (README, "Alerts").',
+        "subscribed to. Set [alert] emails, webhook_ssm_parameter, chatwork_room_id, teams_webhook_ssm_parameter or "
+        'pagerduty_routing_key_ssm_parameter (README, "Alerts").',
         "warning: jobs[0] (run-once-a-hour): a run can last 1 h 7 s (retry waits, and timeout_seconds 1 h per run "
         "of the task), longer than the 1 h between runs of cron(0 * * * ? *): a run due while the previous one "
         'still runs launches nothing and alerts (concurrency = "forbid"). Shorten timeout_seconds, or set '
@@ -177,7 +178,9 @@ def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where
             "lambda_src/digest.py",
             "lambda_src/durations.py",
             "lambda_src/message.py",
+            "lambda_src/pagerduty.py",
             "lambda_src/task_log.py",
+            "lambda_src/teams.py",
             "lambda_src/undelivered.py",
             "lambda_src/watchdog.py",
             "tzdata/",

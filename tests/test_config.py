@@ -648,7 +648,7 @@ def test_the_readme_configuration_reference_is_a_valid_config_with_every_key():
     (block,) = [b for b in blocks if b.startswith("[stack]")]
     (existing,) = [b for b in blocks if b.startswith("[network]")]  # the existing-network variant
     config = parse_config(block, source="README.md")
-    assert config.alert.chat_channels == ("slack", "chatwork")
+    assert config.alert.chat_channels == ("slack", "chatwork", "teams", "pagerduty")
     assert config.alert.emails == ("ops@example.com",)
     assert config.stack.backend is not None
     created = re.search(r"^\[network\].*?(?=^\[alert\])", block, re.S | re.M).group(0)

@@ -82,6 +82,8 @@ def test_a_composed_stack_synthesizes(composed):
 
 def test_alert_function_checks_its_channels(composed):
     _, stack, aws, topic = composed
+    from constructs_lib.model.alert_channels import ChannelSetting
+
     with pytest.raises(ValueError, match=r"^'slack-webhook' is not an SSM parameter name \(allowed: a leading '/'"):
         AlertFunction(
             stack,
@@ -90,10 +92,10 @@ def test_alert_function_checks_its_channels(composed):
             stack_name="x",
             aws=aws,
             topic=topic,
-            webhook_ssm_parameter="slack-webhook",
+            channels=[ChannelSetting("slack", {"WEBHOOK_SSM_PARAMETER": "slack-webhook"}, ("slack-webhook",))],
         )
-    with pytest.raises(ValueError, match=r"^x: chatwork_room_id and chatwork_token_ssm_parameter go together$"):
-        AlertFunction(stack, "half-chatwork", name="x", stack_name="x", aws=aws, topic=topic, chatwork_room_id="1")
+    with pytest.raises(ValueError, match=r"^x: 'email' is not a chat channel \(allowed: slack, chatwork, teams, "):
+        AlertFunction(stack, "mail", name="x", stack_name="x", aws=aws, topic=topic, channels=[ChannelSetting("email")])
 
 
 def test_inputs_are_keyword_only(composed):

@@ -270,7 +270,7 @@ def test_a_rule_disabled_for_two_fire_times_gives_two_alerts_then_a_recovery():
     assert recovery(watched, executions=executions["executions"], succeeded=latest) == {
         "missedRuns": 2,
         "since": "2026-12-01T02:00:00+00:00",
-        "lastFailure": {"status": "MISSED"},
+        "lastFailure": {"status": "MISSED", "scheduledTime": "2026-12-01T03:00:00+00:00"},
     }
 
 

@@ -427,6 +427,10 @@ class AlertSpec(ValueObject):
     #: The Chatwork room to post to, and the SecureString parameter holding the API token.
     chatwork_room_id: str | None = None
     chatwork_token_ssm_parameter: str | None = None
+    #: A SecureString parameter holding a Microsoft Teams Workflows webhook URL.
+    teams_webhook_ssm_parameter: str | None = None
+    #: A SecureString parameter holding a PagerDuty Events API v2 integration (routing) key.
+    pagerduty_routing_key_ssm_parameter: str | None = None
     #: Addresses subscribed to the stack's alert topic (each confirms once, from the mail AWS sends).
     emails: tuple[EmailAddress, ...] = ()
     #: Alerts for one channel that arrive within this many seconds go out as one message (the
@@ -437,7 +441,12 @@ class AlertSpec(ValueObject):
     recoveries: bool = True
 
     _retention = field_validator("log_retention_days")(_check_retention)
-    _parameters = field_validator("webhook_ssm_parameter", "chatwork_token_ssm_parameter")(check_ssm_parameter_name)
+    _parameters = field_validator(
+        "webhook_ssm_parameter",
+        "chatwork_token_ssm_parameter",
+        "teams_webhook_ssm_parameter",
+        "pagerduty_routing_key_ssm_parameter",
+    )(check_ssm_parameter_name)
     _emails_list = field_validator("emails", mode="before")(_freeze_list)
 
     @model_validator(mode="before")
@@ -487,7 +496,9 @@ class AlertSpec(ValueObject):
     @property
     def chat_channels(self) -> tuple[str, ...]:
         """The chat channels configured, in the order alerts list them."""
-        return (("slack",) if self.webhook_ssm_parameter else ()) + (("chatwork",) if self.chatwork_room_id else ())
+        from constructs_lib.model.alert_channels import channel_settings
+
+        return tuple(setting.name for setting in channel_settings(self))
 
 
 class TaskRoleStatement(ValueObject):

@@ -1,0 +1,76 @@
+"""PagerDuty: an alert as an Events API v2 event. https://developer.pagerduty.com/docs/events-api-v2/trigger-events/
+
+``POST https://events.pagerduty.com/v2/enqueue`` with ``routing_key`` (the integration key, kept in
+SSM), ``event_action`` and ``dedup_key``. A trigger's ``dedup_key`` is the alert's id (the
+execution ARN, or the missed run's id): a trigger with the key of an open incident is added to it,
+so a delivery that is retried never pages twice. A recovery resolves the incident of the job's
+last failure. PagerDuty groups incidents itself: each alert is its own event, never a digest.
+Accepted: 202 ``{"status": "success"}``; 400 for an invalid event; 429 when the key sends more than
+its rate limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lambda_src.contract import (
+    ERROR_FAILED_TO_START,
+    ERROR_MISSED,
+    ERROR_NOT_STARTED,
+    ERROR_PREVIOUS_RUN,
+    PLACEMENT_ERRORS,
+)
+from lambda_src.digest import Part
+from lambda_src.message import Alert
+
+__all__ = ["DEDUP_KEY_LIMIT", "SUMMARY_LIMIT", "pagerduty_event", "pagerduty_parts", "severity"]
+
+DEFAULT_PAGERDUTY_API_BASE = "https://events.pagerduty.com"
+SUMMARY_LIMIT = 1024
+DEDUP_KEY_LIMIT = 255
+# The job did not run at all: the report did not go out.
+_DID_NOT_RUN = frozenset({*PLACEMENT_ERRORS, ERROR_FAILED_TO_START, ERROR_NOT_STARTED, ERROR_MISSED})
+
+
+def severity(alert: Alert) -> str:
+    """``critical`` when the job did not run at all, ``warning`` for a run refused because the
+    previous one still ran, ``info`` for a test or an unrecognised payload, else ``error``."""
+    error = alert.record.get("error")
+    if error in _DID_NOT_RUN:
+        return "critical"
+    if error == ERROR_PREVIOUS_RUN:
+        return "warning"
+    if alert.job is None:
+        return "info"
+    return "error"
+
+
+def pagerduty_event(alert: Alert, *, routing_key: str) -> dict[str, Any]:
+    """The Events API v2 body for ``alert``: a trigger, or for a recovery the resolve of the
+    incident its last failure opened."""
+    if alert.kind == "recovered":
+        key = str(alert.record.get("resolves") or alert.alert_id or alert.title)
+        return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": key[:DEDUP_KEY_LIMIT]}
+    key = alert.alert_id or alert.title
+    return {
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": key[:DEDUP_KEY_LIMIT],
+        "payload": {
+            "summary": alert.title[:SUMMARY_LIMIT],
+            "source": str(alert.record.get("stack") or "scheduled-jobs"),
+            "severity": severity(alert),
+            "component": alert.job or "alert function",
+            "group": str(alert.record.get("stack") or ""),
+            "class": str(alert.record.get("error") or alert.kind or ""),
+            "custom_details": {"what": alert.what, **dict(alert.facts)},
+        },
+        "links": [{"href": url, "text": label} for label, url in alert.links],
+    }
+
+
+def pagerduty_parts(alerts: Sequence[Alert], *, stack: str) -> list[Part]:
+    """One event per alert (the routing key is added when it is sent)."""
+    del stack
+    return [Part(alert, (index,)) for index, alert in enumerate(alerts)]

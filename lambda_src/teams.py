@@ -1,0 +1,93 @@
+"""Microsoft Teams: an alert, or a group of them, as an Adaptive Card posted to a Workflows webhook.
+
+Office 365 connector webhooks are retired; a channel's "Send webhook alerts to a channel" workflow
+(Power Automate) takes ``{"type": "message", "attachments": [{"contentType":
+"application/vnd.microsoft.card.adaptive", "content": <card>}]}`` and answers 202 when it accepted
+the request. https://learn.microsoft.com/en-us/connectors/teams/?tabs=text1#microsoft-teams-webhook
+Adaptive Cards: https://adaptivecards.io/explorer/ (version 1.4 renders in Teams on every client).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lambda_src.digest import Limits, Part, headline, pack_lines
+from lambda_src.message import LOG_TAIL_LABEL, Alert
+
+__all__ = ["TEAMS_MESSAGE_BYTES", "teams_card", "teams_message", "teams_parts"]
+
+# Teams refuses a message over about 28 KB; a part stays well under it.
+# https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages
+TEAMS_MESSAGE_BYTES = 24_000
+CARD_VERSION = "1.4"
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _envelope(card_body: list[dict[str, Any]], actions: list[dict[str, Any]]) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": CARD_VERSION,
+        "body": card_body,
+        "msteams": {"width": "Full"},
+    }
+    if actions:
+        card["actions"] = actions
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
+
+
+def teams_card(alert: Alert) -> list[dict[str, Any]]:
+    """One alert's card body: its title, what happened, its facts, its task's last log lines."""
+    body = [
+        _text(alert.title, weight="Bolder", size="Medium", color="Attention"),
+        _text(alert.what),
+    ]
+    if alert.facts:
+        body.append({"type": "FactSet", "facts": [{"title": label, "value": value} for label, value in alert.facts]})
+    if alert.log_tail:
+        body.append(_text(LOG_TAIL_LABEL, weight="Bolder"))
+        body.append(_text("\n\n".join(alert.log_tail), fontType="Monospace", size="Small"))
+    return body
+
+
+def teams_message(alert: Alert) -> dict[str, Any]:
+    """One alert as a Teams message; its links are buttons (a phone shows them under the card)."""
+    actions = [{"type": "Action.OpenUrl", "title": label.split(" (")[0], "url": url} for label, url in alert.links]
+    return _envelope(teams_card(alert), actions)
+
+
+def teams_parts(alerts: Sequence[Alert], *, stack: str) -> list[Part]:
+    """Teams messages for a group: the headline, then the alerts by what happened, one line each
+    with when it was due and a link to its execution; each message under ``TEAMS_MESSAGE_BYTES``."""
+    if len(alerts) == 1:
+        return [Part(teams_message(alerts[0]), (0,))]
+
+    def line(alert: Alert) -> str:
+        words = [f"**{alert.job or alert.title}**"]
+        if alert.due:
+            words.append(alert.due)
+        if alert.links:
+            label, url = alert.links[0]
+            words.append(f"[{label.split(' (')[0]}]({url})")
+        return "- " + " · ".join(words)
+
+    # JSON escaping and the TextBlocks' own keys take room too: the text gets half the budget.
+    limits = Limits(block_chars=TEAMS_MESSAGE_BYTES // 2, blocks=10**6, part_chars=TEAMS_MESSAGE_BYTES // 2)
+    packed = pack_lines(alerts, line=line, heading=lambda text: f"**{text}**", limits=limits)
+    title = headline(alerts, stack=stack)
+    result = []
+    for number, (blocks, members) in enumerate(packed, 1):
+        top = title + (f" (part {number} of {len(packed)})" if len(packed) > 1 else "")
+        body = [_text(top, weight="Bolder", size="Medium", color="Attention")]
+        body += [_text("\n".join(block)) for block in blocks]
+        result.append(Part(_envelope(body, []), tuple(members)))
+    return result
