@@ -205,7 +205,7 @@ def warnings(config: Config) -> list[str]:
         found.append(
             "no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "
             "subscribed to. Set [alert] emails, webhook_ssm_parameter, chatwork_room_id, teams_webhook_ssm_parameter "
-            'or pagerduty_routing_key_ssm_parameter (README, "Alerts").'
+            "or pagerduty_routing_key_ssm_parameter (docs/alerts.md)."
         )
     for index, job in enumerate(config.jobs):
         found += [f"{job_label(index, job)}: {text}" for text in job_warnings(job)]

@@ -227,7 +227,7 @@ class Parameters:
             self.forget(name)
             raise AlertRejectedError(
                 f"{service}: the value of SSM parameter {name} is not {shape} (its value is not shown); store "
-                'it again (README, "Setting up each channel")'
+                'it again (docs/alerts.md, "Setting up each channel")'
             )
         return value
 

@@ -1,4 +1,4 @@
-"""The state machine's pieces, built without a synth: each builder against what the README's
+"""The state machine's pieces, built without a synth: each builder against what docs/failure-semantics.md's
 "Failure semantics" says it must do. test_execution.py runs the whole definition in moto; these
 check the pieces one by one, fast enough for mutation testing (`make mutate`)."""
 

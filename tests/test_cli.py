@@ -131,7 +131,7 @@ def test_good_config_replaces_the_output_and_prints_a_summary(tmp_path, previous
     assert result.stderr.splitlines() == [
         "warning: no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "
         "subscribed to. Set [alert] emails, webhook_ssm_parameter, chatwork_room_id, teams_webhook_ssm_parameter or "
-        'pagerduty_routing_key_ssm_parameter (README, "Alerts").',
+        "pagerduty_routing_key_ssm_parameter (docs/alerts.md).",
         "warning: jobs[0] (run-once-a-hour): a run can last 1 h 7 s (retry waits, and timeout_seconds 1 h per run "
         "of the task), longer than the 1 h between runs of cron(0 * * * ? *): a run due while the previous one "
         'still runs launches nothing and alerts (concurrency = "forbid"). Shorten timeout_seconds, or set '

@@ -643,16 +643,16 @@ def test_alert_grouping_window():
 
 
 def test_the_readme_configuration_reference_is_a_valid_config_with_every_key():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
     blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
     (block,) = [b for b in blocks if b.startswith("[stack]")]
     (existing,) = [b for b in blocks if b.startswith("[network]")]  # the existing-network variant
-    config = parse_config(block, source="README.md")
+    config = parse_config(block, source="docs/configuration.md")
     assert config.alert.chat_channels == ("slack", "chatwork", "teams", "pagerduty")
     assert config.alert.emails == ("ops@example.com",)
     assert config.stack.backend is not None
     created = re.search(r"^\[network\].*?(?=^\[alert\])", block, re.S | re.M).group(0)
-    assert parse_config(block.replace(created, existing + "\n"), source="README.md").network.existing
+    assert parse_config(block.replace(created, existing + "\n"), source="docs/configuration.md").network.existing
     documented = set(re.findall(r"\b([a-z_]+) = ", block + existing))  # inline tables' keys too
     documented |= set(re.findall(r"^\[+jobs\.([a-z_]+)\]+", block, re.M))  # [jobs.retry], [[jobs.x]]
     models = [type(config.stack), type(config.network), type(config.alert), type(config.jobs[0])]

@@ -1,6 +1,6 @@
 """A committed snapshot of the project's default stack (tests/configs/default.toml): a change detector
 of the constructs. Update it on purpose with `make update-snapshots`, and review the diff. The
-user's own stack has its own snapshot (tools/stack-snapshot, README "Snapshot of your stack")."""
+user's own stack has its own snapshot (tools/stack-snapshot, docs/operations.md, the snapshot of your stack)."""
 
 from __future__ import annotations
 

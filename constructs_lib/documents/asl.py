@@ -1,6 +1,6 @@
 """The job's state machine definition (Amazon States Language), built as a dict by pure functions.
 
-The shape, and why (README, "Failure semantics"):
+The shape, and why (docs/failure-semantics.md):
 
     RunJob (Parallel, one branch)                Retry: launch failures and TaskFailedToStart
       RunTask (ecs:runTask.sync)                        (one budget), opt-in re-runs of TaskFailed

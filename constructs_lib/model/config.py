@@ -382,7 +382,7 @@ def check_ssm_parameter_name(name: str | None) -> str | None:
                 f"this looks like {shape} itself, not the name of the SSM parameter that holds it (its value is "
                 "not repeated here, to keep it out of logs; allowed: a parameter name such as "
                 "'/scheduled-jobs/slack-webhook'). Store the secret with `aws ssm put-parameter --name "
-                '/scheduled-jobs/slack-webhook --type SecureString --value "$SECRET"` (README, "Setting up '
+                '/scheduled-jobs/slack-webhook --type SecureString --value "$SECRET"` (docs/alerts.md, "Setting up '
                 'each channel"), name the parameter here, and rotate the secret if this file was shared'
             )
     if not SSM_PARAMETER_PATTERN.fullmatch(name):
