@@ -31,9 +31,9 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 def synth(config: Config) -> dict[str, Any]:
     """The stack's Terraform JSON, as ``cdktf.Testing.synth`` gives it (deterministic): what the
     user's own snapshot compares too."""
-    import main
+    from constructs_lib.synthesis import stack_json
 
-    return main.stack_json(config)
+    return stack_json(config)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import DEFAULT_CONFIG
 
+from constructs_lib.reporting import summary as summary_module
+from constructs_lib.reporting import warnings as warnings_module
+
 ROOT = Path(__file__).resolve().parent.parent
 NOW_EPOCH = 1795852800  # Sat 2026-11-28 08:00 UTC
 BAD_CONFIG = """\
@@ -238,8 +241,7 @@ def assert_the_watchdog_knows_the_job(archive: Path, where: Path) -> None:
 
 
 def test_failed_synthesis_keeps_the_previous_output(tmp_path, previous_output, monkeypatch, default_config):
-    import main
-    from constructs_lib import stack
+    from constructs_lib import stack, synthesis
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -247,15 +249,14 @@ def test_failed_synthesis_keeps_the_previous_output(tmp_path, previous_output, m
     monkeypatch.setattr(stack, "ScheduledJobsStack", broken)
     before = snapshot_tree(previous_output)
     with pytest.raises(RuntimeError, match="boom"):
-        main.synthesize(default_config, previous_output)
+        synthesis.synthesize(default_config, previous_output)
     assert snapshot_tree(previous_output) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
 
 
 def test_the_summary_names_every_alert_route_and_warns_only_without_one(multi_config, default_config):
-    import main
 
-    assert main.alert_routes(multi_config) == (
+    assert summary_module.alert_routes(multi_config) == (
         "log, SNS topic batch-alerts (e-mail to ops@example.com, oncall+batch@example.org; each confirms AWS's "
         "subscription mail first), Slack (webhook URL in SSM /batch/alerts/slack-webhook), Chatwork room 123456 "
         "(token in SSM /batch/alerts/chatwork-token); all but the log through queue batch-alert-queue (grouped "
@@ -263,12 +264,12 @@ def test_the_summary_names_every_alert_route_and_warns_only_without_one(multi_co
     )
     # every-5-minutes's default policy fits between its runs with its 2-minute timeout; the sync job
     # allows overlaps; the report has a day.
-    assert main.warnings(multi_config) == []
-    assert len(main.warnings(default_config)) == 2
+    assert warnings_module.warnings(multi_config) == []
+    assert len(warnings_module.warnings(default_config)) == 2
     chat_only = multi_config.model_copy(
         update={"alert": multi_config.alert.model_copy(update={"emails": (), "chatwork_room_id": None})}
     )
-    assert [w for w in main.warnings(chat_only) if w.startswith("no alert")] == []
+    assert [w for w in warnings_module.warnings(chat_only) if w.startswith("no alert")] == []
 
 
 # --- make test-alert: tools/test-alert with stand-ins for the aws and terraform commands ------------
@@ -391,7 +392,6 @@ def test_stack_folder_is_printed_for_the_tools(tmp_path):
 
 
 def test_the_preview_shows_local_and_utc_times_across_a_change_of_daylight_saving():
-    import main
     from constructs_lib.model.config import JobSpec
 
     job = JobSpec(
@@ -405,13 +405,13 @@ def test_the_preview_shows_local_and_utc_times_across_a_change_of_daylight_savin
     )
     # Berlin leaves summer time on Sunday 2026-10-25: 08:30 is 06:30 UTC before, 07:30 UTC after.
     after = datetime(2026, 10, 15, tzinfo=UTC)
-    assert main.next_runs(job, after) == (
+    assert summary_module.next_runs(job, after) == (
         "Sat 2026-10-17 08:30 CEST = Sat 2026-10-17 06:30 UTC; "
         "Sat 2026-10-24 08:30 CEST = Sat 2026-10-24 06:30 UTC; "
         "Sat 2026-10-31 08:30 CET = Sat 2026-10-31 07:30 UTC"
     )
     rate = job.model_copy(update={"schedule": "rate(2 hours)", "timezone": None})
-    assert main.next_runs(rate, after) == "every 2 h, counted from when the schedule is created"
+    assert summary_module.next_runs(rate, after) == "every 2 h, counted from when the schedule is created"
 
 
 def test_compile_bytecode_writes_the_bytecode_make_synth_runs_even_where_python_writes_none():
@@ -429,15 +429,14 @@ def test_compile_bytecode_writes_the_bytecode_make_synth_runs_even_where_python_
 
 
 def test_more_rules_than_the_default_bus_quota_is_a_warning():
-    import main
 
     def stack(rules: int) -> dict:
         return {"resource": {"aws_cloudwatch_event_rule": {f"r{index}": {} for index in range(rules)}}}
 
-    assert main.stack_warnings(stack(300)) == []
-    assert main.stack_warnings(None) == []  # an HCL synth
-    assert main.stack_warnings({}) == []
-    assert main.stack_warnings(stack(301)) == [
+    assert warnings_module.stack_warnings(stack(300)) == []
+    assert warnings_module.stack_warnings(None) == []  # an HCL synth
+    assert warnings_module.stack_warnings({}) == []
+    assert warnings_module.stack_warnings(stack(301)) == [
         "the stack puts 301 rules on the default event bus (a schedule without a timezone is one, and each job's "
         "ended-early alert is one), more than EventBridge's default quota of 300 rules per bus, which the "
         "account's other rules share: the deploy fails with LimitExceededException unless the quota is raised "
@@ -450,7 +449,7 @@ def test_the_rules_warning_counts_the_synthesized_stacks_rules(tmp_path, monkeyp
     import main
 
     # The shipped job makes 2 (schedule, ended-early), the watchdog 2 (its tick, recoveries).
-    monkeypatch.setattr(main, "DEFAULT_BUS_RULES_QUOTA", 1)
+    monkeypatch.setattr(warnings_module, "DEFAULT_BUS_RULES_QUOTA", 1)
     monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
     monkeypatch.setenv("JOBS_CONFIG", str(DEFAULT_CONFIG))
     assert main.main([]) == 0
@@ -477,7 +476,6 @@ memory = 512
 
 def test_keys_left_out_of_jobs_retry_take_the_default_policy(tmp_path):
     """The trap: retry_exit_codes alone used to replace the 12 default retries with 3 over 7 s."""
-    import main
     from constructs_lib.model.config import parse_config
 
     daily = FIFTEEN_MINUTES.replace("rate(15 minutes)", "cron(0 8 ? * MON-FRI *)")
@@ -485,7 +483,7 @@ def test_keys_left_out_of_jobs_retry_take_the_default_policy(tmp_path):
     (job,) = config.jobs
     assert job.retry_policy.waits() == [10, 20, 40, 80] + [120] * 8
     assert job.retry_policy.retry_exit_codes == (75,)
-    assert main.retry_source(job) == "[jobs.retry] sets retry_exit_codes; the rest is the default policy"
+    assert summary_module.retry_source(job) == "[jobs.retry] sets retry_exit_codes; the rest is the default policy"
     assert job.retry_policy.describe() == (
         "12 retries, waiting 10 s, 20 s, 40 s, 1 min 20 s, 2 min x8 (18 min 30 s); exit code 75 relaunched"
     )
@@ -494,11 +492,10 @@ def test_keys_left_out_of_jobs_retry_take_the_default_policy(tmp_path):
     assert longer.retry_policy.waits() == [300, 600]
     capped = parse_config(daily + "[jobs.retry]\nmax_attempts = 3\ninterval_seconds = 100\n").jobs[0]
     assert capped.retry_policy.waits() == [100, 120, 120]
-    assert main.retry_source(parse_config(daily).jobs[0]) == "the default policy"
+    assert summary_module.retry_source(parse_config(daily).jobs[0]) == "the default policy"
 
 
 def test_the_default_policy_leaves_a_timeout_of_room_so_an_ordinary_job_does_not_warn():
-    import main
     from constructs_lib.model.config import parse_config
 
     ordinary = parse_config(FIFTEEN_MINUTES + "timeout_seconds = 600\n")
@@ -506,19 +503,18 @@ def test_the_default_policy_leaves_a_timeout_of_room_so_an_ordinary_job_does_not
     # 5 of the 15 minutes are left after the timeout: the waits that fit in them.
     assert job.retry_policy.waits() == [10, 20, 40, 80, 120]
     assert job.longest_run_seconds == 870
-    assert [w for w in main.warnings(ordinary) if "jobs[0]" in w] == []
+    assert [w for w in warnings_module.warnings(ordinary) if "jobs[0]" in w] == []
     # Runs that may overlap keep the whole period for retries.
     overlapping = parse_config(FIFTEEN_MINUTES + 'timeout_seconds = 600\nconcurrency = "allow"\n').jobs[0]
     assert overlapping.retry_policy.waits() == [10, 20, 40, 80, 120, 120, 120, 120, 120, 120]
 
 
 def test_a_timeout_that_leaves_no_room_for_retries_says_what_to_change():
-    import main
     from constructs_lib.model.config import parse_config
 
     config = parse_config(FIFTEEN_MINUTES)  # timeout_seconds: the default hour
     assert config.jobs[0].retry_policy.max_attempts == 0
-    assert [w for w in main.warnings(config) if "jobs[0]" in w] == [
+    assert [w for w in warnings_module.warnings(config) if "jobs[0]" in w] == [
         "jobs[0] (sync): timeout_seconds 1 h leaves no time for launch retries before the next run of "
         "rate(15 minutes) (15 min later): the default policy keeps a run inside its slot, so it launches once, "
         "and a capacity shortage alerts at once. Shorten timeout_seconds to the longest the job should take, or "
@@ -533,18 +529,17 @@ def test_a_timeout_that_leaves_no_room_for_retries_says_what_to_change():
 def test_weekday_numbers_warn_with_the_days_they_mean_and_a_daily_preview_shows_a_week():
     """Unix cron's 1-5 is MON-FRI; EventBridge's is SUN-THU. The warning says both, and the
     preview shows seven runs, so the Sunday run and the missing Friday are in plain sight."""
-    import main
     from constructs_lib.model.config import parse_config
 
     weekdays = FIFTEEN_MINUTES.replace("rate(15 minutes)", "cron(0 8 ? * 1-5 *)")
     config = parse_config(weekdays)
-    assert [w for w in main.warnings(config) if "day-of-week" in w] == [
+    assert [w for w in warnings_module.warnings(config) if "day-of-week" in w] == [
         "jobs[0] (sync): day-of-week 1-5 in cron(0 8 ? * 1-5 *) counts from Sunday in EventBridge (1 = SUN, "
         "7 = SAT), so 1-5 = SUN-THU; in Unix cron the same numbers mean MON-FRI. Write the days by name "
         "(MON-FRI or SUN-THU, as you mean), which reads the same everywhere."
     ]
     after = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # a Friday
-    assert main.next_run_lines(config.jobs[0], after) == [
+    assert summary_module.next_run_lines(config.jobs[0], after) == [
         "  sync next:",
         "    Sun 2026-11-29 08:00 UTC",
         "    Mon 2026-11-30 08:00 UTC",
@@ -555,7 +550,7 @@ def test_weekday_numbers_warn_with_the_days_they_mean_and_a_daily_preview_shows_
         "    Mon 2026-12-07 08:00 UTC",
     ]
     named = parse_config(weekdays.replace("1-5", "MON-FRI"))
-    assert [w for w in main.warnings(named) if "day-of-week" in w] == []
+    assert [w for w in warnings_module.warnings(named) if "day-of-week" in w] == []
     # The count after "#" is not a weekday: 6#3 is the third FRI.
     third = parse_config(weekdays.replace("1-5", "6#3")).jobs[0]
     assert third.parsed_schedule.weekday_numbers() == ("6#3", "FRI#3", "SAT#3")
@@ -630,7 +625,6 @@ def test_bench_shows_each_time_as_it_is_taken(capsys):
 
 
 def test_grants_that_hand_the_container_the_account_are_warned_about():
-    import main
     from constructs_lib.model.config import parse_config
 
     broad = FIFTEEN_MINUTES.replace(
@@ -641,7 +635,7 @@ def test_grants_that_hand_the_container_the_account_are_warned_about():
         '[[jobs.task_role_statements]]\nactions = ["iam:*"]\nresources = ["arn:aws:iam::123456789012:role/x"]\n'
         '[[jobs.task_role_statements]]\nactions = ["iam:PassRole"]\nresources = ["arn:aws:iam::123456789012:role/x"]\n',
     )
-    assert [w for w in main.warnings(parse_config(broad))[1:] if "parliament" not in w] == [
+    assert [w for w in warnings_module.warnings(parse_config(broad))[1:] if "parliament" not in w] == [
         "jobs[0] (sync): task_role_policy_arns attaches arn:aws:iam::aws:policy/AdministratorAccess: the container "
         "may do anything that policy allows, to the whole account. Grant only what the job uses "
         "(task_role_statements).",
@@ -654,7 +648,6 @@ def test_grants_that_hand_the_container_the_account_are_warned_about():
 
 
 def test_the_users_own_grants_are_linted_with_parliament():
-    import main
     from constructs_lib.model.config import parse_config
 
     typo = FIFTEEN_MINUTES.replace(
@@ -662,19 +655,18 @@ def test_the_users_own_grants_are_linted_with_parliament():
         "memory = 512\ntimeout_seconds = 300\n"
         '[[jobs.task_role_statements]]\nactions = ["s3:GetObjectt"]\nresources = ["arn:aws:s3:::reports/*"]\n',
     )
-    assert [w for w in main.warnings(parse_config(typo)) if "parliament" in w] == [
+    assert [w for w in warnings_module.warnings(parse_config(typo)) if "parliament" in w] == [
         "jobs[0] (sync): task_role_statements, parliament UNKNOWN_ACTION: Unknown action s3:GetObjectt"
     ]
     fine = typo.replace("s3:GetObjectt", "s3:GetObject")
-    assert [w for w in main.warnings(parse_config(fine)) if "parliament" in w] == []
+    assert [w for w in warnings_module.warnings(parse_config(fine)) if "parliament" in w] == []
 
 
 def test_the_summary_says_how_each_job_is_watched(multi_config):
-    import main
 
     jobs = {job.name: job for job in multi_config.jobs}
-    assert main.watched(jobs["nightly-report"], recoveries=True) == (
+    assert summary_module.watched(jobs["nightly-report"], recoveries=True) == (
         "watched: a run not started 25 min after its time is reported within 30 min; recovery notices on"
     )
-    assert main.watched(jobs["thumbnails"], recoveries=False).endswith("; recovery notices off")
-    assert main.watched(jobs["every-5-minutes"], recoveries=True) == "not watched (enabled = false)"
+    assert summary_module.watched(jobs["thumbnails"], recoveries=False).endswith("; recovery notices off")
+    assert summary_module.watched(jobs["every-5-minutes"], recoveries=True) == "not watched (enabled = false)"
