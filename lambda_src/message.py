@@ -1,8 +1,8 @@
 """What an alert says: a failed run's payload turned into words a person can act on, per channel.
 
 ``describe(event)`` never raises: a payload it does not recognise becomes an alert that carries
-the raw content. The renderers (``slack_message``, ``chatwork_message``, ``email_message``) turn
-one ``Alert`` into each channel's format.
+the raw content. Each channel's module (``lambda_src.slack``, ``chatwork``, ``mail``, ``teams``, ``pagerduty``) turns an
+``Alert`` into its format.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from lambda_src.contract import (
 )
 from lambda_src.durations import format_duration
 
-__all__ = ["Alert", "chatwork_message", "describe", "email_message", "slack_message"]
+__all__ = ["CONSOLE", "LOG_TAIL_LABEL", "SUBJECT_LIMIT", "Alert", "clip", "describe"]
 
 # Console sign-in domains per partition.
 # https://docs.aws.amazon.com/general/latest/gr/aws-arns-and-namespaces.html
@@ -42,12 +42,7 @@ CONSOLE = {
 # 100 characters long." https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
 SUBJECT_LIMIT = 99
 RAW_LIMIT = 3000  # characters of an unrecognised payload or a long cause kept in a message
-# Slack refuses a message whose section (or context element) text passes 3,000 characters
-# (400 invalid_blocks), and cuts its top-level text at 40,000.
-# https://docs.slack.dev/reference/block-kit/blocks/section-block
-SLACK_BLOCK_TEXT_LIMIT = 3000
 LOG_TAIL_LABEL = "Last lines of the task's log"
-SLACK_TEXT_LIMIT = 40000
 
 # What a task that never started was stuck on, by the words in ECS's reason.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
@@ -197,7 +192,7 @@ def _what_happened(
     budget = event.get("launchBudget")
     launches = f"{budget} launches" if isinstance(budget, int) and budget > 1 else "launching"
     if error in PLACEMENT_ERRORS:
-        reason = f' ECS said: "{_clip(cause, 300)}"' if isinstance(cause, str) and cause else ""
+        reason = f' ECS said: "{clip(cause, 300)}"' if isinstance(cause, str) and cause else ""
         capacity = event.get("capacity")
         if isinstance(capacity, list) and len(capacity) > 1:
             tried = ", then ".join(map(str, capacity))
@@ -248,7 +243,7 @@ def _what_happened(
             f"The task stopped before its container exited: {stop or 'no reason given'}. It was not re-run.",
         )
     if error == ERROR_NOT_STARTED:
-        said = _clip(cause, 300) if isinstance(cause, str) and cause else "no reason given"
+        said = clip(cause, 300) if isinstance(cause, str) and cause else "no reason given"
         return (
             "the run was never started",
             f"The schedule could not start the run, even after retrying, so the job did not run. It said: {said}.",
@@ -256,7 +251,7 @@ def _what_happened(
     if error == ERROR_MISSED:
         grace = event.get("graceSeconds")
         within = f" within {format_duration(grace)}" if isinstance(grace, int) else ""
-        found = _clip(cause, 1000) if isinstance(cause, str) and cause else "nothing more"
+        found = clip(cause, 1000) if isinstance(cause, str) and cause else "nothing more"
         return (
             "the run did not start",
             f"No run of the job started{within} of its scheduled time, so the job did not run. The check found: "
@@ -290,7 +285,7 @@ def _what_happened(
         )
     return (
         error,
-        f"The run failed with {error} and was not retried. Cause: {_clip(cause, RAW_LIMIT) if cause else 'none given'}",
+        f"The run failed with {error} and was not retried. Cause: {clip(cause, RAW_LIMIT) if cause else 'none given'}",
     )
 
 
@@ -359,7 +354,7 @@ def _test_alert(event: dict[str, Any]) -> Alert:
 
 
 def _unrecognised(event: Any, *, note: str = "") -> Alert:
-    raw = _clip(json.dumps(event, ensure_ascii=False, default=repr, sort_keys=True), RAW_LIMIT)
+    raw = clip(json.dumps(event, ensure_ascii=False, default=repr, sort_keys=True), RAW_LIMIT)
     what = f"The alert function was called with a payload it does not recognise{' ' + note if note else ''}: {raw}"
     return Alert(
         title="Scheduled jobs alert (unrecognised payload)",
@@ -523,95 +518,6 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _clip(value: Any, limit: int) -> str:
+def clip(value: Any, limit: int) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- one alert, per channel ------------------------------------------------------------------------
-
-
-def slack_message(alert: Alert) -> dict[str, Any]:
-    """A Slack incoming-webhook message: ``text`` is the notification (and the fallback of
-    clients that show no blocks); the blocks hold the readable body.
-    https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks"""
-    facts = "\n".join(f"*{label}:* {_slack_escape(value)}" for label, value in alert.facts)
-    links = "  ·  ".join(f"<{url}|{label}>" for label, url in alert.links)
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _slack_clip(f"*{_slack_escape(alert.title)}*")}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _slack_clip(_slack_escape(alert.what))}},
-    ]
-    if facts:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_clip(facts)}})
-    if alert.log_tail:
-        tail = _slack_escape("\n".join(alert.log_tail)).replace("```", "` ` `")
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_code(f"*{LOG_TAIL_LABEL}*", tail)}})
-    if links:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_clip(links)}]})
-    # The notification text is mrkdwn too: escaped, so "<!channel>" in a cause pings no one.
-    return {"text": _clip(_slack_escape(alert.title), SLACK_TEXT_LIMIT), "blocks": blocks}
-
-
-def _slack_code(label: str, code: str) -> str:
-    """A label and a code block within a block's limit: the oldest lines go first."""
-    room = SLACK_BLOCK_TEXT_LIMIT - len(label) - len("\n```\n```")
-    if len(code) > room:
-        code = "…" + code[len(code) - room + 1 :]
-    return f"{label}\n```\n{code}```"
-
-
-def _slack_clip(text: str) -> str:
-    """``text`` within a block's 3,000 characters, cut visibly ("…") and never inside an escape
-    (``&amp;``) or a link (``<url|label>``)."""
-    if len(text) <= SLACK_BLOCK_TEXT_LIMIT:
-        return text
-    cut = text[: SLACK_BLOCK_TEXT_LIMIT - 1]
-    for opener, closer in (("&", ";"), ("<", ">")):
-        start = cut.rfind(opener)
-        if start > cut.rfind(closer):
-            cut = cut[:start]
-    return cut + "…"
-
-
-def _slack_escape(text: str) -> str:
-    """Slack's three control characters. https://docs.slack.dev/messaging/formatting-message-text"""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def chatwork_message(alert: Alert) -> str:
-    """Chatwork message notation: ``[info][title]…[/title]…[/info]``; Chatwork links bare URLs.
-    https://developer.chatwork.com/docs/message-notation"""
-    lines = [_chatwork_escape(line) for line in alert.body_lines]
-    if alert.log_tail:
-        lines += ["", f"{LOG_TAIL_LABEL}:", "[code]", *(_chatwork_escape(line) for line in alert.log_tail), "[/code]"]
-    if alert.links:
-        lines += ["", *(f"{label}: {url}" for label, url in alert.links)]
-    return f"[info][title]{_chatwork_escape(alert.title)}[/title]" + "\n".join(lines) + "[/info]"
-
-
-# Chatwork's notation tags (https://developer.chatwork.com/docs/message-notation): text from a run
-# (a stop reason, a cause, a log line) must not ping the room ([toall], [To:…]) nor end the frame
-# early ([/info]); "[batch]" and other brackets stay as they are.
-_CHATWORK_TAG = re.compile(
-    r"\[(?=/?(?:toall|to:|rp\b|pname|piconname|picon|info|title|code|hr|qt|qtmeta|dtext)\b)", re.I
-)
-
-
-def _chatwork_escape(text: str) -> str:
-    """``text`` that cannot open or close a Chatwork tag: such a "[" becomes its full-width "［"."""
-    return _CHATWORK_TAG.sub("［", text)
-
-
-def email_message(alert: Alert) -> tuple[str, str]:
-    """``(subject, body)`` for SNS: a subject within SNS's limits and a plain-text body."""
-    subject = "".join(ch if ch.isprintable() else " " for ch in alert.title)
-    if len(subject) > SUBJECT_LIMIT:
-        subject = subject[: SUBJECT_LIMIT - 1] + "…"
-    lines = [*alert.body_lines]
-    if alert.log_tail:
-        lines += ["", f"{LOG_TAIL_LABEL}:", *(f"  {line}" for line in alert.log_tail)]
-    if alert.links:
-        lines += ["", *(f"{label}:\n  {url}" for label, url in alert.links)]
-    if alert.alert_id:
-        lines += ["", f"Alert id: {alert.alert_id}"]
-    return subject, "\n".join(lines) + "\n"

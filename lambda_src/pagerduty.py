@@ -11,7 +11,11 @@ its rate limit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lambda_src.contract import (
@@ -20,11 +24,13 @@ from lambda_src.contract import (
     ERROR_NOT_STARTED,
     ERROR_PREVIOUS_RUN,
     PLACEMENT_ERRORS,
+    AlertRejectedError,
 )
 from lambda_src.digest import Part
 from lambda_src.message import Alert
+from lambda_src.transport import Channel, Parameters, post
 
-__all__ = ["DEDUP_KEY_LIMIT", "SUMMARY_LIMIT", "pagerduty_event", "pagerduty_parts", "severity"]
+__all__ = ["DEDUP_KEY_LIMIT", "SUMMARY_LIMIT", "PagerDutyChannel", "pagerduty_event", "pagerduty_parts", "severity"]
 
 DEFAULT_PAGERDUTY_API_BASE = "https://events.pagerduty.com"
 SUMMARY_LIMIT = 1024
@@ -74,3 +80,39 @@ def pagerduty_parts(alerts: Sequence[Alert], *, stack: str) -> list[Part]:
     """One event per alert (the routing key is added when it is sent)."""
     del stack
     return [Part(alert, (index,)) for index, alert in enumerate(alerts)]
+
+
+# An Events API v2 integration key: 32 characters, letters and digits.
+_ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
+
+
+@dataclass
+class PagerDutyChannel(Channel):
+    """PagerDuty's Events API v2 (``lambda_src.pagerduty``); the integration's routing key is the
+    SecureString ``key_parameter``."""
+
+    key_parameter: str
+    parameters: Parameters
+    api_base: str = DEFAULT_PAGERDUTY_API_BASE
+    clock: Callable[[], float] = time.time
+    name: str = "pagerduty"
+
+    def parts(self, alerts: Sequence[Alert], *, stack: str) -> list[Part]:
+        return pagerduty_parts(alerts, stack=stack)
+
+    def deliver(self, part: Part, *, timeout: float) -> str:
+        key = self.parameters.checked(
+            self.key_parameter,
+            service="pagerduty",
+            shape="an integration (routing) key of 32 letters and digits",
+            valid=lambda value: _ROUTING_KEY.fullmatch(value) is not None,
+        )
+        body = json.dumps(pagerduty_event(part.document, routing_key=key), ensure_ascii=False).encode()
+        url = f"{self.api_base.rstrip('/')}/v2/enqueue"
+        headers = {"Content-Type": "application/json"}
+        try:
+            return post(url, body, headers=headers, service="pagerduty", timeout=timeout, secrets=(key,),
+                        clock=self.clock)  # fmt: skip
+        except AlertRejectedError:
+            self.parameters.forget(self.key_parameter)
+            raise

@@ -9,13 +9,18 @@ Adaptive Cards: https://adaptivecards.io/explorer/ (version 1.4 renders in Teams
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from lambda_src.contract import AlertRejectedError
 from lambda_src.digest import Limits, Part, headline, pack_lines
 from lambda_src.message import LOG_TAIL_LABEL, Alert
+from lambda_src.transport import Channel, Parameters, post, usable_url
 
-__all__ = ["TEAMS_MESSAGE_BYTES", "teams_card", "teams_message", "teams_parts"]
+__all__ = ["TEAMS_MESSAGE_BYTES", "TeamsChannel", "teams_card", "teams_message", "teams_parts"]
 
 # Teams refuses a message over about 28 KB; a part stays well under it.
 # https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages
@@ -91,3 +96,27 @@ def teams_parts(alerts: Sequence[Alert], *, stack: str) -> list[Part]:
         body += [_text("\n".join(block)) for block in blocks]
         result.append(Part(_envelope(body, []), tuple(members)))
     return result
+
+
+@dataclass
+class TeamsChannel(Channel):
+    """A Microsoft Teams Workflows webhook (``lambda_src.teams``); its URL is the SecureString
+    ``parameter``. The workflow answers 202 when it took the message."""
+
+    parameter: str
+    parameters: Parameters
+    clock: Callable[[], float] = time.time
+    name: str = "teams"
+
+    def parts(self, alerts: Sequence[Alert], *, stack: str) -> list[Part]:
+        return teams_parts(alerts, stack=stack)
+
+    def deliver(self, part: Part, *, timeout: float) -> str:
+        url = self.parameters.checked(self.parameter, service="teams", shape="an https webhook URL", valid=usable_url)
+        body = json.dumps(part.document, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        try:
+            return post(url, body, headers=headers, service="teams", timeout=timeout, clock=self.clock)
+        except AlertRejectedError:
+            self.parameters.forget(self.parameter)
+            raise

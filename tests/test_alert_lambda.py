@@ -20,8 +20,11 @@ from webhook_server import Webhook, webhook_server
 
 from lambda_src import alert
 from lambda_src.alert import handler
+from lambda_src.chatwork import chatwork_message
 from lambda_src.contract import AlertDeliveryError, AlertRejectedError
-from lambda_src.message import chatwork_message, describe, email_message, slack_message
+from lambda_src.mail import email_message
+from lambda_src.message import describe
+from lambda_src.slack import slack_message
 
 logging.getLogger("moto").setLevel(logging.CRITICAL)
 

@@ -27,7 +27,10 @@ from sfn_harness import (
 )
 from stack_helpers import definition_text
 
-from lambda_src.message import chatwork_message, describe, email_message, slack_message
+from lambda_src.chatwork import chatwork_message
+from lambda_src.mail import email_message
+from lambda_src.message import describe
+from lambda_src.slack import slack_message
 
 logging.getLogger("moto").setLevel(logging.CRITICAL)
 

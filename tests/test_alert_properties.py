@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 
 from lambda_src import alert
 from lambda_src.alert import handler
+from lambda_src.chatwork import chatwork_message
 from lambda_src.contract import AlertRejectedError
-from lambda_src.message import chatwork_message, describe, email_message, slack_message
+from lambda_src.mail import email_message
+from lambda_src.message import describe
+from lambda_src.slack import slack_message
 
 # Any code point: surrogates too, which JSON carries and UTF-8 cannot encode.
 ANY_TEXT = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=()), max_size=40)

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from lambda_src.channels import (
-    BODY_EXCERPT,
     ChatworkChannel,
     EmailChannel,
     Parameters,
@@ -29,6 +28,7 @@ from lambda_src.channels import (
 )
 from lambda_src.contract import AlertDeliveryError, AlertRejectedError
 from lambda_src.message import Alert
+from lambda_src.transport import BODY_EXCERPT
 
 ALERT = Alert(title="[batch] nightly failed: it broke", what="It broke.", facts=(("Job", "nightly"),))
 
@@ -544,7 +544,7 @@ def test_a_trickling_answer_ends_within_the_request_s_time(server):
 
 
 def test_at_most_a_few_kib_of_an_answer_are_read():
-    from lambda_src.channels import MAX_ANSWER_BYTES, _read
+    from lambda_src.transport import MAX_ANSWER_BYTES, _read
 
     class Huge:
         read_bytes = 0

@@ -6,22 +6,11 @@ import json
 
 import pytest
 
-from lambda_src.digest import (
-    CHATWORK_MESSAGE_LIMIT,
-    SLACK_BLOCKS_LIMIT,
-    chatwork_parts,
-    email_parts,
-    headline,
-    slack_parts,
-)
-from lambda_src.message import (
-    SLACK_BLOCK_TEXT_LIMIT,
-    SLACK_TEXT_LIMIT,
-    chatwork_message,
-    describe,
-    email_message,
-    slack_message,
-)
+from lambda_src.chatwork import CHATWORK_MESSAGE_LIMIT, chatwork_message, chatwork_parts
+from lambda_src.digest import headline
+from lambda_src.mail import email_message, email_parts
+from lambda_src.message import describe
+from lambda_src.slack import SLACK_BLOCK_TEXT_LIMIT, SLACK_BLOCKS_LIMIT, SLACK_TEXT_LIMIT, slack_message, slack_parts
 
 ARN = "arn:aws:states:ap-northeast-1:123456789012:execution:batch-{job}:{run}"
 CONSOLE = "https://console.aws.amazon.com/states/home?region=ap-northeast-1#/v2/executions/details/"

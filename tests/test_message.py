@@ -13,15 +13,10 @@ import time
 
 import pytest
 
-from lambda_src.message import (
-    RAW_LIMIT,
-    SUBJECT_LIMIT,
-    Alert,
-    chatwork_message,
-    describe,
-    email_message,
-    slack_message,
-)
+from lambda_src.chatwork import chatwork_message
+from lambda_src.mail import email_message
+from lambda_src.message import RAW_LIMIT, SUBJECT_LIMIT, Alert, describe
+from lambda_src.slack import slack_message
 
 EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:batch-nightly:run-1"
 MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:batch-nightly"

@@ -13,7 +13,8 @@ from moto import mock_aws
 from sfn_harness import REGION, RULE_INPUT, SCHEDULED_EVENT, TIMEOUT, Sandbox
 from stack_helpers import definition_text, job_resource
 
-from lambda_src.message import describe, email_message
+from lambda_src.mail import email_message
+from lambda_src.message import describe
 
 logging.getLogger("moto").setLevel(logging.CRITICAL)
 
