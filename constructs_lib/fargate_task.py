@@ -15,6 +15,7 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.asl import CONTAINER_NAME, LOG_STREAM_PREFIX
 from constructs_lib.documents.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements
 from constructs_lib.log_key import LogEncryption, log_group
+from constructs_lib.model.capacity import TASK_COMPATIBILITY
 from constructs_lib.model.config import secret_sources
 from constructs_lib.model.fargate import check_fargate_size
 from constructs_lib.model.naming import aws_name, task_log_group
@@ -141,7 +142,7 @@ class FargateTask(Construct):
             cpu=str(cpu),
             memory=str(memory),
             network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
+            requires_compatibilities=[TASK_COMPATIBILITY],
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=json.dumps([container], indent=2, sort_keys=True),

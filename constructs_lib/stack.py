@@ -18,6 +18,7 @@ from constructs_lib.documents.terraform_text import literal_config
 from constructs_lib.flow_logs import FlowLogs
 from constructs_lib.log_key import ExistingLogKey, LogEncryption, LogKey
 from constructs_lib.model.alert_channels import channel_settings
+from constructs_lib.model.capacity import CLUSTER_PROVIDERS, capacity_source
 from constructs_lib.model.config import BackendSpec, Config
 from constructs_lib.model.naming import (
     alert_queue_name,
@@ -85,13 +86,13 @@ class ScheduledJobsStack(TerraformStack):
                     log_key=log_key,
                 )
         # Capacity providers only where a job launches through a strategy (Fargate Spot).
-        spot = any("FARGATE_SPOT" in job.capacity for job in config.jobs)
+        strategy = any(capacity_source(name).cluster_provider for job in config.jobs for name in job.capacity)
         self.cluster = Cluster(
             self,
             "cluster",
             name=name,
             aws=aws,
-            capacity_providers=("FARGATE", "FARGATE_SPOT") if spot else (),
+            capacity_providers=CLUSTER_PROVIDERS if strategy else (),
             container_insights=config.stack.container_insights,
         )
         self.topic = AlertTopic(self, "alert-topic", name=alert_topic_name(name), aws=aws, emails=config.alert.emails)

@@ -15,6 +15,7 @@ from constructs_lib.documents.asl import AlertJob, render_definition
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.log_key import LogEncryption, log_group
+from constructs_lib.model.capacity import DEFAULT_CAPACITY, capacity_source
 from constructs_lib.model.config import Concurrency, ExecutionLogLevel
 from constructs_lib.model.naming import aws_name
 from constructs_lib.model.retry_policy import RetryPolicy
@@ -56,7 +57,7 @@ class JobStateMachine(Construct):
         retry: RetryPolicy,
         timeout_seconds: int,
         concurrency: Concurrency = "forbid",
-        capacity: Sequence[str] = ("FARGATE",),
+        capacity: Sequence[str] = DEFAULT_CAPACITY,
         log_level: ExecutionLogLevel = "ERROR",
         log_retention_days: int = 30,
         log_key: LogEncryption | None = None,
@@ -116,7 +117,8 @@ class JobStateMachine(Construct):
             schedule=schedule_expression,
             timezone=timezone,
         )
-        missing = set(capacity) - set(cluster.capacity_providers) - {"FARGATE"}
+        needed = {capacity_source(name).cluster_provider for name in capacity} - {None}
+        missing = needed - set(cluster.capacity_providers)
         if missing:
             raise ValueError(f"{name}: cluster {cluster.name} has no capacity provider {sorted(missing)}")
         self.definition = render_definition(

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from constructs_lib.model.capacity import DEFAULT_CAPACITY, FARGATE, FARGATE_SPOT, capacity_source
 from constructs_lib.model.config import Concurrency
 from constructs_lib.model.fargate import PLATFORM_VERSION
 from constructs_lib.model.retry_policy import RetryPolicy
@@ -85,6 +86,8 @@ ALERT_RETRY = RetryPolicy(max_attempts=6, interval_seconds=2, backoff_rate=2.0)
 # The concurrency guard's ListExecutions call reads and changes nothing, so any error is retried.
 GUARD_RETRY = RetryPolicy(max_attempts=3, interval_seconds=1, backoff_rate=2.0)
 
+SPOT_STOP_CODE = FARGATE_SPOT.interruption_stop_code  # AWS took the capacity back
+
 
 @dataclass(frozen=True)
 class AlertJob:
@@ -95,7 +98,7 @@ class AlertJob:
     launch_budget: int  # launches per capacity source over which a placement failure is retried
     timeout_seconds: int
     log_group_name: str
-    capacity: tuple[str, ...] = ("FARGATE",)  # where the task is launched, in order
+    capacity: tuple[str, ...] = DEFAULT_CAPACITY  # where the task is launched, in order
     schedule: str | None = None  # the schedule expression: the alert names the next run
     timezone: str | None = None  # the schedule's zone: the alert shows times in it too
 
@@ -108,7 +111,7 @@ class AlertJob:
         retry: RetryPolicy,
         timeout_seconds: int,
         log_group_name: str,
-        capacity: Sequence[str] = ("FARGATE",),
+        capacity: Sequence[str] = DEFAULT_CAPACITY,
         schedule: str | None = None,
         timezone: str | None = None,
     ) -> AlertJob:
@@ -167,17 +170,13 @@ def render_run_task(
     security_group_ids: Sequence[str],
     assign_public_ip: bool,
     timeout_seconds: int,
-    capacity: str = "FARGATE",
+    capacity: str = FARGATE.name,
 ) -> dict[str, Any]:
     """``RunTask`` on ``capacity``: the ``FARGATE`` launch type, or a capacity provider strategy
     (RunTask refuses both together). The container runs the command of the task definition, its
     one source: no override.
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html"""
-    placement: dict[str, Any] = (
-        {"LaunchType": "FARGATE"}
-        if capacity == "FARGATE"
-        else {"CapacityProviderStrategy": [{"CapacityProvider": capacity, "Weight": 1}]}
-    )
+    placement = capacity_source(capacity).placement()
     return {
         "Type": "Task",
         "Resource": f"arn:{partition}:states:::ecs:runTask.sync",
@@ -242,7 +241,7 @@ def render_classify_failure(*, timeout_seconds: int, retry_exit_codes: Sequence[
                 # engine reads alike (aws-local-stepfunctions never matches IsPresent false).
                 {"Not": {"Variable": STOP_CODE_PATH, "IsPresent": True}, "Next": "TaskFailed"},
                 {"Variable": STOP_CODE_PATH, "StringEquals": "TaskFailedToStart", "Next": "TaskFailedToStart"},
-                {"Variable": STOP_CODE_PATH, "StringEquals": "SpotInterruption", "Next": "SpotInterrupted"},
+                {"Variable": STOP_CODE_PATH, "StringEquals": SPOT_STOP_CODE, "Next": "SpotInterrupted"},
             ],
             "Default": "TaskFailed",
         },

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from constructs_lib.model.capacity import DEFAULT_CAPACITY, SOURCES, example_order
 from constructs_lib.model.fargate import check_cpu, check_fargate_size
 from constructs_lib.model.naming import check_job_name, check_stack_name
 from constructs_lib.model.retry_policy import RetryPolicy, default_retry_policy
@@ -52,9 +53,8 @@ ZONE_PATTERN = re.compile(REGION_PATTERN.pattern + r"[a-z]")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 Concurrency = Literal["forbid", "allow"]
 ExecutionLogLevel = Literal["OFF", "ERROR", "ALL"]
-# Where a job's task may run. Fargate Spot is spare capacity at a discount that AWS can take back
-# with two minutes' warning. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
-CapacitySource = Literal["FARGATE", "FARGATE_SPOT"]
+# Where a job's task may run: the names of the capacity sources (model/capacity.py).
+CapacitySource = Literal[tuple(SOURCES)]  # type: ignore[valid-type]
 
 
 def field_error(field: str, message: str) -> PydanticCustomError:
@@ -579,7 +579,7 @@ class JobSpec(ValueObject):
     timeout_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
     #: Capacity to launch on, in order: when launches on one still find no capacity after the
     #: retry policy, the run moves on to the next, which gets the policy again.
-    capacity: tuple[CapacitySource, ...] = ("FARGATE",)
+    capacity: tuple[CapacitySource, ...] = DEFAULT_CAPACITY
     #: ``forbid``: a run that finds the previous one still running launches nothing, alerts and
     #: fails (``Job.PreviousRunStillRunning``). ``allow``: runs may overlap.
     concurrency: Concurrency = "forbid"
@@ -748,8 +748,8 @@ class JobSpec(ValueObject):
     def _capacity(cls, capacity: tuple[str, ...]) -> tuple[str, ...]:
         if not capacity or len(set(capacity)) != len(capacity):
             raise ValueError(
-                f"{list(capacity)!r} is not an order of capacity sources (allowed: each of FARGATE and "
-                'FARGATE_SPOT at most once, at least one, for example ["FARGATE", "FARGATE_SPOT"])'
+                f"{list(capacity)!r} is not an order of capacity sources (allowed: each of "
+                f"{' and '.join(SOURCES)} at most once, at least one, for example {example_order()})"
             )
         return capacity
 
@@ -763,7 +763,7 @@ class JobSpec(ValueObject):
             zone=info.data.get("timezone") or "UTC",
             flexible_window_minutes=info.data.get("flexible_window_minutes") or 0,
         )
-        sources = len(info.data.get("capacity", ("FARGATE",)))
+        sources = len(info.data.get("capacity", DEFAULT_CAPACITY))
         default = job_default_retry(
             gap_seconds=period,
             sources=sources,
@@ -1018,7 +1018,7 @@ def _show(value: Any) -> str:
 _LIST_OF = {
     "emails": 'a list of e-mail addresses, for example ["ops@example.com"]',
     "command": 'a list: the program, then its arguments, for example ["python", "job.py"]',
-    "capacity": 'a list of capacity sources, for example ["FARGATE", "FARGATE_SPOT"]',
+    "capacity": f"a list of capacity sources, for example {example_order()}",
     "retry_exit_codes": "a list of exit codes, for example [75]",
 }
 # Each pydantic error type that names a Python type, in the words of a TOML file.
