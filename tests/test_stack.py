@@ -1241,6 +1241,7 @@ def test_the_alert_queue_keeps_trying_for_more_than_a_day_then_sets_aside(defaul
     5 minutes at most, still add up to more than a day: tests/test_delivery.py)."""
     _, queue = named(default_stack, "aws_sqs_queue", "alert-queue_waiting")
     _, dead_letter = named(default_stack, "aws_sqs_queue", "alert-queue_dead-letter")
+    queue = dict(queue)  # the session's stack is shared: never change it
     redrive = json.loads(queue.pop("redrive_policy"))
     assert queue == {
         "name": "scheduled-jobs-alert-queue",
