@@ -12,7 +12,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.documents.asl import CONTAINER_NAME, LOG_STREAM_PREFIX
+from constructs_lib.documents.asl_states import CONTAINER_NAME, LOG_STREAM_PREFIX
 from constructs_lib.documents.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements
 from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.capacity import TASK_COMPATIBILITY

@@ -11,7 +11,8 @@ from constructs import Construct
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
-from constructs_lib.documents.asl import AlertJob, render_definition
+from constructs_lib.documents.asl import render_definition
+from constructs_lib.documents.asl_alert import AlertJob
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.log_key import LogEncryption, log_group

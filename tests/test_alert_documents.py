@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from constructs_lib.documents.asl import AlertJob, render_alert_branch, render_notify_failure
+from constructs_lib.documents.asl_alert import AlertJob, render_alert_branch, render_notify_failure
 from constructs_lib.documents.execution_events import alert_input_template, ended_early_pattern
 from constructs_lib.documents.iam import alert_key_policy, alert_topic_policy, render_statements
 from constructs_lib.model.retry_policy import RetryPolicy

@@ -10,24 +10,24 @@ import pytest
 from stack_helpers import GUARD_STATES
 
 from constructs_lib.documents.asl import (
-    ALERT_RETRY,
-    GUARD_RETRY,
-    LAMBDA_TRANSIENT_ERRORS,
-    AlertJob,
-    alert_state_name,
-    render_alert_payload,
     render_branch,
-    render_catch,
     render_classify_failure,
-    render_concurrency_guard,
     render_definition,
-    render_notify_failure,
-    render_retry,
     render_run_job,
     render_run_task,
     stage_name,
     with_suffix,
 )
+from constructs_lib.documents.asl_alert import (
+    ALERT_RETRY,
+    LAMBDA_TRANSIENT_ERRORS,
+    AlertJob,
+    alert_state_name,
+    render_alert_payload,
+    render_notify_failure,
+)
+from constructs_lib.documents.asl_guard import GUARD_RETRY, render_concurrency_guard
+from constructs_lib.documents.asl_states import render_catch, render_retry
 from constructs_lib.model.retry_policy import RetryPolicy
 
 CLUSTER = "arn:aws:ecs:r:1:cluster/c"

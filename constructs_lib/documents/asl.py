@@ -28,137 +28,44 @@ was down never repeats the message on a channel that already has it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from constructs_lib.model.capacity import DEFAULT_CAPACITY, FARGATE, FARGATE_SPOT, capacity_source
+from constructs_lib.documents.asl_alert import (
+    AlertJob,
+    render_notify_failure,
+)
+from constructs_lib.documents.asl_guard import render_concurrency_guard
+from constructs_lib.documents.asl_states import render_catch, render_retry
+from constructs_lib.model.capacity import FARGATE, FARGATE_SPOT, capacity_source
 from constructs_lib.model.config import Concurrency
 from constructs_lib.model.fargate import PLATFORM_VERSION
 from constructs_lib.model.retry_policy import RetryPolicy
 from lambda_src.contract import (
-    CHANNELS,
     ERROR_FAILED_TO_START,
-    ERROR_PREVIOUS_RUN,
     ERROR_RETRYABLE_EXIT,
     ERROR_SPOT_INTERRUPTED,
     ERROR_TASK_FAILED,
     ERROR_TIMED_OUT,
     PLACEMENT_ERRORS,
-    AlertDeliveryError,
 )
 
 __all__ = [
-    "ALERT_RETRY",
-    "CONTAINER_NAME",
-    "GUARD_RETRY",
-    "LAMBDA_TRANSIENT_ERRORS",
-    "LOG_STREAM_PREFIX",
     "PLACEMENT_ERRORS",
-    "AlertJob",
-    "alert_state_name",
+    "render_branch",
+    "render_classify_failure",
     "render_definition",
-    "render_retry",
+    "render_run_job",
+    "render_run_task",
+    "stage_name",
+    "with_suffix",
 ]
-
-CONTAINER_NAME = "app"
-
-# The awslogs stream prefix of the job's container: streams are "<prefix>/<container>/<task id>".
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html
-LOG_STREAM_PREFIX = "job"
 
 # The Cause of States.TaskFailed is the stopped task (DescribeTasks) as JSON; it is parsed with
 # States.StringToJson and the branch reads its fields, not the string's formatting.
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
 STOP_CODE_PATH = "$.Failure.Task.StopCode"
 
-# Lambda errors worth retrying, as AWS CDK's LambdaInvoke retries them, plus throttling and the
-# alert function's own "channel down" error (lambda_src/contract.py).
-# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
-LAMBDA_TRANSIENT_ERRORS = (
-    "Lambda.ClientExecutionTimeoutException",
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    AlertDeliveryError.__name__,
-)
-ALERT_RETRY = RetryPolicy(max_attempts=6, interval_seconds=2, backoff_rate=2.0)
-# The concurrency guard's ListExecutions call reads and changes nothing, so any error is retried.
-GUARD_RETRY = RetryPolicy(max_attempts=3, interval_seconds=1, backoff_rate=2.0)
-
 SPOT_STOP_CODE = FARGATE_SPOT.interruption_stop_code  # AWS took the capacity back
-
-
-@dataclass(frozen=True)
-class AlertJob:
-    """What an alert says about the job, known at synth time."""
-
-    stack_name: str
-    name: str
-    launch_budget: int  # launches per capacity source over which a placement failure is retried
-    timeout_seconds: int
-    log_group_name: str
-    capacity: tuple[str, ...] = DEFAULT_CAPACITY  # where the task is launched, in order
-    schedule: str | None = None  # the schedule expression: the alert names the next run
-    timezone: str | None = None  # the schedule's zone: the alert shows times in it too
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        stack_name: str,
-        job_name: str,
-        retry: RetryPolicy,
-        timeout_seconds: int,
-        log_group_name: str,
-        capacity: Sequence[str] = DEFAULT_CAPACITY,
-        schedule: str | None = None,
-        timezone: str | None = None,
-    ) -> AlertJob:
-        return cls(
-            stack_name=stack_name,
-            name=job_name,
-            launch_budget=1 + retry.max_attempts,
-            timeout_seconds=timeout_seconds,
-            log_group_name=log_group_name,
-            capacity=tuple(capacity),
-            schedule=schedule,
-            timezone=timezone,
-        )
-
-    def static_fields(self, channel: str) -> dict[str, Any]:
-        """The alert payload's fields that do not depend on the run."""
-        return {
-            "channel": channel,
-            "stack": self.stack_name,
-            "job": self.name,
-            "launchBudget": self.launch_budget,
-            "timeoutSeconds": self.timeout_seconds,
-            "logGroup": self.log_group_name,
-            "logStreamPrefix": f"{LOG_STREAM_PREFIX}/{CONTAINER_NAME}",
-            "capacity": list(self.capacity),
-            **({"schedule": self.schedule} if self.schedule else {}),
-            **({"timezone": self.timezone} if self.timezone else {}),
-        }
-
-
-def render_retry(errors: Sequence[str], policy: RetryPolicy, *, attempts: int | None = None) -> dict[str, Any]:
-    """One Retry entry. ``attempts`` overrides ``policy.max_attempts`` (for the re-run budget)."""
-    retry: dict[str, Any] = {
-        "ErrorEquals": list(errors),
-        "IntervalSeconds": policy.interval_seconds,
-        "MaxAttempts": policy.max_attempts if attempts is None else attempts,
-        "BackoffRate": policy.backoff_rate,
-    }
-    if policy.max_delay_seconds is not None:
-        retry["MaxDelaySeconds"] = policy.max_delay_seconds
-    if policy.jitter != "NONE":
-        retry["JitterStrategy"] = policy.jitter
-    return retry
-
-
-def render_catch(next_state: str, *, result_path: str) -> dict[str, Any]:
-    return {"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": next_state}
 
 
 def render_run_task(
@@ -297,84 +204,6 @@ def render_branch(
     }
 
 
-# RUNNING executions read at once: far more than one job ever has (runs that overlap are refused).
-GUARD_PAGE = 100
-
-
-def render_concurrency_guard(*, partition: str, next_state: str) -> dict[str, dict[str, Any]]:
-    """States that let a run start only when it is the oldest RUNNING execution of its state machine.
-
-    The decision rests on the other executions, not on a count, because ``ListExecutions`` "may
-    not reflect very recent updates": this execution may not be listed yet. The list is newest
-    first, so:
-
-    - nothing listed: nothing else runs; go ahead;
-    - this execution not listed, others are: they started before it (a predecessor still running):
-      launch nothing, alert, fail;
-    - this execution listed: go ahead only if it is the last, the oldest. Of two executions started
-      for one scheduled event (EventBridge delivers at least once), exactly one is the oldest, so
-      exactly one runs the job, and the other ends like any overlapping run.
-
-    If the call keeps failing, the run goes ahead (fail open): a skipped run is worse than a rare
-    overlap. https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html
-    """
-    refuse = "PreviousRunStillRunning"
-    return {
-        "CheckPreviousRun": {
-            "Type": "Task",
-            "Resource": f"arn:{partition}:states:::aws-sdk:sfn:listExecutions",
-            "Parameters": {
-                "StateMachineArn.$": "$$.StateMachine.Id",
-                "StatusFilter": "RUNNING",
-                "MaxResults": GUARD_PAGE,
-            },
-            "ResultSelector": {"Running.$": "$.Executions[*].ExecutionArn", "Self.$": "$$.Execution.Id"},
-            "ResultPath": "$.Guard",
-            "Retry": [render_retry(["States.ALL"], GUARD_RETRY)],
-            "Catch": [render_catch(next_state, result_path="$.GuardFailure")],
-            "Next": "WhoIsRunning",
-        },
-        "WhoIsRunning": {
-            "Type": "Pass",
-            "Parameters": {
-                "Count.$": "States.ArrayLength($.Guard.Running)",
-                "Listed.$": "States.ArrayContains($.Guard.Running, $.Guard.Self)",
-            },
-            "ResultPath": "$.Guard.Order",
-            "Next": "IsPreviousRunRunning",
-        },
-        "IsPreviousRunRunning": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.Guard.Order.Count", "NumericEquals": 0, "Next": next_state},
-                {"Variable": "$.Guard.Order.Listed", "BooleanEquals": False, "Next": refuse},
-            ],
-            "Default": "FindOldestRun",
-        },
-        "FindOldestRun": {
-            "Type": "Pass",
-            "Parameters": {"Oldest.$": "States.ArrayGetItem($.Guard.Running, States.MathAdd($.Guard.Order.Count, -1))"},
-            "ResultPath": "$.Guard.Order",
-            "Next": "IsThisTheOldestRun",
-        },
-        "IsThisTheOldestRun": {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.Guard.Order.Oldest", "StringEqualsPath": "$.Guard.Self", "Next": next_state}],
-            "Default": refuse,
-        },
-        refuse: {
-            "Type": "Pass",
-            "Result": {
-                "Error": ERROR_PREVIOUS_RUN,
-                "Cause": 'Another execution of this job was still running (concurrency = "forbid"), '
-                "so this run launched no task.",
-            },
-            "ResultPath": "$.Failure",
-            "Next": "NotifyFailure",
-        },
-    }
-
-
 def stage_name(index: int, capacity: str) -> str:
     """``RunJob`` for the first capacity source, ``RunJobOnFargateSpot`` and so on for the next."""
     return "RunJob" if index == 0 else f"RunJobOn{capacity.title().replace('_', '')}"
@@ -425,79 +254,6 @@ def render_run_job(
         )
         + [render_catch("NotifyFailure", result_path="$.Failure")],
         "End": True,
-    }
-
-
-def render_alert_payload(*, channel: str, job: AlertJob) -> dict[str, Any]:
-    """What the alert Lambda gets (``lambda_src.contract.AlertPayload``), from the branch input that
-    ``render_notify_failure`` passes; every path exists in every execution, so building it cannot fail."""
-    return {
-        **job.static_fields(channel),
-        "error.$": "$.Failure.Error",
-        "cause.$": "$.Failure.Cause",
-        "execution.$": "$$.Execution.Id",
-        "startTime.$": "$.StartTime",
-        "gaveUpAt.$": "$.GaveUpAt",
-        "stateMachine.$": "$$.StateMachine.Id",
-        "input.$": "$.Input",
-    }
-
-
-def alert_state_name(channel: str) -> str:
-    return f"Alert{channel.capitalize()}"
-
-
-def render_alert_branch(*, partition: str, channel: str, job: AlertJob, alert_function_arn: str) -> dict[str, Any]:
-    """One channel's delivery: invoke the Lambda for ``channel``, retry what is transient, and end
-    the branch either way (a channel that stays down must not stop the others)."""
-    name = alert_state_name(channel)
-    return {
-        "StartAt": name,
-        "States": {
-            name: {
-                "Type": "Task",
-                "Resource": f"arn:{partition}:states:::lambda:invoke",
-                "Parameters": {
-                    "FunctionName": alert_function_arn,
-                    "Payload": render_alert_payload(channel=channel, job=job),
-                },
-                "Retry": [render_retry(LAMBDA_TRANSIENT_ERRORS, ALERT_RETRY)],
-                "Catch": [render_catch(f"{name}Undelivered", result_path="$.AlertFailure")],
-                "End": True,
-            },
-            f"{name}Undelivered": {"Type": "Pass", "End": True},
-        },
-    }
-
-
-def render_notify_failure(
-    *, partition: str, job: AlertJob, alert_function_arn: str, channels: Sequence[str]
-) -> dict[str, Any]:
-    """Alert on every channel at once, each on its own; then fail the run."""
-    unknown = sorted(set(channels) - set(CHANNELS))
-    if unknown or not channels:
-        raise ValueError(f"alert channels {list(channels)!r}: allowed a non-empty selection of {CHANNELS}")
-    return {
-        "Type": "Parallel",
-        # The branches' input: the failure, and when the run gave up (one time for every channel).
-        # The execution's input and start are passed here, not read from the context object inside
-        # a branch: correct on AWS either way, but only this reading is the same in every engine.
-        "Parameters": {
-            "Failure.$": "$.Failure",
-            "GaveUpAt.$": "$$.State.EnteredTime",
-            "Input.$": "$$.Execution.Input",
-            "StartTime.$": "$$.Execution.StartTime",
-        },
-        "Branches": [
-            render_alert_branch(partition=partition, channel=channel, job=job, alert_function_arn=alert_function_arn)
-            for channel in channels
-        ],
-        # Discard the deliveries' results: JobFailed reads $.Failure.
-        "ResultPath": None,
-        # Every branch catches its own failures; should the state itself fail, the run still ends
-        # in JobFailed (and its alarm).
-        "Catch": [render_catch("JobFailed", result_path="$.AlertFailure")],
-        "Next": "JobFailed",
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from constructs_lib.documents.asl import AlertJob
+from constructs_lib.documents.asl_alert import AlertJob
 from lambda_src.contract import ENDED_EARLY_STATUSES, ended_early_error
 
 __all__ = ["INPUT_PATHS", "STATUS_CHANGE", "alert_input_template", "ended_early_pattern"]
