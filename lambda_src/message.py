@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.parse
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
+from lambda_src import payload as read
 from lambda_src.contract import (
     ERROR_FAILED_TO_START,
     ERROR_MISSED,
@@ -23,7 +22,6 @@ from lambda_src.contract import (
     ERROR_SPOT_INTERRUPTED,
     ERROR_TASK_FAILED,
     ERROR_TIMED_OUT,
-    INPUT_SCHEDULED_TIME,
     PLACEMENT_ERRORS,
     ended_early_error,
 )
@@ -100,32 +98,32 @@ def describe(event: Any, *, log_tail: tuple[str, ...] = ()) -> Alert:
 
 def _failed_run(event: dict[str, Any]) -> Alert:
     job, error = event["job"], event["error"]
-    stack = _text(event.get("stack")) or "?"
-    execution = _text(event.get("execution"))
-    alert_id = execution or _text(event.get("alertId"))
-    partition, region = _arn_location(execution or _text(event.get("source")))
+    stack = read.nonempty_text(event.get("stack")) or "?"
+    execution = read.nonempty_text(event.get("execution"))
+    alert_id = execution or read.nonempty_text(event.get("alertId"))
+    partition, region = read.arn_location(execution or read.nonempty_text(event.get("source")))
     cause = event.get("cause")
-    task = _parse_task(cause)
-    started = _time(event.get("startTime"))
-    gave_up = _time(event.get("gaveUpAt"))
+    task = read.parse_task(cause)
+    started = read.parse_time(event.get("startTime"))
+    gave_up = read.parse_time(event.get("gaveUpAt"))
     elapsed = f" over {format_duration(int((gave_up - started).total_seconds()))}" if started and gave_up else ""
-    scheduled = _time(_scheduled_time(event.get("input")))
+    scheduled = read.parse_time(read.scheduled_time(event.get("input")))
 
     short, what = _what_happened(event, error, task, cause, elapsed)
-    zone = _text(event.get("timezone"))
+    zone = read.nonempty_text(event.get("timezone"))
     facts = [("Job", job), ("Stack", stack), ("Region", region or "?")]
     if scheduled:
-        facts.append(("Scheduled for", _show_time(scheduled) + _in_zone(scheduled, zone)))
+        facts.append(("Scheduled for", read.show_time(scheduled) + read.in_zone(scheduled, zone)))
     if started:
-        facts.append(("Started", _show_time(started)))
+        facts.append(("Started", read.show_time(started)))
     if gave_up:
-        facts.append(("Gave up", _show_time(gave_up)))
+        facts.append(("Gave up", read.show_time(gave_up)))
     facts.append(("Error", error))
     if task and task.get("TaskArn"):
         facts.append(("Task", str(task["TaskArn"])))
-    upcoming = _next_run(_text(event.get("schedule")), zone, after=gave_up or started or scheduled)
+    upcoming = read.next_run(read.nonempty_text(event.get("schedule")), zone, after=gave_up or started or scheduled)
     if upcoming:
-        facts.append(("Next run", _show_time(upcoming) + _in_zone(upcoming, zone)))
+        facts.append(("Next run", read.show_time(upcoming) + read.in_zone(upcoming, zone)))
     facts.append(("Run it now", f"make run JOB={job}"))
 
     links = []
@@ -137,7 +135,7 @@ def _failed_run(event: dict[str, Any]) -> Alert:
                 f"{console}/states/home?region={region}#/v2/executions/details/{execution}",
             )
         )
-    machine = _text(event.get("stateMachine"))
+    machine = read.nonempty_text(event.get("stateMachine"))
     if error in (ERROR_PREVIOUS_RUN, ERROR_MISSED) and machine and region:
         links.append(
             (
@@ -147,10 +145,10 @@ def _failed_run(event: dict[str, Any]) -> Alert:
                 f"{console}/states/home?region={region}#/statemachines/view/{machine}",
             )
         )
-    task_link = _task_link(console, region, task)
+    task_link = read.task_link(console, region, task)
     if task_link:
         links.append(task_link)
-    log_link = _log_link(console, region, event, task)
+    log_link = read.log_link(console, region, event, task)
     if log_link:
         links.append(log_link)
 
@@ -169,7 +167,7 @@ def _failed_run(event: dict[str, Any]) -> Alert:
         "state_machine": event.get("stateMachine"),
     }
     if task is not None:
-        record["task"] = _task_summary(task)
+        record["task"] = read.task_summary(task)
     due = next((f"{label.lower()} {value}" for label, value in facts if label in ("Scheduled for", "Started")), None)
     return Alert(
         title=f"[{stack}] {job} failed: {short}",
@@ -207,7 +205,7 @@ def _what_happened(
             f"so the job did not run.{reason}",
         )
     if error == ERROR_FAILED_TO_START:
-        reason = _start_reason(task)
+        reason = read.start_reason(task)
         stuck = next((what for pattern, what in _NEVER_STARTED if pattern.search(reason)), None)
         return (
             "the task never started",
@@ -215,7 +213,7 @@ def _what_happened(
             f"so the job did not run. ECS said: {reason or 'no reason given'}",
         )
     if error == ERROR_RETRYABLE_EXIT:
-        exited = _exited_container(task)
+        exited = read.exited_container(task)
         code = exited[0] if exited else "?"
         return (
             f"exit code {code} on every launch",
@@ -229,7 +227,7 @@ def _what_happened(
             "The job may have run half-way; it was not re-run (rerun_attempts allows re-runs).",
         )
     if error == ERROR_TASK_FAILED:
-        exited = _exited_container(task)
+        exited = read.exited_container(task)
         if exited is not None:
             code, reason = exited
             detail = f" ({reason})" if reason else ""
@@ -292,11 +290,11 @@ def _what_happened(
 def _recovered(event: dict[str, Any]) -> Alert:
     """The first successful run after failed, timed-out, aborted or missed ones (the watchdog's)."""
     job = event["job"]
-    stack = _text(event.get("stack")) or "?"
-    execution = _text(event.get("execution"))
-    partition, region = _arn_location(execution or _text(event.get("stateMachine")))
-    since = _time(event.get("since"))
-    ended = _time(event.get("gaveUpAt"))
+    stack = read.nonempty_text(event.get("stack")) or "?"
+    execution = read.nonempty_text(event.get("execution"))
+    partition, region = read.arn_location(execution or read.nonempty_text(event.get("stateMachine")))
+    since = read.parse_time(event.get("since"))
+    ended = read.parse_time(event.get("gaveUpAt"))
     last = event.get("lastFailure") if isinstance(event.get("lastFailure"), dict) else {}
     failed, missed = event.get("failedRuns"), event.get("missedRuns")
     if isinstance(failed, int) and failed > 0:
@@ -312,12 +310,12 @@ def _recovered(event: dict[str, Any]) -> Alert:
     what = f"{job} ran successfully again, after {earlier}.{broken}"
     facts = [("Job", job), ("Stack", stack), ("Region", region or "?")]
     if since:
-        facts.append(("Broken since", _show_time(since)))
+        facts.append(("Broken since", read.show_time(since)))
     if ended:
-        facts.append(("Succeeded", _show_time(ended)))
+        facts.append(("Succeeded", read.show_time(ended)))
     console = CONSOLE.get(partition or "aws", CONSOLE["aws"])
     links = []
-    for label, arn in (("Execution", execution), ("Last failed execution", _text(last.get("execution")))):
+    for label, arn in (("Execution", execution), ("Last failed execution", read.nonempty_text(last.get("execution")))):
         if arn and region:
             links.append(
                 (
@@ -325,9 +323,9 @@ def _recovered(event: dict[str, Any]) -> Alert:
                     f"{console}/states/home?region={region}#/v2/executions/details/{arn}",
                 )
             )
+    resolves = read.nonempty_text(last.get("execution")) or read.nonempty_text(last.get("alertId"))
     record = {"level": "INFO", "message": f"scheduled job {job} recovered", "alert_id": execution, "stack": stack,
-              "job": job, "what": what, "execution": execution,
-              "resolves": _text(last.get("execution")) or _text(last.get("alertId"))}  # fmt: skip
+              "job": job, "what": what, "execution": execution, "resolves": resolves}  # fmt: skip
     return Alert(
         title=f"[{stack}] {job} recovered",
         what=what,
@@ -338,17 +336,17 @@ def _recovered(event: dict[str, Any]) -> Alert:
         kind="recovered",
         job=job,
         region=region,
-        due=f"succeeded {_show_time(ended)}" if ended else None,
+        due=f"succeeded {read.show_time(ended)}" if ended else None,
     )
 
 
 def _test_alert(event: dict[str, Any]) -> Alert:
-    stack = _text(event.get("stack")) or "this stack"
+    stack = read.nonempty_text(event.get("stack")) or "this stack"
     what = "This is a test alert. If you read it, alerts reach you here."
     return Alert(
         title=f"[{stack}] test alert",
         what=what,
-        alert_id=_text(event.get("id")),
+        alert_id=read.nonempty_text(event.get("id")),
         record={"level": "INFO", "message": "test alert", "what": what, "event": event},
     )
 
@@ -361,161 +359,6 @@ def _unrecognised(event: Any, *, note: str = "") -> Alert:
         what=what,
         record={"level": "ERROR", "message": "unrecognised alert payload", "what": what, "event": event},
     )
-
-
-# --- reading the payload ---------------------------------------------------------------------------
-
-
-def _parse_task(cause: Any) -> dict[str, Any] | None:
-    """The stopped task in a ``States.TaskFailed`` cause (DescribeTasks' task as JSON), or ``None``."""
-    if not isinstance(cause, str):
-        return None
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return None
-    if isinstance(parsed, dict) and ("StopCode" in parsed or "TaskArn" in parsed):
-        return parsed
-    return None
-
-
-def _containers(task: dict[str, Any] | None) -> list[dict[str, Any]]:
-    containers = (task or {}).get("Containers")
-    return [c for c in containers if isinstance(c, dict)] if isinstance(containers, list) else []
-
-
-def _task_summary(task: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "task_arn": task.get("TaskArn"),
-        "stop_code": task.get("StopCode"),
-        "stopped_reason": task.get("StoppedReason"),
-        "containers": [
-            {"name": c.get("Name"), "exit_code": c.get("ExitCode"), "reason": c.get("Reason")}
-            for c in _containers(task)
-        ],
-    }
-
-
-def _exited_container(task: dict[str, Any] | None) -> tuple[int, str] | None:
-    """The first container that exited non-zero (the job's one container), with its reason."""
-    for container in _containers(task):
-        code = container.get("ExitCode")
-        if isinstance(code, int) and code != 0:
-            return code, str(container.get("Reason") or "")
-    return None
-
-
-def _start_reason(task: dict[str, Any] | None) -> str:
-    reasons = [str(c["Reason"]) for c in _containers(task) if c.get("Reason")]
-    stopped = (task or {}).get("StoppedReason")
-    if stopped and str(stopped) not in reasons:
-        reasons.append(str(stopped))
-    return "; ".join(reasons)
-
-
-def _scheduled_time(execution_input: Any) -> Any:
-    """A scheduled run's input names its scheduled time (an EventBridge event's is ``time``)."""
-    if not isinstance(execution_input, dict):
-        return None
-    return execution_input.get(INPUT_SCHEDULED_TIME) or execution_input.get("time")
-
-
-def _arn_location(arn: str | None) -> tuple[str | None, str | None]:
-    parts = (arn or "").split(":")
-    return (parts[1], parts[3]) if len(parts) > 4 and parts[0] == "arn" and parts[3] else (None, None)
-
-
-def _log_link(
-    console: str, region: str | None, event: dict[str, Any], task: dict[str, Any] | None
-) -> tuple[str, str] | None:
-    """The task's log stream when the task ran (awslogs names it ``<prefix>/<container>/<task id>``),
-    else the job's log group."""
-    group = event.get("logGroup")
-    if not region or not isinstance(group, str) or not group:
-        return None
-    base = f"{console}/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{_console_escape(group)}"
-    task_arn = (task or {}).get("TaskArn")
-    prefix = event.get("logStreamPrefix")
-    ran = task is not None and task.get("StopCode") != "TaskFailedToStart"
-    if ran and isinstance(task_arn, str) and isinstance(prefix, str):
-        stream = f"{prefix}/{task_arn.rsplit('/', 1)[-1]}"
-        return "Task log (CloudWatch console)", f"{base}/log-events/{_console_escape(stream)}"
-    return "Job log group (CloudWatch console)", base
-
-
-def _task_link(console: str, region: str | None, task: dict[str, Any] | None) -> tuple[str, str] | None:
-    """The task in the ECS console: its ARN is ``arn:...:task/<cluster>/<task id>``."""
-    task_arn = (task or {}).get("TaskArn")
-    parts = task_arn.split(":", 5)[-1].split("/") if isinstance(task_arn, str) else []
-    if not region or len(parts) != 3 or parts[0] != "task" or not all(parts):
-        return None
-    cluster, task_id = (urllib.parse.quote(part, safe="") for part in parts[1:])
-    return "Task (ECS console)", f"{console}/ecs/v2/clusters/{cluster}/tasks/{task_id}?region={region}"
-
-
-def _in_zone(moment: datetime, zone: str | None) -> str:
-    """`` (Tue 08:00 JST, Asia/Tokyo)``: the same moment on the job's clock; empty without a zone, or
-    where the zone's rules are not at hand."""
-    tz = _zone(zone)
-    if tz is None:
-        return ""
-    return f" ({moment.astimezone(tz).strftime('%a %H:%M %Z')}, {zone})"
-
-
-def _zone(zone: str | None) -> Any:
-    """The zone's rules from the pinned tz data shipped with the function (``constructs_lib.model``
-    and ``tzdata``, packaged by ``AlertFunction``), or ``None``."""
-    if not zone or zone == "UTC":
-        return None
-    try:
-        from constructs_lib.model.time_zone import zone_info
-
-        return zone_info(zone)
-    except (ImportError, KeyError):  # not shipped, or a zone it does not know: the UTC time stands alone
-        return None
-
-
-def _next_run(schedule: str | None, zone: str | None, *, after: datetime | None) -> datetime | None:
-    """The job's next run after ``after``, by the schedule model that validated it (shipped with the
-    function); ``None`` for a rate (it counts from when the schedule was created) or when unknown."""
-    if not schedule or after is None:
-        return None
-    try:
-        from constructs_lib.model.schedule_expression import parse_schedule
-
-        runs = parse_schedule(schedule).next_runs(after, count=1, zone=zone or "UTC")
-    except (ImportError, KeyError, ValueError):  # not shipped, an unknown zone, or not a schedule it reads
-        return None
-    return runs[0] if runs else None
-
-
-def _console_escape(text: str) -> str:
-    """The CloudWatch console's fragment encoding: URL-encoded twice, with ``%`` written ``$``."""
-    return urllib.parse.quote(urllib.parse.quote(text, safe=""), safe="").replace("%", "$")
-
-
-def _time(value: Any) -> datetime | None:
-    """An ISO 8601 time (Step Functions' context object) or epoch milliseconds (its events)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        try:
-            return datetime.fromtimestamp(value / 1000, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _show_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def clip(value: Any, limit: int) -> str:

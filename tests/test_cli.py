@@ -184,6 +184,7 @@ def assert_the_package_runs_with_the_standard_library_alone(archive: Path, where
             "lambda_src/mail.py",
             "lambda_src/message.py",
             "lambda_src/pagerduty.py",
+            "lambda_src/payload.py",
             "lambda_src/slack.py",
             "lambda_src/task_log.py",
             "lambda_src/teams.py",
