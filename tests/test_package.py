@@ -116,7 +116,7 @@ def test_the_layers_import_one_way():
         "reporting": ("constructs_lib.model", "constructs_lib.documents", "constructs_lib.reporting", *shared),
     }
     # At least the modules each layer has today, so that a moved folder cannot pass unread.
-    least = {"model": 9, "documents": 6, "reporting": 5}
+    least = {"model": 9, "documents": 6, "reporting": 6}
     for layer, prefixes in allowed.items():
         modules = sorted((ROOT / "constructs_lib" / layer).glob("*.py"))
         assert len(modules) >= least[layer], layer

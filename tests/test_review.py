@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from stack_helpers import resources
 
-from constructs_lib.reporting.review import flowchart, flowchart_edges, review
+from constructs_lib.reporting.flowchart import flowchart, flowchart_edges
+from constructs_lib.reporting.review import review
 
 AFTER = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from constructs_lib.model.retry_policy import RetryPolicy
 from constructs_lib.model.schedule_expression import ScheduleError, format_duration, parse_schedule
+from constructs_lib.reporting.flowchart import flowchart, states_of
 from lambda_src.contract import missed_run_reported_within
 
-__all__ = ["flowchart", "flowchart_edges", "review"]
+__all__ = ["compact_flowchart", "review"]
 
 _REFERENCE = re.compile(r"\$\{(?:data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
 # What is charged while it exists, whatever the jobs do: US East (N. Virginia) list prices, a
@@ -80,78 +80,8 @@ def _ref(kind: str, name: str, attribute: str) -> str:
     return f"${{{kind}.{name}.{attribute}}}"
 
 
-# --- the state machine as a flowchart ---------------------------------------------------------------
-
-
-def _states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name, state in states.items():
-        yield name, state
-        for branch in state.get("Branches", []):
-            yield from _states(branch["States"])
-
-
-def flowchart_edges(definition: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Every transition of ``definition`` and its nested branches: ``(from, to, label)``."""
-    edges: list[tuple[str, str, str]] = [("start", definition["StartAt"], "")]
-    for name, state in _states(definition["States"]):
-        for branch in state.get("Branches", []):
-            edges.append((name, branch["StartAt"], "branch"))
-        if "Next" in state:
-            edges.append((name, state["Next"], ""))
-        for choice in state.get("Choices", []):
-            edges.append((name, choice["Next"], _condition(choice)))
-        if "Default" in state:
-            edges.append((name, state["Default"], "otherwise"))
-        for catch in state.get("Catch", []):
-            edges.append((name, catch["Next"], "catch " + ", ".join(catch["ErrorEquals"])))
-        for retry in state.get("Retry", []):
-            edges.append((name, name, f"retry ×{retry['MaxAttempts']}: " + ", ".join(retry["ErrorEquals"])))
-    return edges
-
-
-def _condition(rule: dict[str, Any]) -> str:
-    for operator in ("And", "Or"):
-        if operator in rule:
-            return f" {operator.lower()} ".join(_condition(inner) for inner in rule[operator])
-    variable = rule.get("Variable", "")
-    for key, value in rule.items():
-        if key not in ("Variable", "Next"):
-            return f"{variable.rsplit('.', 1)[-1]} {key} {json.dumps(value)}"
-    return variable
-
-
-def flowchart(definition: dict[str, Any]) -> str:
-    """A Mermaid flowchart of every state and transition; parallel branches as subgraphs."""
-    lines = ["flowchart TD", '  start(["start"])']
-
-    def node(name: str, state: dict[str, Any]) -> str:
-        kind = state["Type"]
-        label = f"{name}<br/><small>{kind}</small>"
-        shapes = {"Choice": ('{"', '"}'), "Fail": ('[["', '"]]'), "Pass": ('("', '")')}
-        left, right = shapes.get(kind, ('["', '"]'))
-        return f"  {name}{left}{label}{right}"
-
-    def declare(states: dict[str, Any], depth: int) -> None:
-        for name, state in states.items():
-            lines.append(node(name, state))
-            for index, branch in enumerate(state.get("Branches", [])):
-                lines.append(f'  subgraph {name}_branch{index}["{name}: branch {index + 1}"]')
-                declare(branch["States"], depth + 1)
-                lines.append("  end")
-
-    declare(definition["States"], 0)
-    for source, target, label in flowchart_edges(definition):
-        arrow = "-.->" if label.startswith(("catch", "retry")) else "-->"
-        text = label.replace('"', "'")
-        lines.append(f'  {source} {arrow}|"{text}"| {target}' if label else f"  {source} {arrow} {target}")
-    return "\n".join(lines)
-
-
-# --- the page --------------------------------------------------------------------------------------
-
-
 def _job_name(definition: dict[str, Any]) -> str:
-    for _, state in _states(definition["States"]):
+    for _, state in states_of(definition["States"]):
         payload = state.get("Parameters", {}).get("Payload", {})
         if isinstance(payload, dict) and "job" in payload:
             return str(payload["job"])
