@@ -32,7 +32,7 @@ from lambda_src.contract import (
     STACK_NAME_VARIABLE,
 )
 
-__all__ = ["HANDLER", "LAMBDA_SOURCE", "RUNTIME", "AlertFunction", "staged_source"]
+__all__ = ["HANDLER", "LAMBDA_SOURCE", "RUNTIME", "AlertFunction", "python_function", "staged_source"]
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda_src"
 HANDLER = f"{LAMBDA_SOURCE.name}.alert.handler"
@@ -90,6 +90,45 @@ def staged_source(source: Path, zones: Sequence[str] = (), *, files: Mapping[str
             shutil.copy2(tzdata_source / folder / "__init__.py", tzdata_target / folder / "__init__.py")
         shutil.copy2(tzdata_source / "zoneinfo" / zone, tzdata_target / "zoneinfo" / zone)
     return str(staging)
+
+
+def python_function(
+    scope: Construct,
+    *,
+    name: str,
+    description: str,
+    role: ServiceRole,
+    log_group: Any,
+    handler: str,
+    package: str,
+    timeout: int,
+    reserved_concurrency: int,
+    environment: dict[str, str],
+    tracing: bool,
+    dead_letter_arn: str | None = None,
+) -> LambdaFunction:
+    """A Python Lambda of this project's code (``package``, from ``staged_source``): arm64, 128 MB,
+    created after its log group and its role's policy (so its first log lines and calls work)."""
+    asset = TerraformAsset(scope, "code", path=package, type=AssetType.ARCHIVE)
+    return LambdaFunction(
+        scope,
+        "function",
+        function_name=name,
+        description=description,
+        role=role.arn,
+        runtime=RUNTIME,
+        architectures=["arm64"],
+        handler=handler,
+        filename=asset.path,
+        source_code_hash=asset.asset_hash,
+        memory_size=128,
+        timeout=timeout,
+        reserved_concurrent_executions=reserved_concurrency,
+        environment={"variables": environment},
+        tracing_config={"mode": "Active"} if tracing else None,
+        dead_letter_config={"target_arn": dead_letter_arn} if dead_letter_arn is not None else None,
+        depends_on=[log_group, role.policy] if role.policy else [log_group],
+    )
 
 
 class AlertFunction(Construct):
@@ -180,27 +219,21 @@ class AlertFunction(Construct):
             description="The scheduled jobs' alert Lambda: logs, publishes and posts alerts",
             statements=statements,
         )
-        asset = TerraformAsset(self, "code", path=staged_source(source, zones), type=AssetType.ARCHIVE)
-        self.function = LambdaFunction(
+        self.function = python_function(
             self,
-            "function",
-            function_name=self.name,
+            name=self.name,
             description="Alerts when a scheduled job's run gives up",
-            role=self.role.arn,
-            runtime=RUNTIME,
-            architectures=["arm64"],
+            role=self.role,
+            log_group=self.log_group,
             handler=HANDLER,
-            filename=asset.path,
-            source_code_hash=asset.asset_hash,
-            memory_size=128,
+            package=staged_source(source, zones),
             timeout=TIMEOUT_SECONDS,
-            reserved_concurrent_executions=RESERVED_CONCURRENCY,
-            environment={"variables": environment},
-            tracing_config={"mode": "Active"} if tracing else None,
+            reserved_concurrency=RESERVED_CONCURRENCY,
+            environment=environment,
+            tracing=tracing,
             # Asynchronous invocations (the ended-early rules') that still fail after Lambda's two
             # retries land in the queue the function reads: the alert is tried again from there.
-            dead_letter_config={"target_arn": consumed_queue.arn} if consumed_queue is not None else None,
-            depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
+            dead_letter_arn=consumed_queue.arn if consumed_queue is not None else None,
         )
         self.arn: str = self.function.arn
         self.function_name: str = self.function.function_name

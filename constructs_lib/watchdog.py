@@ -6,14 +6,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from constructs_lib.alert_function import LAMBDA_SOURCE, RUNTIME, staged_source
+from constructs_lib.alert_function import LAMBDA_SOURCE, python_function, staged_source
 from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
@@ -121,33 +119,23 @@ class Watchdog(Construct):
         )
         zones = sorted({job.job.timezone for job in watched_jobs if job.job.timezone})
         files = {WATCHED_JOBS_FILE: json.dumps(self.watched, indent=1, sort_keys=True) + "\n"}
-        asset = TerraformAsset(
-            self, "code", path=staged_source(LAMBDA_SOURCE, zones, files=files), type=AssetType.ARCHIVE
-        )
-        self.function = LambdaFunction(
+        self.function = python_function(
             self,
-            "function",
-            function_name=self.name,
+            name=self.name,
             description="Reports scheduled runs that never started, and jobs that work again",
-            role=self.role.arn,
-            runtime=RUNTIME,
-            architectures=["arm64"],
+            role=self.role,
+            log_group=self.log_group,
             handler=HANDLER,
-            filename=asset.path,
-            source_code_hash=asset.asset_hash,
-            memory_size=128,
+            package=staged_source(LAMBDA_SOURCE, zones, files=files),
             timeout=TIMEOUT_SECONDS,
-            reserved_concurrent_executions=2,
+            reserved_concurrency=2,
             environment={
-                "variables": {
-                    STACK_NAME_VARIABLE: stack_name,
-                    ALERT_QUEUE_URL_VARIABLE: alert_queue.url,
-                    ALERT_CHANNELS_VARIABLE: ",".join(channels),
-                    UNDELIVERED_QUEUE_URL_VARIABLE: undelivered.queue.url,
-                }
+                STACK_NAME_VARIABLE: stack_name,
+                ALERT_QUEUE_URL_VARIABLE: alert_queue.url,
+                ALERT_CHANNELS_VARIABLE: ",".join(channels),
+                UNDELIVERED_QUEUE_URL_VARIABLE: undelivered.queue.url,
             },
-            tracing_config={"mode": "Active"} if tracing else None,
-            depends_on=[self.log_group, self.role.policy] if self.role.policy else [self.log_group],
+            tracing=tracing,
         )
         self.function_name: str = self.function.function_name
         self.tick_rule = self._invoked_by(
