@@ -8,20 +8,15 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.alarm import RunAlarms
-from constructs_lib.alert_function import AlertFunction
-from constructs_lib.alert_topic import AlertTopic
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.cluster import Cluster
-from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.run_input import manual_input
 from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
-from constructs_lib.log_key import LogEncryption
-from constructs_lib.model.config import ExecutionLogLevel, JobSpec
+from constructs_lib.model.config import JobSpec
 from constructs_lib.model.naming import job_name_prefix
-from constructs_lib.network import JobNetwork
 from constructs_lib.schedule import Schedule
-from constructs_lib.scheduler import ScheduleGroup, TimeZoneSchedule
+from constructs_lib.scheduler import TimeZoneSchedule
+from constructs_lib.shared import StackShared
 from constructs_lib.state_machine import JobStateMachine
 
 __all__ = ["ScheduledJob"]
@@ -31,39 +26,24 @@ class ScheduledJob(Construct):
     """A Fargate task, the state machine that runs it, its schedule, the alerts for runs that end
     without reaching the alert step, and its run alarms.
 
-    ``job`` is a validated ``JobSpec``; the network, cluster, alert function and topic, dead-letter
-    queue and (for a job with a ``timezone``) the schedule group are shared and passed in as
-    constructs. Its schedule is an EventBridge rule (UTC) or a Scheduler schedule (``timezone``).
+    ``job`` is a validated ``JobSpec``; ``shared`` holds what the stack's jobs share (the network,
+    cluster, alert function and topic, dead-letter queue, the schedule group for a job with a
+    ``timezone``, the log key and the switches). Its schedule is an EventBridge rule (UTC) or a
+    Scheduler schedule (``timezone``).
     ``prefix`` is the stack's name; resource names start with ``<prefix>-<job name>``.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        prefix: str,
-        job: JobSpec,
-        aws: AwsEnvironment,
-        network: JobNetwork,
-        cluster: Cluster,
-        alert: AlertFunction,
-        topic: AlertTopic,
-        dead_letter_queue: DeadLetterQueue,
-        schedule_group: ScheduleGroup | None = None,
-        execution_log_level: ExecutionLogLevel = "ERROR",
-        log_key: LogEncryption | None = None,
-        tracing: bool = False,
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, prefix: str, job: JobSpec, shared: StackShared) -> None:
         super().__init__(scope, id_)
         name = job_name_prefix(prefix, job.name)
+        aws = shared.aws
         self.job = job
         self.task = FargateTask(
             self,
             "task",
             name=name,
             aws=aws,
-            vpc_id=network.vpc_id,
+            vpc_id=shared.network.vpc_id,
             image=job.image,
             command=job.command,
             cpu=job.cpu,
@@ -74,29 +54,10 @@ class ScheduledJob(Construct):
             task_role_grants=[(grant.actions, grant.resources) for grant in job.task_role_statements],
             log_retention_days=job.log_retention_days,
             readonly_root_filesystem=job.readonly_root_filesystem,
-            log_key=log_key,
+            log_key=shared.log_key,
         )
         self.state_machine = JobStateMachine(
-            self,
-            "state-machine",
-            name=name,
-            job_name=job.name,
-            stack_name=prefix,
-            aws=aws,
-            cluster=cluster,
-            task=self.task,
-            network=network,
-            alert=alert,
-            retry=job.retry_policy,
-            timeout_seconds=job.timeout_seconds,
-            concurrency=job.concurrency,
-            capacity=job.capacity,
-            log_level=execution_log_level,
-            log_retention_days=job.log_retention_days,
-            log_key=log_key,
-            tracing=tracing,
-            schedule_expression=job.schedule,
-            timezone=job.timezone,
+            self, "state-machine", name=name, stack_name=prefix, job=job, task=self.task, shared=shared
         )
         self.schedule: Schedule | TimeZoneSchedule
         timing = {
@@ -105,21 +66,21 @@ class ScheduledJob(Construct):
             "schedule": job.parsed_schedule,
             "aws": aws,
             "state_machine": self.state_machine,
-            "dead_letter_queue": dead_letter_queue,
+            "dead_letter_queue": shared.dead_letter_queue,
             "enabled": job.enabled,
             "description": f"Starts job {job.name}",
         }
         if job.timezone is None:
             self.schedule = Schedule(self, "schedule", **timing)
         else:
-            if schedule_group is None:
+            if shared.schedule_group is None:
                 raise ValueError(f"{name}: a job with a timezone needs the stack's schedule_group")
             self.schedule = TimeZoneSchedule(
                 self,
                 "schedule",
                 **timing,
                 timezone=job.timezone,
-                group=schedule_group,
+                group=shared.schedule_group,
                 flexible_window_minutes=job.flexible_window_minutes,
             )
         self.ended_early = EndedEarlyAlerts(
@@ -128,11 +89,11 @@ class ScheduledJob(Construct):
             name=name,
             aws=aws,
             state_machine=self.state_machine,
-            alert=alert,
-            dead_letter_queue=dead_letter_queue,
+            alert=shared.alert,
+            dead_letter_queue=shared.dead_letter_queue,
         )
         self.alarms = RunAlarms(
-            self, "alarms", name=name, job_name=job.name, state_machine=self.state_machine, topic=topic
+            self, "alarms", name=name, job_name=job.name, state_machine=self.state_machine, topic=shared.topic
         )
 
     def outputs(self, aws: AwsEnvironment) -> dict[str, Any]:

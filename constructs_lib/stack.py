@@ -32,6 +32,7 @@ from constructs_lib.network import ExistingNetwork, JobNetwork, Network
 from constructs_lib.queue_event_source import QueueEventSource
 from constructs_lib.scheduled_job import ScheduledJob
 from constructs_lib.scheduler import ScheduleGroup
+from constructs_lib.shared import StackShared
 from constructs_lib.watchdog import Watchdog
 
 __all__ = ["ScheduledJobsStack"]
@@ -139,25 +140,19 @@ class ScheduledJobsStack(TerraformStack):
         self.schedule_group = (
             ScheduleGroup(self, "schedule-group", name=name) if any(job.timezone for job in config.jobs) else None
         )
-        self.jobs = [
-            ScheduledJob(
-                self,
-                f"job-{job.name}",
-                prefix=name,
-                job=job,
-                aws=aws,
-                network=self.network,
-                cluster=self.cluster,
-                alert=self.alert,
-                topic=self.topic,
-                dead_letter_queue=self.dead_letter_queue,
-                schedule_group=self.schedule_group,
-                execution_log_level=config.stack.execution_log_level,
-                log_key=log_key,
-                tracing=config.stack.tracing,
-            )
-            for job in config.jobs
-        ]
+        shared = StackShared(
+            aws=aws,
+            network=self.network,
+            cluster=self.cluster,
+            alert=self.alert,
+            topic=self.topic,
+            dead_letter_queue=self.dead_letter_queue,
+            schedule_group=self.schedule_group,
+            log_key=log_key,
+            tracing=config.stack.tracing,
+            execution_log_level=config.stack.execution_log_level,
+        )
+        self.jobs = [ScheduledJob(self, f"job-{job.name}", prefix=name, job=job, shared=shared) for job in config.jobs]
         self.watchdog = None
         if any(job.enabled for job in config.jobs):
             self.watchdog = Watchdog(

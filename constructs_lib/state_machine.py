@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
-from constructs_lib.alert_function import AlertFunction
-from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.cluster import Cluster
 from constructs_lib.documents.asl import render_definition
 from constructs_lib.documents.asl_alert import AlertJob
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.fargate_task import FargateTask
-from constructs_lib.log_key import LogEncryption, log_group
-from constructs_lib.model.capacity import DEFAULT_CAPACITY, capacity_source
-from constructs_lib.model.config import Concurrency, ExecutionLogLevel
+from constructs_lib.log_key import log_group
+from constructs_lib.model.capacity import capacity_source
+from constructs_lib.model.config import JobSpec
 from constructs_lib.model.naming import aws_name
-from constructs_lib.model.retry_policy import RetryPolicy
-from constructs_lib.network import JobNetwork
 from constructs_lib.service_role import ServiceRole
+
+if TYPE_CHECKING:  # the shared pieces name the scheduler, which names this
+    from constructs_lib.shared import StackShared
 
 __all__ = ["SYNC_RULE_NAME", "JobStateMachine"]
 
@@ -37,9 +35,10 @@ class JobStateMachine(Construct):
     roles to ECS, track tasks in this cluster, manage the `.sync` rule, invoke the alert function
     and, with ``concurrency="forbid"``, list its own running executions. Its alert step invokes
     the function once per channel it is configured for (``alert.channels``). Exposes ``arn``,
-    ``name`` and ``alert_job`` (what alerts say about the job). Unless ``log_level`` is ``OFF``, it
-    logs to its own log group (failed states with ``ERROR``, the default), without execution data,
-    encrypted with ``log_key`` where given. ``tracing`` turns X-Ray on.
+    ``name`` and ``alert_job`` (what alerts say about the job). The job's settings come from ``job``
+    and the stack's from ``shared``: unless its execution log level is ``OFF``, it logs to its own
+    log group (failed states with ``ERROR``, the default), without execution data, encrypted with
+    the stack's log key where there is one; ``tracing`` turns X-Ray on.
     """
 
     def __init__(
@@ -48,24 +47,16 @@ class JobStateMachine(Construct):
         id_: str,
         *,
         name: str,
-        job_name: str,
         stack_name: str,
-        aws: AwsEnvironment,
-        cluster: Cluster,
+        job: JobSpec,
         task: FargateTask,
-        network: JobNetwork,
-        alert: AlertFunction,
-        retry: RetryPolicy,
-        timeout_seconds: int,
-        concurrency: Concurrency = "forbid",
-        capacity: Sequence[str] = DEFAULT_CAPACITY,
-        log_level: ExecutionLogLevel = "ERROR",
-        log_retention_days: int = 30,
-        log_key: LogEncryption | None = None,
-        tracing: bool = False,
-        schedule_expression: str | None = None,
-        timezone: str | None = None,
+        shared: StackShared,
     ) -> None:
+        aws, cluster, network, alert = shared.aws, shared.cluster, shared.network, shared.alert
+        log_level, log_key, tracing = shared.execution_log_level, shared.log_key, shared.tracing
+        job_name, retry, timeout_seconds = job.name, job.retry_policy, job.timeout_seconds
+        concurrency, capacity, log_retention_days = job.concurrency, job.capacity, job.log_retention_days
+        schedule_expression, timezone = job.schedule, job.timezone
         super().__init__(scope, id_)
         self.name = aws_name(name, kind="state_machine")
         statements = (

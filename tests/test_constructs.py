@@ -22,11 +22,12 @@ from constructs_lib import (
 )
 from constructs_lib.model.config import NetworkSpec
 from constructs_lib.model.schedule_expression import ScheduleError, parse_schedule
+from constructs_lib.shared import StackShared
 
 
 def compose(name: str, job: JobSpec, **options):
     """A user's own stack that composes the constructs directly around one job: its JSON, the
-    stack, the environment and the alert topic. ``options`` go to ScheduledJob."""
+    stack, the environment and the alert topic. ``options`` go to the shared pieces (StackShared)."""
     app = cdktf.Testing.app()
     stack = cdktf.TerraformStack(app, name)
     aws = AwsEnvironment(stack, "aws")
@@ -35,19 +36,10 @@ def compose(name: str, job: JobSpec, **options):
     topic = AlertTopic(stack, "topic", name=f"{name}-alerts", aws=aws)
     alert = AlertFunction(stack, "alert", name=f"{name}-alert", stack_name=name, aws=aws, topic=topic)
     queue = DeadLetterQueue(stack, "undelivered", name=f"{name}-undelivered", stack_name=name, aws=aws)
-    ScheduledJob(
-        stack,
-        job.name,
-        prefix=name,
-        job=job,
-        aws=aws,
-        network=network,
-        cluster=cluster,
-        alert=alert,
-        topic=topic,
-        dead_letter_queue=queue,
-        **options,
+    shared = StackShared(
+        aws=aws, network=network, cluster=cluster, alert=alert, topic=topic, dead_letter_queue=queue, **options
     )
+    ScheduledJob(stack, job.name, prefix=name, job=job, shared=shared)
     return json.loads(cdktf.Testing.synth(stack)), stack, aws, topic
 
 
@@ -178,8 +170,9 @@ def test_a_watchdog_without_recovery_notices_has_no_rule_for_successes():
     topic = AlertTopic(stack, "topic", name="own-alerts", aws=aws)
     alert = AlertFunction(stack, "alert", name="own-alert", stack_name="own", aws=aws, topic=topic)
     undelivered = DeadLetterQueue(stack, "undelivered", name="own-undelivered", stack_name="own", aws=aws)
-    scheduled = ScheduledJob(stack, "hello", prefix="own", job=job, aws=aws, network=network, cluster=cluster,
-                             alert=alert, topic=topic, dead_letter_queue=undelivered)  # fmt: skip
+    shared = StackShared(aws=aws, network=network, cluster=cluster, alert=alert, topic=topic,
+                         dead_letter_queue=undelivered)  # fmt: skip
+    scheduled = ScheduledJob(stack, "hello", prefix="own", job=job, shared=shared)
     watchdog = Watchdog(stack, "watchdog", name="own-watchdog", stack_name="own", aws=aws, jobs=[scheduled],
                         schedule_group=None, alert_queue=AlertQueue(stack, "queue", name="own-alert-queue"),
                         channels=["email"], undelivered=undelivered, recoveries=False)  # fmt: skip
