@@ -104,6 +104,7 @@ class ScheduledJob(Construct):
             "log_group": self.task.log_group_name,
             # The watchdog's grace for this job (lambda_src.watchdog); none when it is not watched.
             "missed_run_grace_seconds": self.job.grace_seconds if self.job.enabled else None,
+            **({"warn_after_seconds": self.job.warn_after_seconds} if self.job.warn_after_seconds else {}),
             "start_execution": f"aws stepfunctions start-execution --region {aws.region} "
             f"--state-machine-arn {self.state_machine.arn} --input '{manual_input(self.job.name)}'",
         }

@@ -51,6 +51,8 @@ def watch_entry(job: ScheduledJob, *, schedule_group: str | None) -> dict[str, A
         "timezone": spec.timezone,
         "grace_seconds": spec.grace_seconds,
     }
+    if spec.warn_after_seconds is not None:
+        entry["warn_after_seconds"] = spec.warn_after_seconds
     if isinstance(job.schedule, TimeZoneSchedule):
         entry |= {"schedule_name": job.schedule.schedule_name, "schedule_group": schedule_group}
     else:

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_CHATWORK_API_BASE",
     "ENDED_EARLY_STATUSES",
     "ERROR_FAILED_TO_START",
+    "ERROR_LONG_RUN",
     "ERROR_MISSED",
     "ERROR_NOT_STARTED",
     "ERROR_PREVIOUS_RUN",
@@ -119,6 +120,8 @@ ERROR_PREVIOUS_RUN = "Job.PreviousRunStillRunning"
 ERROR_NOT_STARTED = "Schedule.StartFailed"
 # No execution started within the job's grace period after its scheduled time (the watchdog).
 ERROR_MISSED = "Schedule.Missed"
+# A run still running past the job's warn_after_seconds (the watchdog's heads-up; not a failure).
+ERROR_LONG_RUN = "Run.StillRunning"
 
 # Executions that end without reaching the state machine's alert step, reported through an
 # EventBridge rule on their status change; their alert's error is "Execution.<status>".
@@ -168,6 +171,7 @@ class AlertPayload(TypedDict, total=False):
     schedule: str  # the job's schedule expression: the alert names the next run
     timezone: str  # the schedule's IANA zone, when it has one: times are shown in it too
     graceSeconds: int  # a missed run's: how long after its time the watchdog waited
+    warnAfterSeconds: int  # a long run's heads-up: how long it had run
     recovered: bool  # a "recovered" alert (the watchdog's), with the fields below
     failedRuns: int  # the failed runs just before the success
     missedRuns: int  # or the fire times missed between it and the success before

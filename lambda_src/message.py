@@ -15,6 +15,7 @@ from typing import Any
 from lambda_src import payload as read
 from lambda_src.contract import (
     ERROR_FAILED_TO_START,
+    ERROR_LONG_RUN,
     ERROR_MISSED,
     ERROR_NOT_STARTED,
     ERROR_PREVIOUS_RUN,
@@ -170,7 +171,7 @@ def _failed_run(event: dict[str, Any]) -> Alert:
         record["task"] = read.task_summary(task)
     due = next((f"{label.lower()} {value}" for label, value in facts if label in ("Scheduled for", "Started")), None)
     return Alert(
-        title=f"[{stack}] {job} failed: {short}",
+        title=f"[{stack}] {job} is {short}" if error == ERROR_LONG_RUN else f"[{stack}] {job} failed: {short}",
         what=what,
         facts=tuple(facts),
         links=tuple(links),
@@ -245,6 +246,18 @@ def _what_happened(
         return (
             "the run was never started",
             f"The schedule could not start the run, even after retrying, so the job did not run. It said: {said}.",
+        )
+    if error == ERROR_LONG_RUN:
+        warn = event.get("warnAfterSeconds")
+        ran = f" after {format_duration(warn)}" if isinstance(warn, int) else ""
+        limit = event.get("timeoutSeconds")
+        stop = (
+            f" The timeout stops its task after {format_duration(limit)} of running." if isinstance(limit, int) else ""
+        )
+        return (
+            "still running",
+            f"The run is still running{ran} (warn_after_seconds): a heads-up, not a failure; nothing was "
+            f"stopped.{stop}",
         )
     if error == ERROR_MISSED:
         grace = event.get("graceSeconds")

@@ -20,6 +20,7 @@ from typing import Any
 
 from lambda_src.contract import (
     ERROR_FAILED_TO_START,
+    ERROR_LONG_RUN,
     ERROR_MISSED,
     ERROR_NOT_STARTED,
     ERROR_PREVIOUS_RUN,
@@ -45,7 +46,7 @@ def severity(alert: Alert) -> str:
     error = alert.record.get("error")
     if error in _DID_NOT_RUN:
         return "critical"
-    if error == ERROR_PREVIOUS_RUN:
+    if error in (ERROR_PREVIOUS_RUN, ERROR_LONG_RUN):
         return "warning"
     if alert.job is None:
         return "info"

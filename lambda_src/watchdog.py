@@ -28,6 +28,7 @@ from typing import Any
 
 from lambda_src.contract import (
     ALERT_CHANNELS_VARIABLE,
+    ERROR_LONG_RUN,
     ERROR_MISSED,
     STACK_NAME_VARIABLE,
     UNDELIVERED_QUEUE_URL_VARIABLE,
@@ -42,6 +43,7 @@ __all__ = [
     "findings",
     "handler",
     "load_watched",
+    "long_runs",
     "missed_alert_id",
     "missed_runs",
     "recovery",
@@ -65,6 +67,7 @@ class Watched:
     rule: str | None = None  # an EventBridge rule's name (a UTC job)
     schedule_name: str | None = None  # or a Scheduler schedule's name, in ``schedule_group``
     schedule_group: str | None = None
+    warn_after_seconds: int | None = None  # a heads-up, once per run, when it runs longer
 
     @property
     def rate_seconds(self) -> int | None:
@@ -288,6 +291,17 @@ class Clients:
     sqs: Any
 
 
+def long_runs(
+    watched: Watched, *, running: Sequence[Mapping[str, Any]], since: dt.datetime, until: dt.datetime
+) -> list[Mapping[str, Any]]:
+    """The RUNNING executions that passed the job's ``warn_after_seconds`` in ``(since, until]``:
+    each is reported by the one tick whose interval holds that moment, so once per run."""
+    if watched.warn_after_seconds is None:
+        return []
+    warn = dt.timedelta(seconds=watched.warn_after_seconds)
+    return [item for item in running if since < _moment(item["startDate"]) + warn <= until]
+
+
 def check(
     watched_jobs: Iterable[Watched],
     *,
@@ -303,6 +317,7 @@ def check(
     alerts = []
     for watched in watched_jobs:
         machine = arns("states", f"stateMachine:{watched.state_machine}")
+        alerts += _long_run_alerts(watched, machine, clients=clients, stack=stack, since=since, now=now, log=log)
         grace = dt.timedelta(seconds=watched.grace_seconds)
         if watched.rate_seconds is None and not _fire_times(watched, since=since - grace, until=now - grace):
             continue  # nothing was due: no call
@@ -331,6 +346,42 @@ def check(
                  payload["alertId"], "job": watched.job, "scheduled_time": payload["input"]["scheduledTime"],
                  "found": list(found.lines)})  # fmt: skip
             alerts.append(payload)
+    return alerts
+
+
+def _long_run_alerts(
+    watched: Watched,
+    machine: str,
+    *,
+    clients: Clients,
+    stack: str,
+    since: dt.datetime,
+    now: dt.datetime,
+    log: Callable[[Mapping[str, Any]], None],
+) -> list[dict[str, Any]]:
+    if watched.warn_after_seconds is None:
+        return []
+    page = clients.sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING", maxResults=100)
+    alerts = []
+    for item in long_runs(watched, running=page.get("executions", []), since=since, until=now):
+        execution = str(item["executionArn"])
+        log({"level": "WARNING", "message": f"a run of {watched.job} is still running", "alert_id": execution,
+             "job": watched.job, "warn_after_seconds": watched.warn_after_seconds})  # fmt: skip
+        alerts.append(
+            {
+                "job": watched.job,
+                "stack": stack,
+                "error": ERROR_LONG_RUN,
+                "cause": "",
+                "execution": execution,
+                "alertId": f"{execution}:still-running",
+                "stateMachine": machine,
+                "startTime": _moment(item["startDate"]).isoformat(),
+                "warnAfterSeconds": watched.warn_after_seconds,
+                "schedule": watched.schedule,
+                **({"timezone": watched.timezone} if watched.timezone else {}),
+            }
+        )
     return alerts
 
 

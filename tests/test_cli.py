@@ -671,7 +671,8 @@ def test_the_summary_says_how_each_job_is_watched(multi_config):
 
     jobs = {job.name: job for job in multi_config.jobs}
     assert summary_module.watched(jobs["nightly-report"], recoveries=True) == (
-        "watched: a run not started 25 min after its time is reported within 30 min; recovery notices on"
+        "watched: a run not started 25 min after its time is reported within 30 min; recovery notices on; a run "
+        "still going after 20 min is announced"
     )
     assert summary_module.watched(jobs["thumbnails"], recoveries=False).endswith("; recovery notices off")
     assert summary_module.watched(jobs["every-5-minutes"], recoveries=True) == "not watched (enabled = false)"

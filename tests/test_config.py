@@ -95,7 +95,7 @@ def test_unknown_key_lists_the_allowed_ones():
         "jobs[0] (report).memroy: unknown key (allowed: name, schedule, timezone, flexible_window_minutes, "
         "image, command, "
         "cpu, memory, enabled, grace_minutes, environment, secrets, task_role_policy_arns, task_role_statements, "
-        "readonly_root_filesystem, log_retention_days, timeout_seconds, capacity, "
+        "readonly_root_filesystem, log_retention_days, timeout_seconds, warn_after_seconds, capacity, "
         "concurrency, retry)"
     ]
 
@@ -1153,4 +1153,16 @@ def test_grace_minutes_out_of_range_or_too_long_is_refused():
     assert job_problems(grace_minutes='"soon"') == [
         'jobs[0] (report).grace_minutes: "soon" is not a whole number (allowed: a whole number without quotes, '
         "for example 256)"
+    ]
+
+
+def test_warn_after_seconds_must_come_before_the_timeout():
+    assert job_with(warn_after_seconds="1800").warn_after_seconds == 1800
+    assert job_with().warn_after_seconds is None
+    assert job_problems(warn_after_seconds="3600") == [
+        "jobs[0] (report).warn_after_seconds: 3600 is not shorter than timeout_seconds 3600: the timeout stops the "
+        "run first (allowed: 300 to 3599)"
+    ]
+    assert job_problems(warn_after_seconds="60") == [
+        "jobs[0] (report).warn_after_seconds: 60 is out of range (allowed: at least 300)"
     ]

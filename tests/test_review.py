@@ -81,7 +81,7 @@ def test_the_page_says_what_runs_when_and_what_failure_triggers(multi_stack):
     # disabled job is not watched.
     assert (
         "| watched | a run not started 25 min after its time is reported missed, within 30 min at worst; "
-        "recovery notices on |" in page
+        "recovery notices on; a run still going after 20 min is announced |" in page
     )
     assert page.count("| watched | no: the job is disabled (enabled = false) |") == 1
     # A compact flowchart at the top of each job, the full one folded away below it.

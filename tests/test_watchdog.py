@@ -37,9 +37,12 @@ class Sfn:
     now: dt.datetime = dt.datetime(2000, 1, 1, tzinfo=UTC)
     calls: int = 0
 
-    def list_executions(self, *, stateMachineArn: str, maxResults: int, nextToken: str | None = None) -> dict:
+    def list_executions(
+        self, *, stateMachineArn: str, maxResults: int, nextToken: str | None = None, statusFilter: str | None = None
+    ) -> dict:
         self.calls += 1
         started = sorted((run for run in self.runs if run[0] <= self.now), reverse=True)
+        started = [run for run in started if statusFilter in (None, run[1])]
         return {
             "executions": [
                 {"executionArn": f"{stateMachineArn.replace(':stateMachine:', ':execution:')}:{start:%H%M}",
@@ -91,7 +94,9 @@ class Sqs:
         return {"Attributes": {"ApproximateNumberOfMessages": str(self.waiting)}}
 
 
-def job(schedule: str, *, zone: str | None = None, grace: int = 600, name: str = "report") -> Watched:
+def job(
+    schedule: str, *, zone: str | None = None, grace: int = 600, name: str = "report", warn: int | None = None
+) -> Watched:
     rule = None if zone else f"batch-{name}"
     return Watched(
         job=name,
@@ -102,6 +107,7 @@ def job(schedule: str, *, zone: str | None = None, grace: int = 600, name: str =
         rule=rule,
         schedule_name=f"batch-{name}" if zone else None,
         schedule_group="batch" if zone else None,
+        warn_after_seconds=warn,
     )
 
 
@@ -376,3 +382,46 @@ def test_a_missed_run_reaches_the_chat_and_a_recovery_follows(watchdog_world):
     sfn.now = at("2026-12-01T05:00:30Z")
     later = {**success, "detail": {**success["detail"], "executionArn": arns("states", "execution:batch-report:0500")}}
     assert watchdog.handler(later, _Context())["alerts"] == 0
+
+
+# --- a long run's heads-up ------------------------------------------------------------------------------
+
+
+def test_a_run_still_going_past_warn_after_is_announced_once():
+    watched = job("cron(0 8 * * ? *)", warn=1800)
+    sfn = Sfn(ran("2026-12-01T08:00:02Z", status="RUNNING"))
+    clients = Clients(sfn, Events(), Scheduler(), Sqs())
+    alerts: list[dict] = []
+    now = at("2026-12-01T08:00Z")
+    while now <= at("2026-12-01T10:00Z"):
+        sfn.now = now
+        alerts += check([watched], now=now, clients=clients, arns=arns, stack="batch", queue_url=None,
+                        log=lambda entry: None)  # fmt: skip
+        now += dt.timedelta(seconds=INTERVAL_SECONDS)
+    (alert,) = alerts
+    assert alert["error"] == "Run.StillRunning"
+    assert alert["execution"] == arns("states", "execution:batch-report:0800")
+    assert alert["alertId"] == arns("states", "execution:batch-report:0800") + ":still-running"
+    assert alert["warnAfterSeconds"] == 1800
+
+
+def test_a_run_that_ended_before_warn_after_is_not_announced():
+    watched = job("cron(0 8 * * ? *)", warn=1800)
+    sfn = Sfn(ran("2026-12-01T08:00:02Z"))  # SUCCEEDED: not in the RUNNING list
+    sfn.now = at("2026-12-01T08:35Z")
+    assert check([watched], now=sfn.now, clients=Clients(sfn, Events(), Scheduler(), Sqs()), arns=arns,
+                 stack="batch", queue_url=None, log=lambda entry: None) == []  # fmt: skip
+
+
+def test_the_heads_up_reads_as_a_warning_not_a_failure():
+    from lambda_src.message import describe
+    from lambda_src.pagerduty import severity
+
+    alert = describe({"job": "report", "stack": "batch", "error": "Run.StillRunning", "warnAfterSeconds": 1800,
+                      "timeoutSeconds": 3600, "execution": arns("states", "execution:batch-report:0800")})  # fmt: skip
+    assert alert.title == "[batch] report is still running"
+    assert alert.what == (
+        "The run is still running after 30 min (warn_after_seconds): a heads-up, not a failure; nothing was "
+        "stopped. The timeout stops its task after 1 h of running."
+    )
+    assert severity(alert) == "warning"

@@ -105,6 +105,9 @@ class JobSpec(ValueObject):
     log_retention_days: int = 7
     #: The task's time limit; Step Functions stops the task when it is exceeded.
     timeout_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    #: Say so, once per run, when a run is still running this long after it started (the watchdog):
+    #: a heads-up before the timeout stops it. Off by default.
+    warn_after_seconds: int | None = Field(default=None, ge=300, le=7 * 86400)
     #: Capacity to launch on, in order: when launches on one still find no capacity after the
     #: retry policy, the run moves on to the next, which gets the policy again.
     capacity: tuple[CapacitySource, ...] = DEFAULT_CAPACITY
@@ -170,6 +173,17 @@ class JobSpec(ValueObject):
                 f"({format_duration(period)}) (allowed: 1 to {period // 60 - 1})"
             )
         return minutes
+
+    @field_validator("warn_after_seconds")
+    @classmethod
+    def _warn_after(cls, seconds: int | None, info: ValidationInfo) -> int | None:
+        timeout = info.data.get("timeout_seconds")
+        if seconds is not None and timeout is not None and seconds >= timeout:
+            raise ValueError(
+                f"{seconds} is not shorter than timeout_seconds {timeout}: the timeout stops the run first "
+                f"(allowed: 300 to {timeout - 1})"
+            )
+        return seconds
 
     @field_validator("grace_minutes")
     @classmethod

@@ -267,8 +267,8 @@ def _alert_queue_window(stack: dict[str, Any]) -> int | None:
 def _watched(stack: dict[str, Any], job: str) -> str:
     """How the watchdog watches the job: its grace (the stack's ``jobs`` output), the worst-case
     delay of a missed run's alert, and whether a recovery is announced (the stack's rule for it)."""
-    outputs = stack.get("output", {}).get("jobs", {}).get("value", {})
-    grace = (outputs.get(job) or {}).get("missed_run_grace_seconds")
+    outputs = (stack.get("output", {}).get("jobs", {}).get("value", {}).get(job)) or {}
+    grace = outputs.get("missed_run_grace_seconds")
     if grace is None:
         return "no: the job is disabled (enabled = false)"
     recoveries = any(
@@ -276,9 +276,11 @@ def _watched(stack: dict[str, Any], job: str) -> str:
         for rule in _resources(stack, "aws_cloudwatch_event_rule").values()
     )
     within = format_duration(missed_run_reported_within(grace))
+    warn = outputs.get("warn_after_seconds")
+    heads_up = f"; a run still going after {format_duration(warn)} is announced" if warn else ""
     return (
         f"a run not started {format_duration(grace)} after its time is reported missed, within {within} at "
-        f"worst; recovery notices {'on' if recoveries else 'off'}"
+        f"worst; recovery notices {'on' if recoveries else 'off'}{heads_up}"
     )
 
 

@@ -79,9 +79,15 @@ def watched(job: JobSpec, *, recoveries: bool) -> str:
     if not job.enabled:
         return "not watched (enabled = false)"
     grace = job.grace_seconds
+    heads_up = (
+        f"; a run still going after {format_duration(job.warn_after_seconds)} is announced"
+        if job.warn_after_seconds
+        else ""
+    )
     return (
         f"watched: a run not started {format_duration(grace)} after its time is reported within "
         f"{format_duration(missed_run_reported_within(grace))}; recovery notices {'on' if recoveries else 'off'}"
+        + heads_up
     )
 
 
