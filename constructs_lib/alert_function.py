@@ -54,7 +54,7 @@ RESERVED_CONCURRENCY = 20
 # same code that validated the schedule (one source): these modules import only the standard
 # library, each other, lambda_src and tzdata.
 MODEL_SOURCE = Path(__file__).resolve().parent / "model"
-SHARED_MODEL_MODULES = ("__init__.py", "schedule_expression.py", "time_zone.py")
+SHARED_MODEL_MODULES = ("__init__.py", "durations.py", "schedule_expression.py", "time_zone.py")
 
 
 def staged_source(source: Path, zones: Sequence[str] = (), *, files: Mapping[str, str] | None = None) -> str:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from constructs_lib.model.durations import format_duration
 from lambda_src import payload as read
 from lambda_src.contract import (
     ERROR_FAILED_TO_START,
@@ -26,7 +27,6 @@ from lambda_src.contract import (
     PLACEMENT_ERRORS,
     ended_early_error,
 )
-from lambda_src.durations import format_duration
 
 __all__ = ["CONSOLE", "LOG_TAIL_LABEL", "SUBJECT_LIMIT", "Alert", "clip", "describe"]
 

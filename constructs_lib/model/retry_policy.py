@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from constructs_lib.model.durations import format_duration
 from constructs_lib.model.value_object import ValueObject
-from lambda_src.durations import format_duration
 
 __all__ = ["DEFAULT_RETRY", "RetryPolicy", "default_retry_policy"]
 

@@ -24,8 +24,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
+from constructs_lib.model.durations import format_duration
 from constructs_lib.model.time_zone import zone_info
-from lambda_src.durations import format_duration
 
 __all__ = ["Schedule", "ScheduleError", "format_duration", "parse_schedule"]
 

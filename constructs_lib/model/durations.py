@@ -1,5 +1,6 @@
 """Durations in words, one way everywhere: the alert's messages, the config's errors, make synth's
-summary (``constructs_lib.model.schedule_expression`` re-exports it). Standard library only."""
+summary (``constructs_lib.model.schedule_expression`` re-exports it). Standard library only: the
+alert Lambda's package carries it with the schedule model (``AlertFunction``)."""
 
 from __future__ import annotations
 
