@@ -25,34 +25,25 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lambda_src.channels import AWS_TIMEOUTS, HTTP_TIMEOUT_SECONDS, Channel, Parameters, configured_channels
+from lambda_src.channels import HTTP_TIMEOUT_SECONDS, Channel, Parameters, configured_channels
 from lambda_src.contract import (
-    ALERT_DEAD_LETTER_URL_VARIABLE,
-    ALERT_QUEUE_URL_VARIABLE,
     STACK_NAME_VARIABLE,
     AlertDeliveryError,
     AlertRejectedError,
 )
-from lambda_src.delivery import AlertQueue, deliver_queued
+from lambda_src.delivery import AlertQueue, alert_queue_from, deliver_queued
 from lambda_src.message import Alert, describe
 from lambda_src.task_log import last_lines, stream_of
+from lambda_src.transport import aws_client, log_line
 from lambda_src.undelivered import is_queue_event, payload_of
 
 __all__ = ["handler", "reset"]
 
 TIME_MARGIN_SECONDS = 2.0  # left for logging and returning after the last request
-
-
-def _aws_client(service: str) -> Any:
-    import boto3  # the Lambda runtime provides it; imported here so the formatting needs none
-    from botocore.config import Config
-
-    return boto3.client(service, config=Config(**AWS_TIMEOUTS))
 
 
 class _Clients:
@@ -64,21 +55,21 @@ class _Clients:
         self.sns: Any = None
         self.logs: Any = None
         self.sqs: Any = None
-        self.parameters = Parameters(lambda: _aws_client("ssm"))
+        self.parameters = Parameters(lambda: aws_client("ssm"))
 
     def sns_client(self) -> Any:
         if self.sns is None:
-            self.sns = _aws_client("sns")
+            self.sns = aws_client("sns")
         return self.sns
 
     def sqs_client(self) -> Any:
         if self.sqs is None:
-            self.sqs = _aws_client("sqs")
+            self.sqs = aws_client("sqs")
         return self.sqs
 
     def logs_client(self) -> Any:
         if self.logs is None:
-            self.logs = _aws_client("logs")
+            self.logs = aws_client("logs")
         return self.logs
 
 
@@ -103,12 +94,10 @@ def _log_tail(event: Any) -> tuple[str, ...]:
     except Exception as error:  # no permission, a timeout; or no stream: the task logged nothing
         code = getattr(error, "response", {}).get("Error", {}).get("Code")
         if code != "ResourceNotFoundException":
-            _log({"level": "WARNING", "message": "the task's last log lines could not be read", "reason": repr(error)})
+            log_line(
+                {"level": "WARNING", "message": "the task's last log lines could not be read", "reason": repr(error)}
+            )
         return ()
-
-
-def _log(entry: Mapping[str, Any]) -> None:
-    print(json.dumps(entry, sort_keys=True, ensure_ascii=False, default=repr), file=sys.stdout, flush=True)
 
 
 def _timeout(context: Any) -> float:
@@ -127,12 +116,12 @@ def _deliver(channel: Channel, alert: Alert, context: Any) -> str:
     try:
         answer = channel.send(alert, timeout=_timeout(context))
     except AlertDeliveryError as error:
-        _log({**entry, "level": "WARNING", "outcome": "down, to be retried", "reason": str(error)})
+        log_line({**entry, "level": "WARNING", "outcome": "down, to be retried", "reason": str(error)})
         raise
     except AlertRejectedError as error:
-        _log({**entry, "level": "ERROR", "outcome": "refused, not retried", "reason": str(error)})
+        log_line({**entry, "level": "ERROR", "outcome": "refused, not retried", "reason": str(error)})
         raise
-    _log({**entry, "level": "INFO", "outcome": "delivered", "answer": answer})
+    log_line({**entry, "level": "INFO", "outcome": "delivered", "answer": answer})
     return answer
 
 
@@ -149,14 +138,6 @@ def _deliver_each(
         except (AlertDeliveryError, AlertRejectedError) as error:
             failures.append(error)
     return delivered, failures
-
-
-def _alert_queue() -> AlertQueue | None:
-    """The stack's alert queue, when the function has one (``ALERT_QUEUE_URL``)."""
-    url = os.environ.get(ALERT_QUEUE_URL_VARIABLE)
-    if not url:
-        return None
-    return AlertQueue(_clients.sqs_client, url=url, dead_letter_url=os.environ.get(ALERT_DEAD_LETTER_URL_VARIABLE))
 
 
 def _stack() -> str:
@@ -184,7 +165,7 @@ def _consume(event: dict[str, Any], context: Any, queue: AlertQueue | None) -> d
         targets = {name: target for name, target in channels.items() if wanted in (None, name)}
         if queue is not None:
             alert = describe(payload)
-            _log(
+            log_line(
                 {
                     **alert.record,
                     "from": "dead-letter queue",
@@ -195,11 +176,13 @@ def _consume(event: dict[str, Any], context: Any, queue: AlertQueue | None) -> d
             try:
                 queued = queue.put([(name, {**payload, "channel": name}) for name in targets])
             except AlertDeliveryError as error:
-                _log({"alert_id": alert.alert_id, "level": "WARNING", "outcome": "not queued", "reason": str(error)})
+                log_line(
+                    {"alert_id": alert.alert_id, "level": "WARNING", "outcome": "not queued", "reason": str(error)}
+                )
                 failed.append({"itemIdentifier": record.get("messageId")})
                 continue
             for name, message_id in queued.items():
-                _log(
+                log_line(
                     {
                         "alert_id": alert.alert_id,
                         "channel": name,
@@ -210,7 +193,9 @@ def _consume(event: dict[str, Any], context: Any, queue: AlertQueue | None) -> d
                 )
             continue
         alert = describe(payload, log_tail=_log_tail(payload))
-        _log({**alert.record, "from": "dead-letter queue", "message_id": record.get("messageId"), "receives": receives})
+        log_line(
+            {**alert.record, "from": "dead-letter queue", "message_id": record.get("messageId"), "receives": receives}
+        )
         _, failures = _deliver_each(targets, alert, context)
         # A refusal is final (retrying will not help); a channel that was down gets the message again.
         if any(isinstance(failure, AlertDeliveryError) for failure in failures):
@@ -226,7 +211,7 @@ def _deliver_from_queue(event: dict[str, Any], context: Any, queue: AlertQueue) 
         queue=queue,
         stack=_stack(),
         timeout=lambda: _timeout(context),
-        log=_log,
+        log=log_line,
         log_tail=_log_tail,
     )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
@@ -246,7 +231,7 @@ def _clean(value: Any) -> Any:
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     event = _clean(event)
-    queue = _alert_queue()
+    queue = alert_queue_from(os.environ, _clients.sqs_client)
     if is_queue_event(event):
         if queue is not None and queue.holds(event["Records"][0]):  # a batch comes from one queue
             return _deliver_from_queue(event, context, queue)
@@ -256,14 +241,14 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         channel = json.dumps(channel, default=repr)  # not a channel name: refused as one below
     if channel == "log":
         alert = describe(event, log_tail=_log_tail(event))
-        _log(alert.record)
+        log_line(alert.record)
         return {"alert_id": alert.alert_id, "delivered": {"log": "written"}}
     channels = _channels()
     if channel is not None:
         if channel not in channels:
             alert = describe(event)
             reason = f"channel {channel!r} is not configured (configured: {', '.join(sorted(channels)) or 'none'})"
-            _log(
+            log_line(
                 {
                     "alert_id": alert.alert_id,
                     "channel": channel,
@@ -276,7 +261,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         if queue is not None:  # the alert waits in the queue for its channel; the run ends now
             alert = describe(event)
             queued = queue.put([(channel, event)])
-            _log(
+            log_line(
                 {
                     "alert_id": alert.alert_id,
                     "channel": channel,
@@ -292,7 +277,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     # A person's request (make test-alert): every channel in turn, at once, then fail if one did:
     # with the retryable error if any failure is transient, so that a caller that retries does.
     alert = describe(event, log_tail=_log_tail(event))
-    _log(alert.record)
+    log_line(alert.record)
     delivered, failures = _deliver_each(channels, alert, context)
     if failures:
         transient = any(isinstance(failure, AlertDeliveryError) for failure in failures)

@@ -29,7 +29,9 @@ from typing import Any
 
 from lambda_src.channels import Channel
 from lambda_src.contract import (
+    ALERT_DEAD_LETTER_URL_VARIABLE,
     ALERT_QUEUE_MAX_RECEIVES,
+    ALERT_QUEUE_URL_VARIABLE,
     AlertDeliveryError,
     AlertRejectedError,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "RATE_LIMITED_ALLOWANCE",
     "AlertQueue",
     "Queued",
+    "alert_queue_from",
     "deliver_queued",
     "horizon_seconds",
     "queued_body",
@@ -141,6 +144,14 @@ def read_queued(record: Mapping[str, Any]) -> Queued | None:
         receives=receives,
         body=str(record.get("body")),
     )
+
+
+def alert_queue_from(environ: Mapping[str, str], client_factory: Callable[[], Any]) -> AlertQueue | None:
+    """The stack's alert queue, when the function's environment names one (``ALERT_QUEUE_URL``)."""
+    url = environ.get(ALERT_QUEUE_URL_VARIABLE)
+    if not url:
+        return None
+    return AlertQueue(client_factory, url=url, dead_letter_url=environ.get(ALERT_DEAD_LETTER_URL_VARIABLE))
 
 
 class AlertQueue:

@@ -10,6 +10,8 @@ never written to a log or an error message.
 from __future__ import annotations
 
 import http.client
+import json
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -21,7 +23,17 @@ from lambda_src.contract import AlertDeliveryError, AlertRejectedError
 from lambda_src.digest import Part
 from lambda_src.message import Alert
 
-__all__ = ["AWS_TIMEOUTS", "HTTP_TIMEOUT_SECONDS", "Channel", "Parameters", "client_error", "post", "usable_url"]
+__all__ = [
+    "AWS_TIMEOUTS",
+    "HTTP_TIMEOUT_SECONDS",
+    "Channel",
+    "Parameters",
+    "aws_client",
+    "client_error",
+    "log_line",
+    "post",
+    "usable_url",
+]
 
 # Each HTTP request gives up after this; the function's timeout (60 s) leaves room for an SSM
 # read and a request on every channel in one invocation.
@@ -220,3 +232,17 @@ class Channel:
         """One alert, at once (the state machine's direct path, ``make test-alert``)."""
         (part,) = self.parts([alert], stack="")
         return self.deliver(part, timeout=timeout)
+
+
+def aws_client(service: str) -> Any:
+    """A boto3 client with ``AWS_TIMEOUTS`` (the Lambda runtime provides boto3; imported here so
+    that the formatting code needs none)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(**AWS_TIMEOUTS))
+
+
+def log_line(entry: Mapping[str, Any]) -> None:
+    """One JSON line in the function's log (stdout goes to its log group)."""
+    print(json.dumps(entry, sort_keys=True, ensure_ascii=False, default=repr), file=sys.stdout, flush=True)

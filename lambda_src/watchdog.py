@@ -35,6 +35,8 @@ from lambda_src.contract import (
     WATCHDOG_INTERVAL_SECONDS,
     WATCHED_JOBS_FILE,
 )
+from lambda_src.delivery import alert_queue_from
+from lambda_src.transport import aws_client, log_line
 
 __all__ = [
     "INTERVAL_SECONDS",
@@ -385,28 +387,16 @@ def _long_run_alerts(
     return alerts
 
 
-def _aws(service: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    from lambda_src.channels import AWS_TIMEOUTS
-
-    return boto3.client(service, config=Config(**AWS_TIMEOUTS))
-
-
-def _log(entry: Mapping[str, Any]) -> None:
-    print(json.dumps(entry, sort_keys=True, ensure_ascii=False, default=repr), flush=True)
+_aws = aws_client  # the tests put stand-in clients here
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """A tick of the watchdog's schedule (``{"time": ...}``), or an execution that succeeded."""
-    from lambda_src.alert import _alert_queue
-
     watched_jobs = load_watched(WATCHED_PATH)
     arns = _Arns(context.invoked_function_arn)
     stack = os.environ.get(STACK_NAME_VARIABLE) or "?"
     channels = [name for name in (os.environ.get(ALERT_CHANNELS_VARIABLE) or "").split(",") if name]
-    queue = _alert_queue()
+    queue = alert_queue_from(os.environ, lambda: aws_client("sqs"))
     if event.get("detail-type") == "Step Functions Execution Status Change":
         alerts = _recovered(event, watched_jobs, arns=arns, stack=stack, sfn=_aws("stepfunctions"))
     else:
@@ -419,7 +409,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             arns=arns,
             stack=stack,
             queue_url=os.environ.get(UNDELIVERED_QUEUE_URL_VARIABLE),
-            log=_log,
+            log=log_line,
         )
     queued = {}
     if queue is not None:
@@ -454,6 +444,6 @@ def _recovered(
         **({"timezone": watched.timezone} if watched.timezone else {}),
         **found,
     }
-    _log({"level": "INFO", "message": f"scheduled job {watched.job} recovered", "alert_id": payload["execution"],
+    log_line({"level": "INFO", "message": f"scheduled job {watched.job} recovered", "alert_id": payload["execution"],
           **found})  # fmt: skip
     return [{**payload, "alertId": f"{payload['execution']}:recovered"}]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from alert_world import sqs_record
 
-from lambda_src import alert
+from lambda_src import alert, transport
 from lambda_src.channels import Parameters
 from lambda_src.contract import AlertDeliveryError, AlertRejectedError
 from lambda_src.message import Alert, describe
@@ -214,7 +214,7 @@ def test_without_time_left_nothing_is_sent_and_the_error_is_retryable(configured
 
 def test_clients_are_made_on_first_use_and_kept_until_a_reset(monkeypatch):
     made = []
-    monkeypatch.setattr(alert, "_aws_client", lambda service: made.append(service) or f"client-{len(made)}")
+    monkeypatch.setattr(alert, "aws_client", lambda service: made.append(service) or f"client-{len(made)}")
     alert.reset()
     clients = alert._clients
     assert made == []
@@ -229,7 +229,7 @@ def test_clients_are_made_on_first_use_and_kept_until_a_reset(monkeypatch):
 
 def test_aws_clients_have_short_timeouts_and_two_attempts(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    client = alert._aws_client("sns")
+    client = transport.aws_client("sns")
     assert client.meta.service_model.service_name == "sns"
     assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (2, 5)
     assert client.meta.config.retries == {"total_max_attempts": 2, "mode": "standard"}  # the first included
