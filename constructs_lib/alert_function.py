@@ -32,7 +32,7 @@ from lambda_src.contract import (
     STACK_NAME_VARIABLE,
 )
 
-__all__ = ["HANDLER", "LAMBDA_SOURCE", "RUNTIME", "AlertFunction", "python_function", "staged_source"]
+__all__ = ["HANDLER", "LAMBDA_SOURCE", "RUNTIME", "AlertFunction", "lambda_role", "python_function", "staged_source"]
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda_src"
 HANDLER = f"{LAMBDA_SOURCE.name}.alert.handler"
@@ -90,6 +90,30 @@ def staged_source(source: Path, zones: Sequence[str] = (), *, files: Mapping[str
             shutil.copy2(tzdata_source / folder / "__init__.py", tzdata_target / folder / "__init__.py")
         shutil.copy2(tzdata_source / "zoneinfo" / zone, tzdata_target / "zoneinfo" / zone)
     return str(staging)
+
+
+def lambda_role(
+    scope: Construct,
+    *,
+    name: str,
+    description: str,
+    log_group: Any,
+    statements: list[dict[str, Any]],
+    tracing: bool,
+) -> ServiceRole:
+    """The role of one of this project's Lambdas: writing to its own log group, ``statements``,
+    and X-Ray's when ``tracing``."""
+    every = render_statements("logs:write", log_streams=f"{log_group.arn}:*") + statements
+    if tracing:
+        every += render_statements("xray:write")
+    return ServiceRole(
+        scope,
+        "role",
+        name=aws_name(name, kind="iam_role"),
+        service="lambda.amazonaws.com",
+        description=description,
+        statements=every,
+    )
 
 
 def python_function(
@@ -188,8 +212,7 @@ class AlertFunction(Construct):
         configured = {"log", "email", *(setting.name for setting in channels)}
         self.channels: tuple[str, ...] = tuple(channel for channel in CHANNELS if channel in configured)
 
-        statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")
-        statements += topic.publish_statements()
+        statements = topic.publish_statements()
         if consumed_queue is not None:
             statements += consumed_queue.consume_statements()
             statements += consumed_queue.send_statements()  # it is the function's dead-letter queue too
@@ -209,15 +232,13 @@ class AlertFunction(Construct):
                 account_keys=aws.arn("kms", "key/*"),
                 ssm_service=f"ssm.{aws.region}.amazonaws.com",
             )
-        if tracing:
-            statements += render_statements("xray:write")
-        self.role = ServiceRole(
+        self.role = lambda_role(
             self,
-            "role",
-            name=aws_name(name, kind="iam_role"),
-            service="lambda.amazonaws.com",
+            name=name,
             description="The scheduled jobs' alert Lambda: logs, publishes and posts alerts",
+            log_group=self.log_group,
             statements=statements,
+            tracing=tracing,
         )
         self.function = python_function(
             self,

@@ -11,7 +11,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarg
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from constructs_lib.alert_function import LAMBDA_SOURCE, python_function, staged_source
+from constructs_lib.alert_function import LAMBDA_SOURCE, lambda_role, python_function, staged_source
 from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
@@ -21,7 +21,6 @@ from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.naming import aws_name
 from constructs_lib.scheduled_job import ScheduledJob
 from constructs_lib.scheduler import TimeZoneSchedule
-from constructs_lib.service_role import ServiceRole
 from lambda_src.contract import (
     ALERT_CHANNELS_VARIABLE,
     ALERT_QUEUE_URL_VARIABLE,
@@ -95,8 +94,7 @@ class Watchdog(Construct):
             self, name=f"/aws/lambda/{self.name}", retention_days=log_retention_days, key=log_key
         )
         machines = [aws.arn("states", f"stateMachine:{job.state_machine.name}") for job in watched_jobs]
-        statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")
-        statements += render_statements("states:listRuns", state_machines=machines)
+        statements = render_statements("states:listRuns", state_machines=machines)
         rules = [aws.arn("events", f"rule/{entry['rule']}") for entry in self.watched if "rule" in entry]
         if rules:
             statements += render_statements("events:readRules", rules=rules)
@@ -109,15 +107,13 @@ class Watchdog(Construct):
             statements += render_statements("scheduler:readSchedules", schedules=schedules)
         statements += render_statements("sqs:countUndelivered", queue=undelivered.arn)
         statements += render_statements("sqs:queueAlerts", queue=alert_queue.arn)
-        if tracing:
-            statements += render_statements("xray:write")
-        self.role = ServiceRole(
+        self.role = lambda_role(
             self,
-            "role",
-            name=aws_name(name, kind="iam_role"),
-            service="lambda.amazonaws.com",
+            name=name,
             description="The scheduled jobs' watchdog: reports runs that never started, and recoveries",
+            log_group=self.log_group,
             statements=statements,
+            tracing=tracing,
         )
         zones = sorted({job.job.timezone for job in watched_jobs if job.job.timezone})
         files = {WATCHED_JOBS_FILE: json.dumps(self.watched, indent=1, sort_keys=True) + "\n"}
