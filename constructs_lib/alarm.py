@@ -50,8 +50,12 @@ def _alarm(
     dimensions: dict[str, str],
     topic: AlertTopic,
     statistic: str = "Sum",
+    periods: int = 1,
+    below: bool = False,
+    missing_is_breach: bool = False,
 ) -> CloudwatchMetricAlarm:
-    """At least 1 in one 5-minute period; no data is not a breach. Notifies ``topic``."""
+    """At least 1 in each of ``periods`` 5-minute periods (``below``: less than 1); no data is not a
+    breach unless ``missing_is_breach``. Notifies ``topic``."""
     return CloudwatchMetricAlarm(
         scope,
         id_,
@@ -62,10 +66,10 @@ def _alarm(
         dimensions=dimensions,
         statistic=statistic,
         period=300,
-        evaluation_periods=1,
+        evaluation_periods=periods,
         threshold=1,
-        comparison_operator="GreaterThanOrEqualToThreshold",
-        treat_missing_data="notBreaching",
+        comparison_operator="LessThanThreshold" if below else "GreaterThanOrEqualToThreshold",
+        treat_missing_data="breaching" if missing_is_breach else "notBreaching",
         alarm_actions=[topic.arn],
     )
 
@@ -166,6 +170,10 @@ class UndeliverableAlertsAlarm(Construct):
         )
 
 
+# The watchdog runs every 5 minutes: three periods without an invocation, or with errors, alarm.
+SILENT_PERIODS = 3
+
+
 class WatchdogAlarms(Construct):
     """The watchdog is watched: an alarm when it was not invoked in 15 minutes (missing data is a
     breach: no invocation, no metric), and one when it failed in each of 15 minutes. Both notify
@@ -173,34 +181,26 @@ class WatchdogAlarms(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, function_name: str, name: str, topic: AlertTopic) -> None:
         super().__init__(scope, id_)
-        common = {
-            "namespace": "AWS/Lambda",
-            "dimensions": {"FunctionName": function_name},
-            "statistic": "Sum",
-            "period": 300,
-            "evaluation_periods": 3,
-            "threshold": 1,
-            "alarm_actions": [topic.arn],
-        }
+        common = {"namespace": "AWS/Lambda", "dimensions": {"FunctionName": function_name}, "topic": topic}
         self.alarms: dict[str, Any] = {
-            "Invocations": CloudwatchMetricAlarm(
+            "Invocations": _alarm(
                 self,
                 "silent",
-                alarm_name=aws_name(name, "silent", kind="cloudwatch_alarm"),
-                alarm_description="The watchdog was not invoked for 15 minutes: missed runs would not be reported",
-                metric_name="Invocations",
-                comparison_operator="LessThanThreshold",
-                treat_missing_data="breaching",
+                name=aws_name(name, "silent", kind="cloudwatch_alarm"),
+                description="The watchdog was not invoked for 15 minutes: missed runs would not be reported",
+                metric="Invocations",
+                periods=SILENT_PERIODS,
+                below=True,
+                missing_is_breach=True,  # not invoked: no data at all
                 **common,
             ),
-            "Errors": CloudwatchMetricAlarm(
+            "Errors": _alarm(
                 self,
                 "failing",
-                alarm_name=aws_name(name, "failing", kind="cloudwatch_alarm"),
-                alarm_description="The watchdog failed for 15 minutes: see its log; missed runs may not be reported",
-                metric_name="Errors",
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
+                name=aws_name(name, "failing", kind="cloudwatch_alarm"),
+                description="The watchdog failed for 15 minutes: see its log; missed runs may not be reported",
+                metric="Errors",
+                periods=SILENT_PERIODS,
                 **common,
             ),
         }

@@ -35,9 +35,6 @@ __all__ = ["HANDLER", "Watchdog", "watch_entry"]
 HANDLER = "lambda_src.watchdog.handler"
 TIMEOUT_SECONDS = 60
 TICK = f"rate({INTERVAL_SECONDS // 60} minutes)"
-# The watchdog is watched: no invocation in 15 minutes (three ticks), missing data counted as a
-# breach, or errors in 15 minutes running, alarm on the topic.
-SILENT_PERIODS = 3
 
 
 def watch_entry(job: ScheduledJob, *, schedule_group: str | None) -> dict[str, Any]:
