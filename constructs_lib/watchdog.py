@@ -15,7 +15,7 @@ from constructs_lib.alert_function import LAMBDA_SOURCE, lambda_role, python_fun
 from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
-from constructs_lib.documents.execution_events import STATUS_CHANGE
+from constructs_lib.documents.execution_events import succeeded_pattern
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.naming import aws_name
@@ -143,14 +143,7 @@ class Watchdog(Construct):
         self.recovery_rule = None
         if recoveries:
             # The stack's state machines are named <stack>-<job>; the watchdog ignores any other.
-            pattern = {
-                "source": ["aws.states"],
-                "detail-type": [STATUS_CHANGE],
-                "detail": {
-                    "status": ["SUCCEEDED"],
-                    "stateMachineArn": [{"prefix": aws.arn("states", f"stateMachine:{stack_name}-")}],
-                },
-            }
+            pattern = succeeded_pattern(aws.arn("states", f"stateMachine:{stack_name}-"))
             self.recovery_rule = self._invoked_by(
                 "recovered",
                 aws,

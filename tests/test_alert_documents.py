@@ -8,7 +8,12 @@ import json
 import pytest
 
 from constructs_lib.documents.asl_alert import AlertJob, render_alert_branch, render_notify_failure
-from constructs_lib.documents.execution_events import alert_input_template, ended_early_pattern
+from constructs_lib.documents.execution_events import (
+    alert_input_template,
+    ended_early_pattern,
+    is_succeeded_pattern,
+    succeeded_pattern,
+)
 from constructs_lib.documents.iam import alert_key_policy, alert_topic_policy, render_statements
 from constructs_lib.model.retry_policy import RetryPolicy
 from lambda_src.message import describe
@@ -152,3 +157,13 @@ def test_a_condition_names_a_given_value_or_says_it_is_fixed():
         "ecs:runTask.sync", task_definition="td", cluster="c", cluster_tasks="t", task_roles=["r"], sync_rule="s"
     )
     assert passed[2]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+
+
+def test_the_review_page_tells_the_recovery_rule_from_the_ended_early_one():
+    assert succeeded_pattern("arn:aws:states:r:1:stateMachine:batch-") == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"status": ["SUCCEEDED"], "stateMachineArn": [{"prefix": "arn:aws:states:r:1:stateMachine:batch-"}]},
+    }
+    assert is_succeeded_pattern(succeeded_pattern("p")) is True
+    assert is_succeeded_pattern(ended_early_pattern("arn:aws:states:r:1:stateMachine:batch-x")) is False

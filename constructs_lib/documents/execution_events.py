@@ -31,6 +31,9 @@ INPUT_PATHS = {
 _NUMBERS = ("startDate", "stopDate")
 
 
+SUCCEEDED = "SUCCEEDED"
+
+
 def ended_early_pattern(state_machine_arn: str) -> dict[str, Any]:
     """Events of ``state_machine_arn``'s executions that ended ABORTED or TIMED_OUT."""
     return {
@@ -38,6 +41,21 @@ def ended_early_pattern(state_machine_arn: str) -> dict[str, Any]:
         "detail-type": [STATUS_CHANGE],
         "detail": {"status": list(ENDED_EARLY_STATUSES), "stateMachineArn": [state_machine_arn]},
     }
+
+
+def succeeded_pattern(state_machine_arn_prefix: str) -> dict[str, Any]:
+    """Events of the executions that SUCCEEDED, of every state machine whose ARN starts with
+    ``state_machine_arn_prefix`` (the stack's: ``...:stateMachine:<stack>-``)."""
+    return {
+        "source": ["aws.states"],
+        "detail-type": [STATUS_CHANGE],
+        "detail": {"status": [SUCCEEDED], "stateMachineArn": [{"prefix": state_machine_arn_prefix}]},
+    }
+
+
+def is_succeeded_pattern(pattern: dict[str, Any]) -> bool:
+    """Whether an event pattern is one ``succeeded_pattern`` made (the review page asks)."""
+    return pattern.get("detail-type") == [STATUS_CHANGE] and pattern.get("detail", {}).get("status") == [SUCCEEDED]
 
 
 def alert_input_template(*, channel: str, job: AlertJob) -> str:

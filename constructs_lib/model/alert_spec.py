@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from constructs_lib.model.alert_channels import channel_settings
 from constructs_lib.model.checks import (
     EmailAddress,
     check_retention,
@@ -100,6 +101,4 @@ class AlertSpec(ValueObject):
     @property
     def chat_channels(self) -> tuple[str, ...]:
         """The chat channels configured, in the order alerts list them."""
-        from constructs_lib.model.alert_channels import channel_settings
-
         return tuple(setting.name for setting in channel_settings(self))

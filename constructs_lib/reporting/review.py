@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from constructs_lib.documents.execution_events import is_succeeded_pattern
 from constructs_lib.model.retry_policy import RetryPolicy
 from constructs_lib.model.schedule_expression import ScheduleError, format_duration, parse_schedule
 from constructs_lib.reporting.flowchart import flowchart, states_of
@@ -272,8 +273,9 @@ def _watched(stack: dict[str, Any], job: str) -> str:
     if grace is None:
         return "no: the job is disabled (enabled = false)"
     recoveries = any(
-        '"SUCCEEDED"' in rule.get("event_pattern", "")
+        is_succeeded_pattern(json.loads(rule["event_pattern"]))
         for rule in _resources(stack, "aws_cloudwatch_event_rule").values()
+        if "event_pattern" in rule
     )
     within = format_duration(missed_run_reported_within(grace))
     warn = outputs.get("warn_after_seconds")

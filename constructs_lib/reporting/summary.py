@@ -32,11 +32,8 @@ def next_run_lines(job: JobSpec, after: datetime) -> list[str]:
     return [f"  {job.name} next{zone}:", *(f"    {run}" for run in described.split("; "))]
 
 
-def summary(
-    config: Config, stack_dir: Path, synthesized: dict[str, Any] | None, *, after: datetime | None = None
-) -> str:
+def summary(config: Config, stack_dir: Path, synthesized: dict[str, Any] | None, *, after: datetime) -> str:
     """What was written, and what will run when: for a person reading the terminal."""
-    after = after or datetime.now().astimezone()
     resources = sum(len(items) for items in synthesized.get("resource", {}).values()) if synthesized else "(HCL)"
     lines = [
         f"Synthesized stack '{config.stack.name}' ({config.stack.region}) into {stack_dir}",
