@@ -35,7 +35,7 @@ from lambda_src.contract import (
     AlertDeliveryError,
     AlertRejectedError,
 )
-from lambda_src.message import Alert, describe
+from lambda_src.message import Alert, clip, describe
 
 __all__ = [
     "BACKOFF_FIRST_SECONDS",
@@ -106,21 +106,15 @@ class Queued:
 
 def queued_body(channel: str, payload: Any) -> str:
     """The message for ``channel``'s copy of ``payload``. A payload too large for SQS keeps its
-    shape with its ``cause`` and ``input`` cut (the alert still names the job and the run)."""
+    shape with its ``cause`` and ``input`` cut (the alert still names the job and the run); one
+    still too large (no payload the state machine sends is) is left whole, for SQS to refuse and
+    the caller to report, rather than cut into text that no longer reads as an alert."""
     body = json.dumps({ENVELOPE: 1, "channel": channel, "payload": payload}, ensure_ascii=False, default=repr)
     if len(body.encode()) <= MESSAGE_LIMIT_BYTES or not isinstance(payload, dict):
         return body
-    smaller = dict(payload)
-    for key in ("cause", "input"):
-        if key in smaller:
-            text = smaller[key] if isinstance(smaller[key], str) else json.dumps(smaller[key], default=repr)
-            smaller[key] = text[:CLIPPED_FIELD_CHARS] + ("…" if len(text) > CLIPPED_FIELD_CHARS else "")
-    body = json.dumps({ENVELOPE: 1, "channel": channel, "payload": smaller}, ensure_ascii=False, default=repr)
-    return (
-        body
-        if len(body.encode()) <= MESSAGE_LIMIT_BYTES
-        else body.encode()[:MESSAGE_LIMIT_BYTES].decode(errors="ignore")
-    )
+    smaller = {key: clip(value, CLIPPED_FIELD_CHARS) if key in ("cause", "input") else value
+               for key, value in payload.items()}  # fmt: skip
+    return json.dumps({ENVELOPE: 1, "channel": channel, "payload": smaller}, ensure_ascii=False, default=repr)
 
 
 def read_queued(record: Mapping[str, Any]) -> Queued | None:

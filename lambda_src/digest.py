@@ -18,7 +18,7 @@ from typing import Any
 
 from lambda_src.message import Alert
 
-__all__ = ["RECOVERED", "Limits", "Part", "headline", "link", "pack_lines", "sections", "suffix"]
+__all__ = ["RECOVERED", "Limits", "Part", "headline", "link", "pack_lines", "sections", "short_label", "suffix"]
 
 
 RECOVERED = "recovered"  # the kind of a "recovered" alert (lambda_src.message)
@@ -71,7 +71,12 @@ def headline(alerts: Sequence[Alert], *, stack: str) -> str:
 
 def link(alert: Alert) -> tuple[str, str] | None:
     """The alert's first link (the execution, for a failed run), named without its "(console)"."""
-    return (alert.links[0][0].split(" (")[0], alert.links[0][1]) if alert.links else None
+    return (short_label(alert.links[0][0]), alert.links[0][1]) if alert.links else None
+
+
+def short_label(label: str) -> str:
+    """A link's label without where it opens: "Execution (Step Functions console)" reads "Execution"."""
+    return label.split(" (")[0]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambda_src.contract import AlertRejectedError
-from lambda_src.digest import Limits, Part, headline, pack_lines
+from lambda_src.digest import Limits, Part, headline, link, pack_lines, short_label
 from lambda_src.message import LOG_TAIL_LABEL, Alert
 from lambda_src.transport import Channel, Parameters, post, usable_url
 
@@ -66,7 +66,7 @@ def teams_card(alert: Alert) -> list[dict[str, Any]]:
 
 def teams_message(alert: Alert) -> dict[str, Any]:
     """One alert as a Teams message; its links are buttons (a phone shows them under the card)."""
-    actions = [{"type": "Action.OpenUrl", "title": label.split(" (")[0], "url": url} for label, url in alert.links]
+    actions = [{"type": "Action.OpenUrl", "title": short_label(label), "url": url} for label, url in alert.links]
     return _envelope(teams_card(alert), actions)
 
 
@@ -80,9 +80,9 @@ def teams_parts(alerts: Sequence[Alert], *, stack: str) -> list[Part]:
         words = [f"**{alert.job or alert.title}**"]
         if alert.due:
             words.append(alert.due)
-        if alert.links:
-            label, url = alert.links[0]
-            words.append(f"[{label.split(' (')[0]}]({url})")
+        found = link(alert)
+        if found:
+            words.append(f"[{found[0]}]({found[1]})")
         return "- " + " · ".join(words)
 
     # JSON escaping and the TextBlocks' own keys take room too: the text gets half the budget.

@@ -103,8 +103,8 @@ def test_a_payload_too_large_for_sqs_keeps_its_job_and_loses_the_end_of_its_caus
     assert len(body.encode()) <= MESSAGE_LIMIT_BYTES
     kept = json.loads(body)["payload"]
     assert kept["job"] == "big"
-    assert kept["cause"] == "x" * 8000 + "…"
-    assert kept["input"].startswith('{"blob": "yyy') and len(kept["input"]) == 8001
+    assert kept["cause"] == "x" * 7999 + "…"  # message.clip: at most 8,000 characters, the cut shown
+    assert kept["input"].startswith('{"blob": "yyy') and len(kept["input"]) == 8000
 
 
 @pytest.mark.parametrize("body", ["not json", "[]", '{"channel": "slack"}', '{"alertQueue": 2, "channel": "slack"}'])
