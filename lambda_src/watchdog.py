@@ -332,23 +332,30 @@ def check(
                 queue_url=queue_url,
             )  # fmt: skip
             payload = {
-                "job": watched.job,
-                "stack": stack,
+                **_about(watched, stack=stack, machine=machine),
                 "error": ERROR_MISSED,
                 "cause": found.text,
                 "alertId": missed_alert_id(machine, moment),
-                "stateMachine": machine,
                 "source": machine,
                 "input": {"scheduledTime": moment.isoformat().replace("+00:00", "Z")},
                 "graceSeconds": watched.grace_seconds,
-                "schedule": watched.schedule,
-                **({"timezone": watched.timezone} if watched.timezone else {}),
             }
             log({"level": "ERROR", "message": f"scheduled job {watched.job} missed its run", "alert_id":
                  payload["alertId"], "job": watched.job, "scheduled_time": payload["input"]["scheduledTime"],
                  "found": list(found.lines)})  # fmt: skip
             alerts.append(payload)
     return alerts
+
+
+def _about(watched: Watched, *, stack: str, machine: str) -> dict[str, Any]:
+    """What every watchdog alert says of its job (``lambda_src.contract.AlertPayload``)."""
+    return {
+        "job": watched.job,
+        "stack": stack,
+        "stateMachine": machine,
+        "schedule": watched.schedule,
+        **({"timezone": watched.timezone} if watched.timezone else {}),
+    }
 
 
 def _long_run_alerts(
@@ -371,17 +378,13 @@ def _long_run_alerts(
              "job": watched.job, "warn_after_seconds": watched.warn_after_seconds})  # fmt: skip
         alerts.append(
             {
-                "job": watched.job,
-                "stack": stack,
+                **_about(watched, stack=stack, machine=machine),
                 "error": ERROR_LONG_RUN,
                 "cause": "",
                 "execution": execution,
                 "alertId": f"{execution}:still-running",
-                "stateMachine": machine,
                 "startTime": _moment(item["startDate"]).isoformat(),
                 "warnAfterSeconds": watched.warn_after_seconds,
-                "schedule": watched.schedule,
-                **({"timezone": watched.timezone} if watched.timezone else {}),
             }
         )
     return alerts
@@ -433,15 +436,11 @@ def _recovered(
     if last.get("status") == "MISSED":  # the missed run's alert id: PagerDuty resolves that incident
         found["lastFailure"] = {"status": "MISSED", "alertId": missed_alert_id(machine, _moment(last["scheduledTime"]))}
     payload = {
-        "job": watched.job,
-        "stack": stack,
+        **_about(watched, stack=stack, machine=machine),
         "recovered": True,
         "execution": detail.get("executionArn"),
-        "stateMachine": machine,
         "startTime": detail.get("startDate"),
         "gaveUpAt": detail.get("stopDate"),
-        "schedule": watched.schedule,
-        **({"timezone": watched.timezone} if watched.timezone else {}),
         **found,
     }
     log_line({"level": "INFO", "message": f"scheduled job {watched.job} recovered", "alert_id": payload["execution"],

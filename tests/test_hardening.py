@@ -55,7 +55,13 @@ def test_container_insights_is_an_explicit_setting(default_stack, multi_stack):
 
 def test_without_log_kms_no_log_group_names_a_key(default_stack):
     groups = resources(default_stack, "aws_cloudwatch_log_group")
-    assert len(groups) == 4  # the job's task, its state machine, the alert Lambda, the watchdog
+    # The job's task, its state machine, the alert Lambda, the watchdog.
+    assert sorted(group["name"] for group in groups.values()) == [
+        "/aws/lambda/scheduled-jobs-alert",
+        "/aws/lambda/scheduled-jobs-watchdog",
+        "/aws/vendedlogs/states/scheduled-jobs-run-once-a-hour",
+        "/ecs/scheduled-jobs-run-once-a-hour",
+    ]
     assert [group for group in groups.values() if "kms_key_id" in group] == []
     assert [key["description"] for key in resources(default_stack, "aws_kms_key").values()] == [
         "Encrypts the alert topic scheduled-jobs-alerts"
