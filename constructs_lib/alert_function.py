@@ -20,14 +20,13 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.log_key import LogEncryption, log_group
-from constructs_lib.model.alert_channels import ChannelSetting
+from constructs_lib.model.alert_channels import CHANNELS, ChannelSetting
 from constructs_lib.model.config import check_ssm_parameter_name
 from constructs_lib.model.naming import aws_name
 from constructs_lib.service_role import ServiceRole
 from lambda_src.contract import (
     ALERT_DEAD_LETTER_URL_VARIABLE,
     ALERT_QUEUE_URL_VARIABLE,
-    CHANNELS,
     SNS_TOPIC_VARIABLE,
     STACK_NAME_VARIABLE,
 )

@@ -1,8 +1,8 @@
 """The alert Lambda: tells people that a scheduled job's run gave up. Handler: ``handler``.
 
 The state machine's ``NotifyFailure`` step invokes it once per channel, in parallel, with the
-payload described by ``lambda_src.contract.AlertPayload`` and ``"channel"`` set to ``log``,
-``email``, ``slack`` or ``chatwork``; each invocation is retried on its own, so a channel that is
+payload described by ``lambda_src.contract.AlertPayload`` and ``"channel"`` set to one of
+``lambda_src.channels.CHANNELS``; each invocation is retried on its own, so a channel that is
 down never makes another channel repeat a message. Without ``"channel"`` (a person invoking the
 function, ``make test-alert``) it delivers to every configured channel in turn.
 

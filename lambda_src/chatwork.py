@@ -1,20 +1,33 @@
 """Chatwork: an alert, or a group of them, as a message in a room (its ``[info]`` notation).
-https://developer.chatwork.com/reference/post-rooms-room_id-messages"""
+https://developer.chatwork.com/reference/post-rooms-room_id-messages
+
+A rate-limited post is answered 429 with ``x-ratelimit-reset`` (the epoch second the window
+resets), which the transport obeys. https://developer.chatwork.com/docs/endpoints"""
 
 from __future__ import annotations
 
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from lambda_src.contract import DEFAULT_CHATWORK_API_BASE, AlertRejectedError
+from lambda_src.contract import AlertRejectedError, setting_variable
 from lambda_src.digest import Limits, Part, headline, link, pack_lines, suffix
 from lambda_src.message import LOG_TAIL_LABEL, Alert
 from lambda_src.transport import Channel, Parameters, post
 
-__all__ = ["CHATWORK_MESSAGE_LIMIT", "ChatworkChannel", "chatwork_message", "chatwork_parts"]
+__all__ = ["API_BASE_VARIABLE", "CHATWORK_MESSAGE_LIMIT", "DEFAULT_API_BASE", "ROOM_VARIABLE", "TOKEN_VARIABLE",
+           "ChatworkChannel", "chatwork_message", "chatwork_parts", "from_environment"]  # fmt: skip
+
+# The room, and the SecureString parameter holding the API token; the API's address may be
+# replaced (a stand-in server in the tests).
+ROOM_VARIABLE = setting_variable("chatwork_room_id")
+TOKEN_VARIABLE = setting_variable("chatwork_token_ssm_parameter")
+API_BASE_VARIABLE = "CHATWORK_API_BASE"
+# https://developer.chatwork.com/reference/post-rooms-room_id-messages
+DEFAULT_API_BASE = "https://api.chatwork.com"
 
 # Chatwork's API reference states no length for a message's body; a body of 40,000 characters has
 # been seen accepted and one of 80,000 refused (400). A part stays at half the accepted length.
@@ -88,7 +101,7 @@ class ChatworkChannel(Channel):
     room_id: str
     token_parameter: str
     parameters: Parameters
-    api_base: str = DEFAULT_CHATWORK_API_BASE
+    api_base: str = DEFAULT_API_BASE
     clock: Callable[[], float] = time.time
     name: str = "chatwork"
 
@@ -112,3 +125,15 @@ class ChatworkChannel(Channel):
         except AlertRejectedError:
             self.parameters.forget(self.token_parameter)
             raise
+
+
+def from_environment(
+    env: Mapping[str, str], *, parameters: Parameters, sns_client: Callable[[], Any], clock: Callable[[], float]
+) -> ChatworkChannel | None:
+    """The channel when ``[alert] chatwork_room_id`` and its token's parameter are both set."""
+    del sns_client
+    room, token = env.get(ROOM_VARIABLE), env.get(TOKEN_VARIABLE)
+    if not (room and token):
+        return None
+    api_base = env.get(API_BASE_VARIABLE) or DEFAULT_API_BASE
+    return ChatworkChannel(room, token, parameters, api_base=api_base, clock=clock)

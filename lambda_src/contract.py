@@ -14,11 +14,6 @@ __all__ = [
     "ALERT_QUEUE_MAX_RECEIVES",
     "ALERT_QUEUE_URL_VARIABLE",
     "ALERT_QUEUE_VISIBILITY_SECONDS",
-    "CHANNELS",
-    "CHATWORK_API_BASE_VARIABLE",
-    "CHATWORK_ROOM_VARIABLE",
-    "CHATWORK_TOKEN_VARIABLE",
-    "DEFAULT_CHATWORK_API_BASE",
     "ENDED_EARLY_STATUSES",
     "ERROR_FAILED_TO_START",
     "ERROR_LONG_RUN",
@@ -31,32 +26,22 @@ __all__ = [
     "ERROR_TIMED_OUT",
     "INPUT_JOB",
     "INPUT_SCHEDULED_TIME",
-    "PAGERDUTY_API_BASE_VARIABLE",
-    "PAGERDUTY_KEY_VARIABLE",
     "PLACEMENT_ERRORS",
     "SNS_TOPIC_VARIABLE",
     "STACK_NAME_VARIABLE",
-    "TEAMS_PARAMETER_VARIABLE",
     "UNDELIVERED_QUEUE_URL_VARIABLE",
     "WATCHDOG_INTERVAL_SECONDS",
     "WATCHED_JOBS_FILE",
-    "WEBHOOK_PARAMETER_VARIABLE",
     "AlertDeliveryError",
     "AlertPayload",
     "AlertRejectedError",
     "ended_early_error",
     "missed_run_reported_within",
+    "setting_variable",
 ]
 
 # The Lambda's environment (other tools rely on these names).
-WEBHOOK_PARAMETER_VARIABLE = "WEBHOOK_SSM_PARAMETER"
-CHATWORK_ROOM_VARIABLE = "CHATWORK_ROOM_ID"
-CHATWORK_TOKEN_VARIABLE = "CHATWORK_TOKEN_SSM_PARAMETER"
-CHATWORK_API_BASE_VARIABLE = "CHATWORK_API_BASE"
 SNS_TOPIC_VARIABLE = "SNS_TOPIC_ARN"
-TEAMS_PARAMETER_VARIABLE = "TEAMS_WEBHOOK_SSM_PARAMETER"
-PAGERDUTY_KEY_VARIABLE = "PAGERDUTY_ROUTING_KEY_SSM_PARAMETER"
-PAGERDUTY_API_BASE_VARIABLE = "PAGERDUTY_API_BASE"
 STACK_NAME_VARIABLE = "STACK_NAME"
 ALERT_QUEUE_URL_VARIABLE = "ALERT_QUEUE_URL"  # where a channel's alert waits for delivery
 ALERT_DEAD_LETTER_URL_VARIABLE = "ALERT_DEAD_LETTER_QUEUE_URL"  # where a refused channel's alerts go
@@ -85,14 +70,14 @@ def missed_run_reported_within(grace_seconds: int) -> int:
 ALERT_QUEUE_VISIBILITY_SECONDS = 900
 ALERT_QUEUE_MAX_RECEIVES = 320
 
-# https://developer.chatwork.com/reference/post-rooms-room_id-messages
-DEFAULT_CHATWORK_API_BASE = "https://api.chatwork.com"
 
-# Where an alert goes. "log" writes the full alert record to the function's log group and cannot
-# fail; "email" publishes to the stack's SNS topic (its e-mail subscriptions and anything else
-# subscribed); "slack", "chatwork" and "teams" post to the chat services; "pagerduty" opens (and
-# resolves) incidents.
-CHANNELS = ("log", "email", "slack", "chatwork", "teams", "pagerduty")
+def setting_variable(key: str) -> str:
+    """The alert Lambda's environment variable that carries the ``[alert]`` setting ``key``: the
+    key in capitals (``webhook_ssm_parameter``: ``WEBHOOK_SSM_PARAMETER``). Each channel's settings
+    reach the Lambda this way, so the two sides of a channel name each setting once, by its key.
+    Other tools rely on these names."""
+    return key.upper()
+
 
 # RunTask answered 200 with `failures` (no capacity). The Step Functions guide names the error
 # AmazonECS.Unknown; the Knowledge Center article on Fargate capacity names it
@@ -137,7 +122,7 @@ class AlertDeliveryError(Exception):
 
     The state machine retries the invocation on this error name (Step Functions reports a Lambda
     function's unhandled exception by its class name). ``retry_after``: the seconds the service
-    asked to wait (Slack's ``Retry-After``, Chatwork's rate-limit reset), when it said.
+    asked to wait (``Retry-After`` or a rate-limit reset), when it said.
     """
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
@@ -152,7 +137,7 @@ class AlertRejectedError(Exception):
 class AlertPayload(TypedDict, total=False):
     """What the state machine's alert step sends (``constructs_lib.documents.asl.render_alert_payload``)."""
 
-    channel: str  # one of CHANNELS; absent: every configured channel
+    channel: str  # a channel's name (lambda_src.channels.CHANNELS); absent: every configured channel
     stack: str
     job: str
     error: str  # the error the run ended with

@@ -26,8 +26,8 @@ RECOVERED = "recovered"  # the kind of a "recovered" alert (lambda_src.message)
 
 @dataclass(frozen=True)
 class Part:
-    """One message of a channel: ``document`` in the channel's format (Slack: the JSON body;
-    Chatwork: the message text; e-mail: ``(subject, body)``), carrying the alerts at ``indices``."""
+    """One message of a channel: ``document`` in the channel's format (a webhook's JSON body, a
+    message's text, an e-mail's ``(subject, body)``), carrying the alerts at ``indices``."""
 
     document: Any
     indices: tuple[int, ...]
@@ -81,7 +81,7 @@ def short_label(label: str) -> str:
 
 @dataclass(frozen=True)
 class Limits:
-    block_chars: int  # the text of one block (a Slack section); elsewhere the whole part
+    block_chars: int  # the text of one block (a section of a message); or the whole part
     blocks: int  # blocks in one part, besides its headline
     part_chars: int  # the text of all blocks of one part
 

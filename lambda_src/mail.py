@@ -3,15 +3,16 @@ subscriptions get the subject and the plain-text body. https://docs.aws.amazon.c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lambda_src.contract import SNS_TOPIC_VARIABLE
 from lambda_src.digest import Limits, Part, headline, link, pack_lines, suffix
 from lambda_src.message import LOG_TAIL_LABEL, SUBJECT_LIMIT, Alert
-from lambda_src.transport import Channel, client_error
+from lambda_src.transport import Channel, Parameters, client_error
 
-__all__ = ["EMAIL_BODY_LIMIT", "EmailChannel", "email_message", "email_parts"]
+__all__ = ["EMAIL_BODY_LIMIT", "EmailChannel", "email_message", "email_parts", "from_environment"]
 
 # SNS takes a message of up to 256 KiB (262,144 bytes), subject and attributes included.
 EMAIL_BODY_LIMIT = 200_000
@@ -75,3 +76,12 @@ class EmailChannel(Channel):
         except Exception as error:
             raise client_error("SNS", error) from None
         return f"SNS message {answer.get('MessageId', '?')}"
+
+
+def from_environment(
+    env: Mapping[str, str], *, parameters: Parameters, sns_client: Callable[[], Any], clock: Callable[[], float]
+) -> EmailChannel | None:
+    """The stack's topic, always configured by the stack (its e-mail subscriptions are ``[alert] emails``)."""
+    del parameters, clock
+    topic = env.get(SNS_TOPIC_VARIABLE)
+    return EmailChannel(topic, sns_client) if topic else None

@@ -1,8 +1,8 @@
 """What an alert says: a failed run's payload turned into words a person can act on, per channel.
 
 ``describe(event)`` never raises: a payload it does not recognise becomes an alert that carries
-the raw content. Each channel's module (``lambda_src.slack``, ``chatwork``, ``mail``, ``teams``, ``pagerduty``) turns an
-``Alert`` into its format.
+the raw content. Each channel's module (``lambda_src.channels`` lists them) turns an ``Alert``
+into its format.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +26,20 @@ from lambda_src.contract import (
     ERROR_PREVIOUS_RUN,
     PLACEMENT_ERRORS,
     AlertRejectedError,
+    setting_variable,
 )
 from lambda_src.digest import Part
 from lambda_src.message import Alert
 from lambda_src.transport import Channel, Parameters, post
 
-__all__ = ["DEDUP_KEY_LIMIT", "SUMMARY_LIMIT", "PagerDutyChannel", "pagerduty_event", "pagerduty_parts", "severity"]
+__all__ = ["API_BASE_VARIABLE", "DEDUP_KEY_LIMIT", "DEFAULT_API_BASE", "KEY_VARIABLE", "SUMMARY_LIMIT",
+           "PagerDutyChannel", "from_environment", "pagerduty_event", "pagerduty_parts", "severity"]  # fmt: skip
 
-DEFAULT_PAGERDUTY_API_BASE = "https://events.pagerduty.com"
+# The SecureString parameter holding the integration (routing) key; the API's address may be
+# replaced (a stand-in server in the tests).
+KEY_VARIABLE = setting_variable("pagerduty_routing_key_ssm_parameter")
+API_BASE_VARIABLE = "PAGERDUTY_API_BASE"
+DEFAULT_API_BASE = "https://events.pagerduty.com"
 SUMMARY_LIMIT = 1024
 DEDUP_KEY_LIMIT = 255
 # The job did not run at all: the report did not go out.
@@ -94,7 +100,7 @@ class PagerDutyChannel(Channel):
 
     key_parameter: str
     parameters: Parameters
-    api_base: str = DEFAULT_PAGERDUTY_API_BASE
+    api_base: str = DEFAULT_API_BASE
     clock: Callable[[], float] = time.time
     name: str = "pagerduty"
 
@@ -117,3 +123,14 @@ class PagerDutyChannel(Channel):
         except AlertRejectedError:
             self.parameters.forget(self.key_parameter)
             raise
+
+
+def from_environment(
+    env: Mapping[str, str], *, parameters: Parameters, sns_client: Callable[[], Any], clock: Callable[[], float]
+) -> PagerDutyChannel | None:
+    """The channel when ``[alert] pagerduty_routing_key_ssm_parameter`` names the key's parameter."""
+    del sns_client
+    key = env.get(KEY_VARIABLE)
+    if not key:
+        return None
+    return PagerDutyChannel(key, parameters, api_base=env.get(API_BASE_VARIABLE) or DEFAULT_API_BASE, clock=clock)

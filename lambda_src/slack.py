@@ -1,27 +1,35 @@
 """Slack: an alert, or a group of them, as an incoming-webhook message (``text`` and Block Kit).
-https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks"""
+https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks
+
+A rate-limited post is answered 429 with ``Retry-After`` (seconds), which the transport obeys.
+https://docs.slack.dev/apis/web-api/rate-limits"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_src.contract import AlertRejectedError
+from lambda_src.contract import AlertRejectedError, setting_variable
 from lambda_src.digest import Limits, Part, headline, link, pack_lines, suffix
 from lambda_src.message import LOG_TAIL_LABEL, Alert, clip
 from lambda_src.transport import Channel, Parameters, post, usable_url
 
 __all__ = [
+    "PARAMETER_VARIABLE",
     "SLACK_BLOCKS_LIMIT",
     "SLACK_BLOCK_TEXT_LIMIT",
     "SLACK_TEXT_LIMIT",
     "SlackChannel",
+    "from_environment",
     "slack_message",
     "slack_parts",
 ]
+
+# The SecureString parameter holding the incoming-webhook URL.
+PARAMETER_VARIABLE = setting_variable("webhook_ssm_parameter")
 
 # Slack refuses a message whose section (or context element) text passes 3,000 characters, or
 # that has more than 50 blocks (400 invalid_blocks), and cuts its top-level text at 40,000.
@@ -130,3 +138,12 @@ class SlackChannel(Channel):
         except AlertRejectedError:
             self.parameters.forget(self.parameter)
             raise
+
+
+def from_environment(
+    env: Mapping[str, str], *, parameters: Parameters, sns_client: Callable[[], Any], clock: Callable[[], float]
+) -> SlackChannel | None:
+    """The channel when ``[alert] webhook_ssm_parameter`` names the webhook's parameter."""
+    del sns_client
+    parameter = env.get(PARAMETER_VARIABLE)
+    return SlackChannel(parameter, parameters, clock=clock) if parameter else None

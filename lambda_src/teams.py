@@ -11,16 +11,27 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_src.contract import AlertRejectedError
+from lambda_src.contract import AlertRejectedError, setting_variable
 from lambda_src.digest import Limits, Part, headline, link, pack_lines, short_label
 from lambda_src.message import LOG_TAIL_LABEL, Alert
 from lambda_src.transport import Channel, Parameters, post, usable_url
 
-__all__ = ["TEAMS_MESSAGE_BYTES", "TeamsChannel", "teams_card", "teams_message", "teams_parts"]
+__all__ = [
+    "PARAMETER_VARIABLE",
+    "TEAMS_MESSAGE_BYTES",
+    "TeamsChannel",
+    "from_environment",
+    "teams_card",
+    "teams_message",
+    "teams_parts",
+]
+
+# The SecureString parameter holding the Workflows webhook URL.
+PARAMETER_VARIABLE = setting_variable("teams_webhook_ssm_parameter")
 
 # Teams refuses a message over about 28 KB; a part stays well under it.
 # https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages
@@ -120,3 +131,12 @@ class TeamsChannel(Channel):
         except AlertRejectedError:
             self.parameters.forget(self.parameter)
             raise
+
+
+def from_environment(
+    env: Mapping[str, str], *, parameters: Parameters, sns_client: Callable[[], Any], clock: Callable[[], float]
+) -> TeamsChannel | None:
+    """The channel when ``[alert] teams_webhook_ssm_parameter`` names the workflow URL's parameter."""
+    del sns_client
+    parameter = env.get(PARAMETER_VARIABLE)
+    return TeamsChannel(parameter, parameters, clock=clock) if parameter else None

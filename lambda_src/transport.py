@@ -110,11 +110,11 @@ def post(
 
 
 def _retry_after(headers: Any, clock: Callable[[], float]) -> float | None:
-    """The seconds a rate-limited answer asks to wait: Slack's ``Retry-After`` (seconds), or
-    Chatwork's ``x-ratelimit-reset`` (the epoch second its window resets); ``None`` when neither
-    header is there or readable.
-    https://docs.slack.dev/apis/web-api/rate-limits
-    https://developer.chatwork.com/docs/endpoints"""
+    """The seconds a rate-limited answer asks to wait: HTTP's ``Retry-After`` (in seconds; an HTTP
+    date is not read), or the widespread ``x-ratelimit-reset`` (the epoch second the window
+    resets); ``None`` when neither header is there or readable. Each channel's module says which
+    its service sends.
+    https://www.rfc-editor.org/rfc/rfc9110#field.retry-after"""
     try:
         if headers.get("Retry-After") is not None:
             return max(0.0, float(headers["Retry-After"]))

@@ -433,7 +433,7 @@ def _recovered(
     if found is None:
         return []
     last = found["lastFailure"]
-    if last.get("status") == "MISSED":  # the missed run's alert id: PagerDuty resolves that incident
+    if last.get("status") == "MISSED":  # the missed run's alert id: a paging channel resolves that incident
         found["lastFailure"] = {"status": "MISSED", "alertId": missed_alert_id(machine, _moment(last["scheduledTime"]))}
     payload = {
         **_about(watched, stack=stack, machine=machine),

@@ -15,13 +15,11 @@ from typing import Any
 import boto3
 
 from lambda_src import alert
-from lambda_src.contract import (
-    CHATWORK_API_BASE_VARIABLE,
-    CHATWORK_ROOM_VARIABLE,
-    CHATWORK_TOKEN_VARIABLE,
-    SNS_TOPIC_VARIABLE,
-    WEBHOOK_PARAMETER_VARIABLE,
-)
+from lambda_src.chatwork import API_BASE_VARIABLE as CHATWORK_API_BASE_VARIABLE
+from lambda_src.chatwork import ROOM_VARIABLE as CHATWORK_ROOM_VARIABLE
+from lambda_src.chatwork import TOKEN_VARIABLE as CHATWORK_TOKEN_VARIABLE
+from lambda_src.contract import SNS_TOPIC_VARIABLE
+from lambda_src.slack import PARAMETER_VARIABLE as WEBHOOK_PARAMETER_VARIABLE
 
 WEBHOOK_PARAMETER = "/batch/alerts/slack-webhook"
 TOKEN_PARAMETER = "/batch/alerts/chatwork-token"

@@ -18,16 +18,12 @@ from typing import Any
 
 import pytest
 
-from lambda_src.channels import (
-    ChatworkChannel,
-    EmailChannel,
-    Parameters,
-    SlackChannel,
-    configured_channels,
-    post,
-)
+from lambda_src.channels import Parameters, configured_channels, post
+from lambda_src.chatwork import ChatworkChannel
 from lambda_src.contract import AlertDeliveryError, AlertRejectedError
+from lambda_src.mail import EmailChannel
 from lambda_src.message import Alert
+from lambda_src.slack import SlackChannel
 from lambda_src.transport import BODY_EXCERPT
 
 ALERT = Alert(title="[batch] nightly failed: it broke", what="It broke.", facts=(("Job", "nightly"),))

@@ -581,7 +581,7 @@ def test_a_secret_pasted_where_its_parameter_name_belongs_is_never_printed(tmp_p
     lines = result.stderr.splitlines()
     assert lines[1].startswith("  alert.webhook_ssm_parameter: this looks like a URL itself, not the name of ")
     assert lines[2].startswith("  alert.chatwork_token_ssm_parameter: this looks like a token itself, not the ")
-    assert "aws ssm put-parameter --name /scheduled-jobs/slack-webhook --type SecureString" in lines[1]
+    assert "aws ssm put-parameter --name /scheduled-jobs/chat-webhook --type SecureString" in lines[1]
     assert not (tmp_path / "out").exists()
 
 

@@ -553,7 +553,7 @@ def test_webhook_url_is_refused_with_what_replaced_it_and_without_its_value():
 
 PARAMETER_ALLOWED = (
     "(allowed: a leading '/', then letters, digits, '_', '.', '-', with '/' between levels, "
-    "for example '/scheduled-jobs/slack-webhook')"
+    "for example '/scheduled-jobs/chat-webhook')"
 )
 
 

@@ -15,7 +15,7 @@ from moto import mock_aws
 from webhook_server import webhook_server
 
 from lambda_src import alert
-from lambda_src.channels import Channel, SlackChannel
+from lambda_src.channels import Channel
 from lambda_src.contract import (
     ALERT_DEAD_LETTER_URL_VARIABLE,
     ALERT_QUEUE_MAX_RECEIVES,
@@ -38,6 +38,7 @@ from lambda_src.delivery import (
 )
 from lambda_src.digest import Part
 from lambda_src.message import Alert
+from lambda_src.slack import SlackChannel
 
 REGION = "eu-west-1"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,44 @@ def test_pure_layers_load_without_jsii():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def _source_files() -> list[Path]:
+    """The project's own source: the app, its constructs and the Lambda's code, and the tools."""
+    found = [ROOT / "main.py", *(ROOT / "tools").iterdir()]
+    for package in ("constructs_lib", "lambda_src"):
+        found += (ROOT / package).rglob("*.py")
+    return sorted(path for path in found if path.is_file() and "__pycache__" not in path.parts)
+
+
+def test_each_alert_channel_lives_in_its_two_modules_and_the_lambdas_table():
+    """A channel is its settings in the config's channel table, its Lambda module, and one line of
+    the Lambda's table; no other source file names it (docstrings included)."""
+    from constructs_lib.model.alert_channels import CHANNELS as CONFIG_CHANNELS
+    from lambda_src.channels import CHANNELS as LAMBDA_CHANNELS
+
+    assert LAMBDA_CHANNELS == CONFIG_CHANNELS == ("log", "email", "slack", "chatwork", "teams", "pagerduty")
+    sources = _source_files()
+    for name in ("slack", "chatwork", "teams", "pagerduty"):
+        naming = {str(path.relative_to(ROOT)) for path in sources if name in path.read_text().lower()}
+        assert naming == {"constructs_lib/model/alert_channels.py", "lambda_src/channels.py", f"lambda_src/{name}.py"}
+
+
+def test_a_capacity_source_is_named_in_one_file():
+    literals = {}
+    for path in _source_files():
+        if path.suffix != ".py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in ("FARGATE", "FARGATE_SPOT"):
+                literals.setdefault(node.value, set()).add(str(path.relative_to(ROOT)))
+    assert literals == {
+        "FARGATE": {"constructs_lib/model/capacity.py"},
+        "FARGATE_SPOT": {"constructs_lib/model/capacity.py"},
+    }
+
+
+def test_no_module_is_over_450_lines_and_main_is_the_command_line_only():
+    lengths = {str(path.relative_to(ROOT)): len(path.read_text().splitlines()) for path in _source_files()}
+    assert {path: length for path, length in lengths.items() if length > 450} == {}
+    assert lengths["main.py"] <= 150

@@ -10,11 +10,11 @@ import pytest
 from stack_helpers import definition, named, policy, statements_by_sid
 from webhook_server import webhook_server
 
-from lambda_src.channels import PagerDutyChannel, Parameters, TeamsChannel, configured_channels
+from lambda_src.channels import Parameters, configured_channels
 from lambda_src.contract import AlertDeliveryError, AlertRejectedError
 from lambda_src.message import describe
-from lambda_src.pagerduty import pagerduty_event, severity
-from lambda_src.teams import TEAMS_MESSAGE_BYTES, teams_message, teams_parts
+from lambda_src.pagerduty import PagerDutyChannel, pagerduty_event, severity
+from lambda_src.teams import TEAMS_MESSAGE_BYTES, TeamsChannel, teams_message, teams_parts
 
 ARN = "arn:aws:states:ap-northeast-1:123456789012:execution:batch-{job}:run-1"
 CONSOLE = "https://console.aws.amazon.com/states/home?region=ap-northeast-1#/v2/executions/details/"

@@ -211,7 +211,7 @@ def storm_figures() -> list[bool]:
     print("Alert storm, simulated (tests/alert_storm.py; virtual time, the same every run):", file=sys.stderr)
     figures = json.loads(run([sys.executable, "-c", STORM]).stdout.strip().splitlines()[-1])
     storm, outage = figures["storm"], figures["outage"]
-    print("Alert storm: 200 runs give up at once (Slack 1 message/s, Chatwork 10 per 10 s):")
+    print("Alert storm: 200 runs give up at once (two chat stand-ins at their services' rate limits):")
     print(f"  first failure to last delivery    {storm['seconds_to_last_delivery']:8.1f} s (simulated)")
     print("Alert storm after 6 hours of chat outage (503s), then the services back:")
     print(f"  recovery to last delivery         {outage['seconds_from_recovery_to_last_delivery']:8.1f} s (simulated)")

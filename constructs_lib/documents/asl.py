@@ -11,7 +11,7 @@ The shape, and why (docs/failure-semantics.md):
         TimedOut            the task ran past timeout_seconds; Step Functions stopped it
         LaunchFailed        RunTask itself failed; the ECS error name is kept (placement
                             failures are retried)
-    NotifyFailure (Parallel, one branch per alert channel: log, email, slack, chatwork)
+    NotifyFailure (Parallel, one branch per configured alert channel, log first)
       Alert<Channel> (lambda:invoke with "channel"; transient errors retried on their own)
         └─ Catch States.ALL -> Alert<Channel>Undelivered (Pass: the other channels go on)
     JobFailed (Fail: the job's error and cause, so the execution ends FAILED)

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs_lib.documents.asl_states import CONTAINER_NAME, LOG_STREAM_PREFIX, render_catch, render_retry
+from constructs_lib.model.alert_channels import CHANNELS
 from constructs_lib.model.capacity import DEFAULT_CAPACITY
 from constructs_lib.model.retry_policy import RetryPolicy
-from lambda_src.contract import CHANNELS, AlertDeliveryError
+from lambda_src.contract import AlertDeliveryError
 
 __all__ = [
     "ALERT_RETRY",

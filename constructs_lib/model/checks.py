@@ -102,8 +102,8 @@ SSM_PARAMETER_MAX_LENGTH = 1011
 SSM_PARAMETER_MAX_LEVELS = 15
 
 
-# The shapes of what belongs in SSM, not in jobs.toml: a URL (a Slack or Teams webhook), a Chatwork
-# API token (32 hexadecimal characters), a Slack token (xoxb-...), a long run of letters and digits.
+# The shapes of what belongs in SSM, not in jobs.toml: a URL (a chat service's webhook), an API
+# token (xox?-... or a long run of letters with digits, such as 32 hexadecimal characters).
 SECRET_SHAPES = (
     ("a URL", re.compile(r"(?is)\s*(https?:|[a-z][a-z0-9+.-]*://|hooks\.).*")),
     ("a token", re.compile(r"\s*(xox[a-z]-[A-Za-z0-9-]+|(?=[A-Za-z]*[0-9])[A-Za-z0-9]{24,})\s*")),
@@ -121,14 +121,14 @@ def check_ssm_parameter_name(name: str | None) -> str | None:
             raise ValueError(
                 f"this looks like {shape} itself, not the name of the SSM parameter that holds it (its value is "
                 "not repeated here, to keep it out of logs; allowed: a parameter name such as "
-                "'/scheduled-jobs/slack-webhook'). Store the secret with `aws ssm put-parameter --name "
-                '/scheduled-jobs/slack-webhook --type SecureString --value "$SECRET"` (docs/alerts.md, "Setting up '
+                "'/scheduled-jobs/chat-webhook'). Store the secret with `aws ssm put-parameter --name "
+                '/scheduled-jobs/chat-webhook --type SecureString --value "$SECRET"` (docs/alerts.md, "Setting up '
                 'each channel"), name the parameter here, and rotate the secret if this file was shared'
             )
     if not SSM_PARAMETER_PATTERN.fullmatch(name):
         raise ValueError(
             f"{name!r} is not an SSM parameter name (allowed: a leading '/', then letters, digits, "
-            "'_', '.', '-', with '/' between levels, for example '/scheduled-jobs/slack-webhook')"
+            "'_', '.', '-', with '/' between levels, for example '/scheduled-jobs/chat-webhook')"
         )
     if len(name) > SSM_PARAMETER_MAX_LENGTH:
         raise ValueError(f"{name!r} has {len(name)} characters (allowed: at most {SSM_PARAMETER_MAX_LENGTH})")

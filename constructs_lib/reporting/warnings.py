@@ -8,6 +8,7 @@ import json
 import warnings as warnings_module
 from typing import Any
 
+from constructs_lib.model.alert_channels import CHAT_CHANNELS
 from constructs_lib.model.config import Config, JobSpec, job_default_retry
 from constructs_lib.model.schedule_expression import format_duration
 
@@ -17,6 +18,9 @@ __all__ = ["DEFAULT_BUS_RULES_QUOTA", "grant_warnings", "job_label", "job_warnin
 # EventBridge's default quota of rules per event bus (adjustable; the account's other rules on the
 # bus count too). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
 DEFAULT_BUS_RULES_QUOTA = 300
+# The keys that send alerts to a person: "emails, a, b or c".
+_KEYS = ["emails", *(kind.key for kind in CHAT_CHANNELS)]
+_CHANNEL_KEYS = f"{', '.join(_KEYS[:-1])} or {_KEYS[-1]}"
 
 
 def warnings(config: Config) -> list[str]:
@@ -26,8 +30,7 @@ def warnings(config: Config) -> list[str]:
     if not (alert.emails or alert.chat_channels):
         found.append(
             "no alert reaches a person: a failed run is only logged, and its alarms notify a topic nobody is "
-            "subscribed to. Set [alert] emails, webhook_ssm_parameter, chatwork_room_id, teams_webhook_ssm_parameter "
-            "or pagerduty_routing_key_ssm_parameter (docs/alerts.md)."
+            f"subscribed to. Set [alert] {_CHANNEL_KEYS} (docs/alerts.md)."
         )
     for index, job in enumerate(config.jobs):
         found += [f"{job_label(index, job)}: {text}" for text in job_warnings(job)]
