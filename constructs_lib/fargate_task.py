@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
 
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
@@ -16,9 +15,9 @@ from constructs_lib.documents.asl_states import CONTAINER_NAME, LOG_STREAM_PREFI
 from constructs_lib.documents.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements
 from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.capacity import TASK_COMPATIBILITY
-from constructs_lib.model.config import secret_sources
-from constructs_lib.model.fargate import check_fargate_size
+from constructs_lib.model.config import JobSpec, secret_sources
 from constructs_lib.model.naming import aws_name, task_log_group
+from constructs_lib.network import JobNetwork
 from constructs_lib.service_role import ServiceRole
 
 __all__ = ["SCRATCH_VOLUME", "FargateTask", "ecr_repository"]
@@ -36,16 +35,16 @@ def ecr_repository(image: str) -> tuple[str, str, str] | None:
 
 
 class FargateTask(Construct):
-    """What one job runs: a Fargate task definition with one essential container named ``app``.
+    """What one job runs: a Fargate task definition with one essential container named ``app``,
+    as ``job`` (a validated ``JobSpec``) describes it.
 
-    The container logs to its own log group through the awslogs driver. The execution role may
-    write to that log group, read exactly the ``secrets`` (SSM parameter or Secrets Manager ARNs,
-    passed as ECS secrets, never as plain environment) and pull the image when it is in a private
-    ECR repository. The task role has only what the caller grants: ``task_role_policy_arns``
-    (attached managed policies) and ``task_role_grants`` (``(actions, resources)`` pairs).
-    The security group allows all egress and no ingress. The
-    container's root filesystem is read-only unless ``readonly_root_filesystem=False``; ``/tmp`` is
-    a writable scratch volume either way. With ``log_key``, the log group is encrypted with it.
+    The container logs to its own log group through the awslogs driver (encrypted with
+    ``log_key`` when given). The execution role may write to that log group, read exactly the
+    job's ``secrets`` (SSM parameter or Secrets Manager ARNs, passed as ECS secrets, never as plain
+    environment) and pull the image when it is in a private ECR repository. The task role has only
+    what the job grants: ``task_role_policy_arns`` and ``task_role_statements``. The security
+    group, in ``network``'s VPC, allows all egress and no ingress. The container's root filesystem
+    is read-only unless the job says otherwise; ``/tmp`` is a writable scratch volume either way.
     Exposes ``arn``, ``pass_role_arns``, ``security_group_id`` and ``log_group_name``.
     """
 
@@ -55,36 +54,24 @@ class FargateTask(Construct):
         id_: str,
         *,
         name: str,
+        job: JobSpec,
         aws: AwsEnvironment,
-        vpc_id: str,
-        image: str,
-        command: Sequence[str],
-        cpu: int,
-        memory: int,
-        environment: Mapping[str, str] | None = None,
-        secrets: Mapping[str, str] | None = None,
-        task_role_policy_arns: Sequence[str] = (),
-        task_role_grants: Sequence[tuple[Sequence[str], Sequence[str]]] = (),
-        log_retention_days: int = 7,
-        readonly_root_filesystem: bool = True,
+        network: JobNetwork,
         log_key: LogEncryption | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        check_fargate_size(cpu, memory)
-        if not image.strip():
-            raise ValueError(f"{name}: image must not be empty")
-        self.log_group = log_group(self, name=task_log_group(name), retention_days=log_retention_days, key=log_key)
+        self.log_group = log_group(self, name=task_log_group(name), retention_days=job.log_retention_days, key=log_key)
         self.log_group_name: str = self.log_group.name
 
         statements = render_statements("logs:write", log_streams=f"{self.log_group.arn}:*")
-        repository = ecr_repository(image)
+        repository = ecr_repository(job.image)
         if repository is not None:
             account, region, path = repository
             statements += render_statements(
                 "ecr:pull",
                 repository=f"arn:{aws.partition}:ecr:{region}:{account}:repository/{path}",
             )
-        secrets = dict(sorted((secrets or {}).items()))
+        secrets = dict(sorted(job.secrets.items()))
         parameters, stored = secret_sources(secrets.values())
         if parameters:
             statements += render_statements("ssm:taskSecrets", parameters=parameters)
@@ -107,22 +94,22 @@ class FargateTask(Construct):
             name=aws_name(name, "task", kind="iam_role"),
             service=ECS_TASKS_PRINCIPAL,
             description=f"The identity of job task {name}'s container",
-            statements=granted_statements(task_role_grants),
-            managed_policy_arns=task_role_policy_arns,
+            statements=granted_statements([(grant.actions, grant.resources) for grant in job.task_role_statements]),
+            managed_policy_arns=job.task_role_policy_arns,
             # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
             source_account=aws.account_id,
             source_arn=aws.arn("ecs", "*"),
         )
         container = {
             "name": CONTAINER_NAME,
-            "image": image,
+            "image": job.image,
             "essential": True,
-            "command": list(command),
-            "environment": [{"name": key, "value": value} for key, value in sorted((environment or {}).items())],
+            "command": list(job.command),
+            "environment": [{"name": key, "value": value} for key, value in sorted(job.environment.items())],
             # Read-only by default: a job that is compromised or buggy cannot change its image's files.
             # /tmp stays writable, on the task's ephemeral storage, so ordinary programs still run.
             # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
-            "readonlyRootFilesystem": readonly_root_filesystem,
+            "readonlyRootFilesystem": job.readonly_root_filesystem,
             "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
             "logConfiguration": {
                 "logDriver": "awslogs",
@@ -139,8 +126,8 @@ class FargateTask(Construct):
             self,
             "task-definition",
             family=self.family,
-            cpu=str(cpu),
-            memory=str(memory),
+            cpu=str(job.cpu),
+            memory=str(job.memory),
             network_mode="awsvpc",
             requires_compatibilities=[TASK_COMPATIBILITY],
             execution_role_arn=self.execution_role.arn,
@@ -163,7 +150,7 @@ class FargateTask(Construct):
             "security-group",
             name=aws_name(name, kind="security_group"),
             description=f"Job {name}: all egress, no ingress",
-            vpc_id=vpc_id,
+            vpc_id=network.vpc_id,
         )
         self.security_group_id: str = self.security_group.id
         VpcSecurityGroupEgressRule(

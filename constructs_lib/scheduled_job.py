@@ -39,22 +39,7 @@ class ScheduledJob(Construct):
         aws = shared.aws
         self.job = job
         self.task = FargateTask(
-            self,
-            "task",
-            name=name,
-            aws=aws,
-            vpc_id=shared.network.vpc_id,
-            image=job.image,
-            command=job.command,
-            cpu=job.cpu,
-            memory=job.memory,
-            environment=job.environment,
-            secrets=job.secrets,
-            task_role_policy_arns=job.task_role_policy_arns,
-            task_role_grants=[(grant.actions, grant.resources) for grant in job.task_role_statements],
-            log_retention_days=job.log_retention_days,
-            readonly_root_filesystem=job.readonly_root_filesystem,
-            log_key=shared.log_key,
+            self, "task", name=name, job=job, aws=aws, network=shared.network, log_key=shared.log_key
         )
         self.state_machine = JobStateMachine(
             self, "state-machine", name=name, stack_name=prefix, job=job, task=self.task, shared=shared

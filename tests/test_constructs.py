@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import cdktf
 import pytest
@@ -96,14 +97,24 @@ def test_inputs_are_keyword_only(composed):
         Cluster(stack, "positional", "name")  # type: ignore[misc]
 
 
-def test_fargate_task_checks_its_size(composed):
+def test_fargate_task_takes_a_validated_job_and_builds_its_container_from_it(composed):
+    """A task is built from a JobSpec, whose validation already refused bad sizes and images
+    (tests/test_config.py); the container says what the job says."""
     _, stack, aws, _ = composed
-    with pytest.raises(ValueError, match=r"^4096 is not valid with cpu 256 \(allowed: 512, 1024, 2048\)$"):
-        FargateTask(
-            stack, "bad-size", name="x", aws=aws, vpc_id="vpc", image="alpine", command=["x"], cpu=256, memory=4096
-        )
-    with pytest.raises(ValueError, match=r"^x: image must not be empty$"):
-        FargateTask(stack, "bad-image", name="x", aws=aws, vpc_id="vpc", image=" ", command=["x"], cpu=256, memory=512)
+    network = SimpleNamespace(vpc_id="vpc-1", job_subnet_ids=[], assign_public_ip=False, security_group_ids=[])
+    job = JobSpec(
+        name="x", schedule="rate(1 day)", image="alpine:3", command=("echo", "hi"), cpu=512, memory=2048,
+        environment={"B": "2", "A": "1"}, readonly_root_filesystem=False,
+    )  # fmt: skip
+    task = FargateTask(stack, "from-job", name="own-x", job=job, aws=aws, network=network)
+    (container,) = json.loads(task.task_definition.container_definitions_input)
+    assert (container["image"], container["command"], container["readonlyRootFilesystem"]) == (
+        "alpine:3", ["echo", "hi"], False
+    )  # fmt: skip
+    assert container["environment"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    assert (task.task_definition.cpu_input, task.task_definition.memory_input) == ("512", "2048")
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'cpu'"):
+        FargateTask(stack, "wide", name="x", job=job, aws=aws, network=network, cpu=256)  # type: ignore[call-arg]
 
 
 def test_a_schedule_is_checked_where_it_is_parsed_before_any_construct_takes_it():
