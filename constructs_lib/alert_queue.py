@@ -8,7 +8,8 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
-from constructs_lib.documents.iam import policy_json, render_statements, tls_only_queue_policy
+from constructs_lib.documents.iam import policy_json, render_statements
+from constructs_lib.documents.resource_policies import tls_only_queue_policy
 from lambda_src.contract import ALERT_QUEUE_MAX_RECEIVES, ALERT_QUEUE_VISIBILITY_SECONDS
 
 __all__ = ["DEAD_LETTER_RETENTION_SECONDS", "RETENTION_SECONDS", "AlertQueue"]

@@ -13,7 +13,8 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.documents.iam import alert_key_policy, alert_topic_policy, policy_json, render_statements
+from constructs_lib.documents.iam import policy_json, render_statements
+from constructs_lib.documents.resource_policies import alert_key_policy, alert_topic_policy
 from constructs_lib.model.naming import aws_name
 
 __all__ = ["AlertTopic"]

@@ -10,12 +10,8 @@ from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.documents.iam import (
-    dead_letter_queue_policy,
-    policy_json,
-    render_statements,
-    rule_arns_fit_a_queue_policy,
-)
+from constructs_lib.documents.iam import policy_json, render_statements
+from constructs_lib.documents.resource_policies import dead_letter_queue_policy, rule_arns_fit_a_queue_policy
 
 __all__ = ["RETENTION_SECONDS", "VISIBILITY_TIMEOUT_SECONDS", "DeadLetterQueue"]
 

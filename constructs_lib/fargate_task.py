@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
-from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
+from cdktf_cdktf_provider_aws.ecs_task_definition import (
+    EcsTaskDefinition,
+    EcsTaskDefinitionVolume,
+    EcsTaskDefinitionVolumeEfsVolumeConfiguration,
+    EcsTaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfig,
+)
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
@@ -17,6 +23,7 @@ from constructs_lib.log_key import LogEncryption, log_group
 from constructs_lib.model.capacity import TASK_COMPATIBILITY
 from constructs_lib.model.config import JobSpec, secret_sources
 from constructs_lib.model.naming import aws_name, task_log_group
+from constructs_lib.model.task_options import EfsVolume, environment_file_buckets
 from constructs_lib.network import JobNetwork
 from constructs_lib.service_role import ServiceRole
 
@@ -77,6 +84,12 @@ class FargateTask(Construct):
             statements += render_statements("ssm:taskSecrets", parameters=parameters)
         if stored:
             statements += render_statements("secretsmanager:taskSecrets", secrets=stored)
+        if job.environment_files:
+            statements += render_statements(
+                "s3:environmentFiles",
+                objects=list(job.environment_files),
+                buckets=environment_file_buckets(job.environment_files),
+            )
         self.family = aws_name(name, kind="task_family")
         self.execution_role = ServiceRole(
             self,
@@ -94,7 +107,8 @@ class FargateTask(Construct):
             name=aws_name(name, "task", kind="iam_role"),
             service=ECS_TASKS_PRINCIPAL,
             description=f"The identity of job task {name}'s container",
-            statements=granted_statements([(grant.actions, grant.resources) for grant in job.task_role_statements]),
+            statements=granted_statements([(grant.actions, grant.resources) for grant in job.task_role_statements])
+            + _volume_statements(aws, job.volumes),
             managed_policy_arns=job.task_role_policy_arns,
             # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
             source_account=aws.account_id,
@@ -110,7 +124,15 @@ class FargateTask(Construct):
             # /tmp stays writable, on the task's ephemeral storage, so ordinary programs still run.
             # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
             "readonlyRootFilesystem": job.readonly_root_filesystem,
-            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}],
+            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": "/tmp", "readOnly": False}]
+            + [
+                {
+                    "sourceVolume": _volume_name(index),
+                    "containerPath": volume.container_path,
+                    "readOnly": volume.read_only,
+                }
+                for index, volume in enumerate(job.volumes)
+            ],
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {
@@ -120,6 +142,10 @@ class FargateTask(Construct):
                 },
             },
         }
+        if job.environment_files:
+            container["environmentFiles"] = [{"value": arn, "type": "s3"} for arn in job.environment_files]
+        if job.stop_timeout_seconds is not None:
+            container["stopTimeout"] = job.stop_timeout_seconds
         if secrets:
             container["secrets"] = [{"name": key, "valueFrom": value_from} for key, value_from in secrets.items()]
         self.task_definition = EcsTaskDefinition(
@@ -133,7 +159,12 @@ class FargateTask(Construct):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=json.dumps([container], indent=2, sort_keys=True),
-            volume=[{"name": SCRATCH_VOLUME}],
+            volume=[{"name": SCRATCH_VOLUME}]
+            + [_efs_volume(index, volume) for index, volume in enumerate(job.volumes)],
+            runtime_platform=(
+                {"operating_system_family": "LINUX", "cpu_architecture": job.architecture} if job.architecture else None
+            ),
+            ephemeral_storage={"size_in_gib": job.ephemeral_storage_gib} if job.ephemeral_storage_gib else None,
             # A deploy registers a new revision and leaves the old one ACTIVE, so that a run which
             # started before the deploy (its definition names the old revision) can still launch
             # its retries: ECS refuses to run an INACTIVE revision.
@@ -161,3 +192,38 @@ class FargateTask(Construct):
             cidr_ipv4="0.0.0.0/0",
             description="Image pulls, logs, and whatever the job calls",
         )
+
+
+def _volume_name(index: int) -> str:
+    return f"efs-{index}"
+
+
+def _efs_volume(index: int, volume: EfsVolume) -> EcsTaskDefinitionVolume:
+    """An EFS volume reached over TLS and authorized by the task role (IAM), through the access
+    point when one is given (whose own root directory then applies).
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/efs-volumes.html"""
+    return EcsTaskDefinitionVolume(
+        name=_volume_name(index),
+        efs_volume_configuration=EcsTaskDefinitionVolumeEfsVolumeConfiguration(
+            file_system_id=volume.file_system_id,
+            transit_encryption="ENABLED",
+            authorization_config=EcsTaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfig(
+                iam="ENABLED", access_point_id=volume.access_point_id
+            ),
+        ),
+    )
+
+
+def _volume_statements(aws: AwsEnvironment, volumes: tuple[EfsVolume, ...]) -> list[dict[str, Any]]:
+    """The task role's EFS grants: mount each file system (and write to it unless read-only),
+    through its access point only when one is given."""
+    statements = []
+    for index, volume in enumerate(volumes):
+        integration = "efs:mountReadOnly" if volume.read_only else "efs:mount"
+        arns: dict[str, str] = {"file_system": aws.arn("elasticfilesystem", f"file-system/{volume.file_system_id}")}
+        if volume.access_point_id:
+            integration += "ThroughAccessPoint"
+            arns["access_point"] = aws.arn("elasticfilesystem", f"access-point/{volume.access_point_id}")
+        for statement in render_statements(integration, **arns):
+            statements.append({**statement, "Sid": f"{statement['Sid']}{index}"})
+    return statements

@@ -11,7 +11,8 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from constructs_lib.aws_environment import AwsEnvironment
-from constructs_lib.documents.iam import log_key_policy, policy_json
+from constructs_lib.documents.iam import policy_json
+from constructs_lib.documents.resource_policies import log_key_policy
 
 __all__ = ["ExistingLogKey", "LogEncryption", "LogKey", "log_group"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cdktf import TerraformResource
 from constructs import Construct
 
 from constructs_lib.alarm import RunAlarms
@@ -14,12 +15,13 @@ from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.model.config import JobSpec
 from constructs_lib.model.naming import job_name_prefix
+from constructs_lib.model.tags import job_tags
 from constructs_lib.schedule import Schedule
 from constructs_lib.scheduler import TimeZoneSchedule
 from constructs_lib.shared import StackShared
 from constructs_lib.state_machine import JobStateMachine
 
-__all__ = ["ScheduledJob"]
+__all__ = ["ScheduledJob", "tag_resources"]
 
 
 class ScheduledJob(Construct):
@@ -80,6 +82,9 @@ class ScheduledJob(Construct):
         self.alarms = RunAlarms(
             self, "alarms", name=name, job_name=job.name, state_machine=self.state_machine, topic=shared.topic
         )
+        tags = job_tags(job.name, stack_tags=shared.stack_tags, tags=job.tags)
+        if tags is not None:
+            tag_resources(self, tags)
 
     def outputs(self, aws: AwsEnvironment) -> dict[str, Any]:
         """What `terraform output jobs` says of this job."""
@@ -90,6 +95,16 @@ class ScheduledJob(Construct):
             # The watchdog's grace for this job (lambda_src.watchdog); none when it is not watched.
             "missed_run_grace_seconds": self.job.grace_seconds if self.job.enabled else None,
             **({"warn_after_seconds": self.job.warn_after_seconds} if self.job.warn_after_seconds else {}),
+            # What an EFS mount target's security group lets in (NFS, TCP 2049): docs/configuration.md.
+            **({"security_group_id": self.task.security_group_id} if self.job.volumes else {}),
             "start_execution": f"aws stepfunctions start-execution --region {aws.region} "
             f"--state-machine-arn {self.state_machine.arn} --input '{manual_input(self.job.name)}'",
         }
+
+
+def tag_resources(scope: Construct, tags: dict[str, str]) -> None:
+    """Add ``tags`` to every resource under ``scope`` that takes tags (over the provider's
+    default tags, and over the resource's own tags of the same key)."""
+    for node in scope.node.find_all():
+        if isinstance(node, TerraformResource) and isinstance(getattr(type(node), "tags", None), property):
+            node.tags = {**(node.tags_input or {}), **tags}  # type: ignore[attr-defined]

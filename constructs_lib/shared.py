@@ -3,6 +3,7 @@ stack-wide switches. A job's constructs take the job, this, and little else."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from constructs_lib.alert_function import AlertFunction
@@ -32,3 +33,5 @@ class StackShared:
     log_key: LogEncryption | None = None
     tracing: bool = False
     execution_log_level: ExecutionLogLevel = "ERROR"
+    #: ``[stack] tags``: ``None`` when the stack sets none (each job then tags nothing of its own).
+    stack_tags: Mapping[str, str] | None = None

@@ -28,6 +28,7 @@ from constructs_lib.model.naming import (
     schedule_rule_name,
     task_log_group_name,
 )
+from constructs_lib.model.tags import default_tags
 from constructs_lib.network import ExistingNetwork, JobNetwork, Network
 from constructs_lib.queue_event_source import QueueEventSource
 from constructs_lib.scheduled_job import ScheduledJob
@@ -55,7 +56,7 @@ class ScheduledJobsStack(TerraformStack):
             self,
             "aws",
             region=config.stack.region,
-            default_tags=[{"tags": {"ManagedBy": "cdktf", "Stack": name}}],
+            default_tags=[{"tags": {**default_tags(name), **(config.stack.tags or {})}}],
         )
         aws = AwsEnvironment(self, "environment")
         log_key: LogEncryption | None = None
@@ -151,6 +152,7 @@ class ScheduledJobsStack(TerraformStack):
             log_key=log_key,
             tracing=config.stack.tracing,
             execution_log_level=config.stack.execution_log_level,
+            stack_tags=config.stack.tags,
         )
         self.jobs = [ScheduledJob(self, f"job-{job.name}", prefix=name, job=job, shared=shared) for job in config.jobs]
         self.watchdog = None

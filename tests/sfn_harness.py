@@ -243,10 +243,10 @@ def _normalise_response(self, response, boto_service_name=None, service_action_n
         self._from_boto_response(response, shape)
 
 
-# moto keeps only the RunTask parameters it lists and drops the rest, CapacityProviderStrategy among
-# them, which Step Functions passes to ECS:
+# moto keeps only the RunTask parameters it lists and drops the rest, CapacityProviderStrategy and
+# EnableECSManagedTags among them, which Step Functions passes to ECS:
 # https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html
-_RUN_TASK_PARAMETERS = {*_SUPPORTED_API_PARAM_BINDINGS["runtask"], "CapacityProviderStrategy"}
+_RUN_TASK_PARAMETERS = {*_SUPPORTED_API_PARAM_BINDINGS["runtask"], "CapacityProviderStrategy", "EnableECSManagedTags"}
 
 
 def _supported_ecs_parameters(self) -> set[str] | None:

@@ -14,7 +14,8 @@ from constructs_lib.documents.execution_events import (
     is_succeeded_pattern,
     succeeded_pattern,
 )
-from constructs_lib.documents.iam import alert_key_policy, alert_topic_policy, render_statements
+from constructs_lib.documents.iam import render_statements
+from constructs_lib.documents.resource_policies import alert_key_policy, alert_topic_policy
 from constructs_lib.model.retry_policy import RetryPolicy
 from lambda_src.message import describe
 

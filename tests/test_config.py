@@ -96,7 +96,8 @@ def test_unknown_key_lists_the_allowed_ones():
         "image, command, "
         "cpu, memory, enabled, grace_minutes, environment, secrets, task_role_policy_arns, task_role_statements, "
         "readonly_root_filesystem, log_retention_days, timeout_seconds, warn_after_seconds, capacity, "
-        "concurrency, retry)"
+        "concurrency, architecture, ephemeral_storage_gib, stop_timeout_seconds, environment_files, volumes, tags, "
+        "retry)"
     ]
 
 
@@ -658,6 +659,7 @@ def test_the_readme_configuration_reference_is_a_valid_config_with_every_key():
     models = [type(config.stack), type(config.network), type(config.alert), type(config.jobs[0])]
     models.append(type(config.jobs[0].task_role_statements[0]))
     models.append(type(config.stack.backend))
+    models.append(type(config.jobs[0].volumes[0]))
     declared = {name for model in models for name in model.model_fields} | set(RetryPolicy.model_fields)
     assert declared - documented - {"stack", "network", "alert", "jobs"} == set()
 

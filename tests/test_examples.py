@@ -21,7 +21,9 @@ NETWORK_RESOURCES = (
 
 
 def test_every_example_synthesizes(example_stacks):
-    assert sorted(example_stacks) == ["existing-vpc-remote-state", "no-nat-cheapest", "tokyo-daily-report"]
+    assert sorted(example_stacks) == [
+        "existing-vpc-remote-state", "graviton-efs-tagged", "no-nat-cheapest", "tokyo-daily-report"
+    ]  # fmt: skip
     assert [path.stem for path in EXAMPLES] == sorted(example_stacks)
     for stack in example_stacks.values():
         assert len(resources(stack, "aws_sfn_state_machine")) == 1

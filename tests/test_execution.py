@@ -698,3 +698,12 @@ def test_a_spot_interruption_on_the_second_source_is_final_without_reruns(sandbo
     assert (run.status, run.error) == ("FAILED", "Job.SpotInterrupted")
     assert [launched_on(launch) for launch in run.launches] == ["FARGATE"] * 13 + ["FARGATE_SPOT"]
     assert "SpotInterruptedOnFargateSpot" in entered(run)
+
+
+def test_a_tagged_jobs_launch_asks_ecs_to_carry_the_task_definitions_tags(sandbox, channels, example_stacks):
+    """RunTask with tag propagation passes botocore's ECS model (the harness validates every launch)."""
+    definition = definition_text(example_stacks["graviton-efs-tagged"], "transcode")
+    run = sandbox.execute(definition, launches=[Succeed()], handler=handler)
+    assert (run.status, run.error) == ("SUCCEEDED", None)
+    (launch,) = run.launches
+    assert (launch["propagateTags"], launch["enableECSManagedTags"]) == ("TASK_DEFINITION", True)

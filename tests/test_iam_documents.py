@@ -7,17 +7,19 @@ import json
 import pytest
 
 from constructs_lib.documents.iam import (
+    granted_statements,
+    policy_document,
+    policy_json,
+    render_statements,
+    trust_policy,
+)
+from constructs_lib.documents.resource_policies import (
     alert_key_policy,
     alert_topic_policy,
     dead_letter_queue_policy,
     deny_without_tls,
-    granted_statements,
     log_key_policy,
-    policy_document,
-    policy_json,
-    render_statements,
     service_grant,
-    trust_policy,
 )
 
 ROOT = {

@@ -1367,7 +1367,7 @@ def test_a_disabled_job_keeps_its_schedule_disabled(multi_stack):
 def test_past_sqs_s_policy_size_the_queue_names_the_stack_s_rules_by_their_prefix():
     """SQS refuses a queue policy over 8,192 bytes: some 75 rule ARNs of this length (35 jobs) fit,
     counting each at its longest resolved length (93 bytes here) and 1 KiB for the rest."""
-    from constructs_lib.documents.iam import rule_arns_fit_a_queue_policy
+    from constructs_lib.documents.resource_policies import rule_arns_fit_a_queue_policy
 
     names = [f"scheduled-jobs-job-{n:03d}-ended-early" for n in range(200)]
     assert rule_arns_fit_a_queue_policy(names[:77])  # 1,024 + 77 x 93 = 8,185 bytes

@@ -78,12 +78,15 @@ def render_run_task(
     assign_public_ip: bool,
     timeout_seconds: int,
     capacity: str = FARGATE.name,
+    propagate_tags: bool = False,
 ) -> dict[str, Any]:
     """``RunTask`` on ``capacity``: the ``FARGATE`` launch type, or a capacity provider strategy
     (RunTask refuses both together). The container runs the command of the task definition, its
-    one source: no override.
+    one source: no override. With ``propagate_tags``, the task carries the task definition's tags
+    and ECS's own (the cluster's name), so that Cost Explorer can split the spend per job.
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html"""
     placement = capacity_source(capacity).placement()
+    tagging = {"PropagateTags": "TASK_DEFINITION", "EnableECSManagedTags": True} if propagate_tags else {}
     return {
         "Type": "Task",
         "Resource": f"arn:{partition}:states:::ecs:runTask.sync",
@@ -99,6 +102,7 @@ def render_run_task(
                     "AssignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
                 }
             },
+            **tagging,
         },
         "ResultPath": "$.RunTask",
         "TimeoutSeconds": timeout_seconds,
@@ -270,6 +274,7 @@ def render_definition(
     alert_channels: Sequence[str],
     retry: RetryPolicy,
     concurrency: Concurrency = "forbid",
+    propagate_tags: bool = False,
 ) -> dict[str, Any]:
     """The whole definition for one job (``job`` says what its alerts say about it, and on which
     capacity it runs, in order)."""
@@ -284,6 +289,7 @@ def render_definition(
             assign_public_ip=assign_public_ip,
             timeout_seconds=job.timeout_seconds,
             capacity=capacity,
+            propagate_tags=propagate_tags,
         )
         branch = render_branch(run_task, timeout_seconds=job.timeout_seconds, retry_exit_codes=retry.retry_exit_codes)
         name = stage_name(index, capacity)

@@ -16,15 +16,10 @@ __all__ = [
     "INTEGRATIONS",
     "Fixed",
     "Need",
-    "alert_key_policy",
-    "alert_topic_policy",
-    "dead_letter_queue_policy",
     "granted_statements",
-    "log_key_policy",
     "policy_document",
     "policy_json",
     "render_statements",
-    "tls_only_queue_policy",
     "trust_policy",
 ]
 
@@ -52,6 +47,13 @@ class Need:
 
 
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
+
+
+def _mount(*actions: str, access_point: bool) -> tuple[Need, ...]:
+    """Mounting an EFS file system (ClientMount and ``actions``), through the access point with ``access_point``."""
+    conditions = {"ArnEquals": {"elasticfilesystem:AccessPointArn": "access_point"}} if access_point else {}
+    return (Need("MountFileSystem", ("elasticfilesystem:ClientMount", *actions), "file_system", conditions),)
+
 
 # What each integration needs. The table is the one place to read what a role may do.
 INTEGRATIONS: dict[str, tuple[Need, ...]] = {
@@ -171,6 +173,30 @@ INTEGRATIONS: dict[str, tuple[Need, ...]] = {
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
     "ssm:taskSecrets": (Need("ReadTaskParameters", ("ssm:GetParameters",), "parameters"),),
     "secretsmanager:taskSecrets": (Need("ReadTaskSecrets", ("secretsmanager:GetSecretValue",), "secrets"),),
+    # A container's environment files, fetched by ECS with the task execution role at launch.
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/use-environment-file.html
+    "s3:environmentFiles": (
+        Need("ReadEnvironmentFiles", ("s3:GetObject",), "objects"),
+        Need("LocateEnvironmentFiles", ("s3:GetBucketLocation",), "buckets"),
+    ),
+    # An EFS volume with IAM authorization: the task role mounts it, and writes unless read-only;
+    # through an access point only, when the job names one.
+    # https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html
+    "efs:mount": _mount("elasticfilesystem:ClientWrite", access_point=False),
+    "efs:mountReadOnly": _mount(access_point=False),
+    "efs:mountThroughAccessPoint": _mount("elasticfilesystem:ClientWrite", access_point=True),
+    "efs:mountReadOnlyThroughAccessPoint": _mount(access_point=True),
+    # RunTask with tags (propagated from the task definition): ECS authorizes the tagging too,
+    # only for a task being created by RunTask.
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html
+    "ecs:tagTask": (
+        Need(
+            "TagJobTask",
+            ("ecs:TagResource",),
+            "cluster_tasks",
+            {"StringEquals": {"ecs:CreateAction": Fixed("RunTask")}},
+        ),
+    ),
     # Sending to a dead-letter queue with the sender's own role: a Scheduler schedule the starts it
     # gave up on, a Lambda function the asynchronous invocations that failed after its retries.
     # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
@@ -257,159 +283,6 @@ def _condition_value(integration: str, name: str | Fixed, arns: Mapping[str, str
         raise KeyError(f"{integration} needs the value {name!r} for a condition")
     value = arns[name]
     return value if isinstance(value, str) else list(value)
-
-
-def alert_key_policy(*, account_root: str, account_id: str, alarm_arns: str) -> dict[str, Any]:
-    """The key policy of the alert topic's KMS key.
-
-    The account keeps control of the key through IAM (AWS's default key policy statement; the
-    Lambda's role is granted its use there). CloudWatch alarms may encrypt for the topic: they
-    cannot publish to a topic under the AWS-managed alias/aws/sns key, whose policy cannot name
-    them. https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
-    https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
-    """
-    return policy_document(
-        [
-            _account_manages_key(account_root),
-            service_grant(
-                "CloudWatchAlarmsPublish",
-                service="cloudwatch.amazonaws.com",
-                action=["kms:Decrypt", "kms:GenerateDataKey"],
-                resource="*",
-                account_id=account_id,
-                source_arns=alarm_arns,
-            ),
-        ]
-    )
-
-
-def log_key_policy(*, account_root: str, logs_service: str, log_group_arns: str) -> dict[str, Any]:
-    """The key policy of the stack's log key: the account manages it through IAM; CloudWatch Logs
-    may use it for this account's log groups in this region only (the encryption context names the
-    log group). https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"""
-    return policy_document(
-        [
-            _account_manages_key(account_root),
-            {
-                "Sid": "CloudWatchLogsEncrypt",
-                "Effect": "Allow",
-                "Principal": {"Service": logs_service},
-                # AWS's example writes these as wildcards (kms:Encrypt*, ...); named, they cannot
-                # grow into actions added later.
-                "Action": [
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:DescribeKey",
-                ],
-                "Resource": "*",
-                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
-            },
-        ]
-    )
-
-
-def _account_manages_key(account_root: str) -> dict[str, Any]:
-    """AWS's default key policy statement: the account controls the key through IAM.
-    https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"""
-    return {
-        "Sid": "AccountManagesKeyThroughIam",
-        "Effect": "Allow",
-        "Principal": {"AWS": account_root},
-        "Action": "kms:*",
-        "Resource": "*",
-    }
-
-
-def service_grant(
-    sid: str, *, service: str, action: str | list[str], resource: str, account_id: str, source_arns: str | list[str]
-) -> dict[str, Any]:
-    """A resource-policy statement letting ``service`` act for this account's ``source_arns`` only:
-    the confused-deputy conditions. https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html"""
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": action,
-        "Resource": resource,
-        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": source_arns}},
-    }
-
-
-def deny_without_tls(action: str, resource: str) -> dict[str, Any]:
-    """A resource-policy statement refusing ``action`` on ``resource`` over plain HTTP.
-    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport"""
-    return {
-        "Sid": "DenyWithoutTls",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": action,
-        "Resource": resource,
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
-def alert_topic_policy(*, topic_arn: str, account_id: str, alarm_arns: str) -> dict[str, Any]:
-    """The alert topic's access policy: the account's CloudWatch alarms may publish; nobody may
-    use it without TLS. Principals of the account publish through their IAM policies.
-    https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"""
-    return policy_document(
-        [
-            service_grant(
-                "CloudWatchAlarmsPublish",
-                service="cloudwatch.amazonaws.com",
-                action="sns:Publish",
-                resource=topic_arn,
-                account_id=account_id,
-                source_arns=alarm_arns,
-            ),
-            deny_without_tls("sns:Publish", topic_arn),
-        ]
-    )
-
-
-def tls_only_queue_policy(*, queue_arn: str) -> dict[str, Any]:
-    """A queue that only the account's own principals use, through their IAM policies: the policy
-    only refuses requests without TLS."""
-    return policy_document([deny_without_tls("sqs:*", queue_arn)])
-
-
-# SQS refuses a queue policy over 8,192 bytes.
-# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-policies.html
-SQS_POLICY_BYTES = 8192
-# What a rule ARN's fixed part resolves to at the longest (partition, region, account), and the
-# rest of the dead-letter queue's policy resolved, with room to spare.
-_RULE_ARN_PREFIX_BYTES = len("arn:aws-us-gov:events:ap-southeast-4:123456789012:rule/")
-_QUEUE_POLICY_OVERHEAD_BYTES = 1024
-
-
-def rule_arns_fit_a_queue_policy(rule_names: Sequence[str]) -> bool:
-    """Whether a queue policy naming each rule's ARN stays within SQS's policy size (some 75
-    rules, 35 jobs); beyond that the policy names the stack's rules by their common prefix."""
-    listed = sum(_RULE_ARN_PREFIX_BYTES + len(name) + len('"", ') for name in rule_names)
-    return _QUEUE_POLICY_OVERHEAD_BYTES + listed <= SQS_POLICY_BYTES
-
-
-def dead_letter_queue_policy(*, queue_arn: str, account_id: str, rule_arns: str | list[str]) -> dict[str, Any]:
-    """The dead-letter queue's policy: the stack's EventBridge rules may send to it (EventBridge
-    needs a queue policy; Scheduler uses its role instead); nobody may use it without TLS.
-    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms"""
-    return policy_document(
-        [
-            service_grant(
-                "StackRulesSendUndeliveredEvents",
-                service="events.amazonaws.com",
-                action="sqs:SendMessage",
-                resource=queue_arn,
-                account_id=account_id,
-                source_arns=rule_arns,
-            ),
-            deny_without_tls("sqs:*", queue_arn),
-        ]
-    )
 
 
 def policy_document(statements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class CapacitySource:
     label: str  # as people read it
     cluster_provider: str | None = None  # the cluster must associate it (a provider strategy)
     interruption_stop_code: str | None = None  # the StopCode of a task AWS took back
+    architectures: tuple[str, ...] = ("X86_64", "ARM64")  # the CPU architectures it runs
 
     def placement(self) -> dict[str, Any]:
         """The RunTask parameters that launch on this source."""
@@ -42,8 +43,14 @@ class CapacitySource:
 # On-demand Fargate: the FARGATE launch type.
 FARGATE = CapacitySource("FARGATE", "Fargate")
 # Spare capacity at a discount that AWS can take back with two minutes' warning.
+# Fargate Spot runs Linux tasks on X86_64 only ("Linux tasks with the ARM64 architecture don't
+# support the Fargate Spot capacity provider", in the page above).
 FARGATE_SPOT = CapacitySource(
-    "FARGATE_SPOT", "Fargate Spot", cluster_provider="FARGATE_SPOT", interruption_stop_code="SpotInterruption"
+    "FARGATE_SPOT",
+    "Fargate Spot",
+    cluster_provider="FARGATE_SPOT",
+    interruption_stop_code="SpotInterruption",
+    architectures=("X86_64",),
 )
 SOURCES: dict[str, CapacitySource] = {source.name: source for source in (FARGATE, FARGATE_SPOT)}
 DEFAULT_CAPACITY: tuple[str, ...] = (FARGATE.name,)

@@ -31,6 +31,7 @@ from constructs_lib.model.job_spec import JobSpec, TaskRoleStatement, job_defaul
 from constructs_lib.model.naming import check_stack_name
 from constructs_lib.model.network_spec import NetworkSpec
 from constructs_lib.model.problems import ConfigError, named_problem, problem_line
+from constructs_lib.model.tags import check_tag_count, check_tags
 from constructs_lib.model.value_object import ValueObject
 
 __all__ = [
@@ -107,8 +108,13 @@ class StackSpec(ValueObject):
     #: Encrypt every log group with a KMS key: true creates one for the stack, or name your key's
     #: ARN (its policy must let CloudWatch Logs use it). False: CloudWatch Logs' own encryption.
     log_kms: bool | str = False
+    #: Tags for every resource of the stack (the AWS provider's default_tags), and for the tasks
+    #: the jobs' runs launch: for cost allocation. Setting it, even to {}, also tags each job's
+    #: resources and tasks with scheduled-job = <job name>.
+    tags: dict[str, str] | None = None
 
     _name = field_validator("name")(check_stack_name)
+    _tags = field_validator("tags")(check_tags)
 
     @field_validator("log_kms")
     @classmethod
@@ -153,6 +159,15 @@ class Config(ValueObject):
     def _unique_names(self) -> Config:
         for field, message in duplicate_names([job.name for job in self.jobs]):
             raise field_error(field, message)
+        return self
+
+    @model_validator(mode="after")
+    def _tags_per_resource(self) -> Config:
+        for index, job in enumerate(self.jobs):
+            try:
+                check_tag_count(self.stack.tags, job.tags)
+            except ValueError as error:
+                raise field_error(f"jobs[{index}].tags", str(error)) from None
         return self
 
     @model_validator(mode="after")

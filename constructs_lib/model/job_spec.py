@@ -7,10 +7,8 @@ import difflib
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from constructs_lib.model.capacity import DEFAULT_CAPACITY, SOURCES, example_order
+from constructs_lib.model.capacity import DEFAULT_CAPACITY, SOURCES, capacity_source, example_order
 from constructs_lib.model.checks import (
-    IAM_ACTION_PATTERN,
-    IAM_RESOURCE_PATTERN,
     MANAGED_POLICY_ARN_PATTERN,
     SECRET_ARN_PATTERN,
     SSM_PARAMETER_ARN_PATTERN,
@@ -25,44 +23,11 @@ from constructs_lib.model.fargate import check_cpu, check_fargate_size
 from constructs_lib.model.naming import check_job_name
 from constructs_lib.model.retry_policy import RetryPolicy, default_retry_policy
 from constructs_lib.model.schedule_expression import Schedule, ScheduleError, format_duration, parse_schedule
+from constructs_lib.model.tags import check_tags
+from constructs_lib.model.task_definition_size import check_task_definition_size
+from constructs_lib.model.task_options import Architecture, EfsVolume, TaskRoleStatement, check_environment_files
 from constructs_lib.model.time_zone import ABBREVIATIONS, is_zone, zone_names
 from constructs_lib.model.value_object import ValueObject
-
-
-class TaskRoleStatement(ValueObject):
-    """``[[jobs.task_role_statements]]``: one Allow statement of the task role's inline policy."""
-
-    actions: tuple[str, ...]
-    resources: tuple[str, ...]
-
-    _lists = field_validator("actions", "resources", mode="before")(freeze_list)
-
-    @field_validator("actions")
-    @classmethod
-    def _actions(cls, actions: tuple[str, ...]) -> tuple[str, ...]:
-        if not actions:
-            raise ValueError("[] names no action (allowed: one or more actions such as 's3:PutObject')")
-        for action in actions:
-            if not IAM_ACTION_PATTERN.fullmatch(action):
-                raise ValueError(
-                    f"{action!r} is not an IAM action of one service (allowed: 'service:Action', "
-                    "for example 's3:PutObject' or 's3:Get*'; a bare '*' is refused)"
-                )
-        return actions
-
-    @field_validator("resources")
-    @classmethod
-    def _resources(cls, resources: tuple[str, ...]) -> tuple[str, ...]:
-        if not resources:
-            raise ValueError("[] names no resource (allowed: ARNs, or '*' for actions that take none)")
-        for resource in resources:
-            if not IAM_RESOURCE_PATTERN.fullmatch(resource):
-                raise ValueError(
-                    f"{resource!r} is not a resource ARN (allowed: 'arn:aws:service:region:account:resource', "
-                    "or '*' for actions that take no resource)"
-                )
-        return resources
-
 
 # The watchdog's grace before a run that has not started is reported missed: EventBridge starts a
 # run within a minute of its time and retries a failed start for minutes, so ten minutes tell a
@@ -114,6 +79,21 @@ class JobSpec(ValueObject):
     #: ``forbid``: a run that finds the previous one still running launches nothing, alerts and
     #: fails (``Job.PreviousRunStillRunning``). ``allow``: runs may overlap.
     concurrency: Concurrency = "forbid"
+    #: The CPU architecture the image is built for. ARM64 runs on Graviton, about 20% cheaper on
+    #: Fargate. Absent: the task definition names none, and Fargate runs X86_64.
+    architecture: Architecture | None = None
+    #: The task's disk in GiB, 21 to 200 (Fargate's range); absent, Fargate's 20 GiB.
+    ephemeral_storage_gib: int | None = Field(default=None, ge=21, le=200)
+    #: Seconds between SIGTERM and SIGKILL when the task is stopped (its timeout, a Spot
+    #: interruption, a person): at most Fargate's 120; absent, ECS's 30.
+    stop_timeout_seconds: int | None = Field(default=None, ge=1, le=120)
+    #: S3 objects (``.env`` files) whose variables ECS sets in the container at launch; the
+    #: execution role may read exactly these objects.
+    environment_files: tuple[str, ...] = ()
+    #: Amazon EFS file systems mounted in the container (``[[jobs.volumes]]``).
+    volumes: tuple[EfsVolume, ...] = ()
+    #: Tags for the job's resources and for the tasks its runs launch, besides ``[stack] tags``.
+    tags: dict[str, str] | None = None
     #: The keys given in ``[jobs.retry]``; every key left out takes the default policy's value
     #: (``job_default_retry``: the default scaled to the schedule). ``None``: the default throughout.
     retry: RetryPolicy | None = None
@@ -255,6 +235,36 @@ class JobSpec(ValueObject):
         return secrets
 
     _policy_lists = field_validator("task_role_policy_arns", "task_role_statements", mode="before")(freeze_list)
+    _option_lists = field_validator("environment_files", "volumes", mode="before")(freeze_list)
+    _environment_files = field_validator("environment_files")(check_environment_files)
+    _tags = field_validator("tags")(check_tags)
+
+    @field_validator("architecture")
+    @classmethod
+    def _architecture(cls, architecture: str | None, info: ValidationInfo) -> str | None:
+        refused = [
+            source
+            for source in map(capacity_source, info.data.get("capacity", ()))
+            if architecture and architecture not in source.architectures
+        ]
+        if refused:
+            source = refused[0]
+            raise ValueError(
+                f"{architecture!r} cannot run on {source.name}: {source.label} runs "
+                f"{' and '.join(source.architectures)} tasks only (allowed: {' or '.join(source.architectures)} "
+                f"with {source.name}, or a capacity without it) "
+                "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html"
+            )
+        return architecture
+
+    @field_validator("volumes")
+    @classmethod
+    def _volumes(cls, volumes: tuple[EfsVolume, ...]) -> tuple[EfsVolume, ...]:
+        paths = [volume.container_path for volume in volumes]
+        for index, path in enumerate(paths):
+            if path in paths[:index]:
+                raise ValueError(f"{path!r} is the container_path of two volumes (allowed: each path once)")
+        return volumes
 
     @field_validator("task_role_policy_arns")
     @classmethod
@@ -322,6 +332,11 @@ class JobSpec(ValueObject):
                 "(fewer max_attempts, a smaller interval_seconds or a max_delay_seconds)"
             )
         return retry
+
+    @model_validator(mode="after")
+    def _fits_ecs(self) -> JobSpec:
+        check_task_definition_size(self)
+        return self
 
     @model_validator(mode="after")
     def _runs_again(self) -> JobSpec:

@@ -131,9 +131,34 @@ def _container(stack: dict[str, Any], definition: dict[str, Any]) -> tuple[dict[
 
 
 def _task(stack: dict[str, Any], definition: dict[str, Any]) -> str:
+    """Size, and what changes the task's price or reach: its architecture, its disk, its volumes."""
     body, container = _container(stack, definition)
     command = " ".join(container.get("command", []))
-    return f"{body.get('cpu', '?')} cpu / {body.get('memory', '?')} MiB; image `{container['image']}`; `{command}`"
+    size = f"{body.get('cpu', '?')} cpu / {body.get('memory', '?')} MiB"
+    if "runtime_platform" in body:
+        size += f" {body['runtime_platform']['cpu_architecture']}"
+    if "ephemeral_storage" in body:
+        size += f", {body['ephemeral_storage']['size_in_gib']} GiB disk"
+    mounts = {mount["sourceVolume"]: mount for mount in container.get("mountPoints", [])}
+    for volume in body.get("volume", []):
+        efs = volume.get("efs_volume_configuration")
+        if efs:
+            mount = mounts.get(volume["name"], {})
+            through = efs.get("authorization_config", {}).get("access_point_id")
+            size += f"; EFS `{efs['file_system_id']}`{f' through `{through}`' if through else ''} at "
+            size += f"`{mount.get('containerPath', '?')}`{' (read-only)' if mount.get('readOnly') else ''}"
+    return f"{size}; image `{container['image']}`; `{command}`"
+
+
+def _tags(stack: dict[str, Any], definition: dict[str, Any]) -> list[str]:
+    """A row for a job whose resources carry tags of their own, and whose tasks carry them."""
+    body, _ = _container(stack, definition)
+    if not body.get("tags"):
+        return []
+    shown = ", ".join(f"`{key} = {value}`" for key, value in sorted(body["tags"].items()))
+    propagated = _run_task(definition)["Parameters"].get("PropagateTags") == "TASK_DEFINITION"
+    carried = "; each run's tasks carry them" if propagated else ""
+    return [f"| tags | {shown}, over the stack's{carried} |"]
 
 
 def _names(stack: dict[str, Any], definition: dict[str, Any]) -> str:
@@ -303,6 +328,7 @@ def _job_section(stack: dict[str, Any], name: str, machine: dict[str, Any], afte
         f"| next runs | {_next_runs(expression, zone, after)} |",
         f"| task | {_task(stack, definition)} |",
         f"| environment and secrets (names) | {_names(stack, definition)} |",
+        *_tags(stack, definition),
         f"| timeout | {format_duration(int(_run_task(definition)['TimeoutSeconds']))} per run of the task |",
         f"| concurrency | {_concurrency(definition)} |",
         f"| capacity, in order | {_capacity(definition)} |",
