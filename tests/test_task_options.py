@@ -338,3 +338,30 @@ def test_the_security_group_an_efs_mount_target_must_let_in_is_an_output(example
     (group,) = resources(example_stacks[EXAMPLE], "aws_security_group")
     assert value["security_group_id"] == f"${{aws_security_group.{group}.id}}"
     assert "security_group_id" not in default_stack["output"]["jobs"]["value"]["run-once-a-hour"]
+
+
+def test_the_summary_and_the_review_page_say_what_changes_cost_and_reach(example_stacks):
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from conftest import ROOT
+
+    from constructs_lib.model.config import load_config
+    from constructs_lib.reporting.review import review
+    from constructs_lib.reporting.summary import summary
+
+    config = load_config(ROOT / "examples" / f"{EXAMPLE}.toml")
+    after = datetime(2026, 11, 30, tzinfo=UTC)
+    table = summary(config, Path("out"), example_stacks[EXAMPLE], after=after).splitlines()[4]
+    assert "2048 cpu / 8192 MiB ARM64" in table
+    page = review(example_stacks[EXAMPLE], stack_name="media", region="eu-west-1", after=after).splitlines()
+    (task,) = [line for line in page if line.startswith("| task |")]
+    assert task.startswith(
+        "| task | 2048 cpu / 8192 MiB ARM64, 100 GiB disk; EFS `fs-0a1b2c3d4e5f60718` through "
+        "`fsap-0a1b2c3d4e5f60719` at `/media`; image "
+    )
+    (tags,) = [line for line in page if line.startswith("| tags |")]
+    assert tags == (
+        "| tags | `owner = video-pipeline`, `scheduled-job = transcode`, over the stack's; "
+        "each run's tasks carry them |"
+    )
