@@ -15,7 +15,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from constructs_lib._provider import use_lean_provider_import
+from constructs_lib._provider import install_aliases, use_lean_provider_import
+
+install_aliases()  # constructs_lib.cdk and constructs_lib.aws: the flavour's packages, on first use
 
 _EXPORTS = {
     "AlertFunction": "constructs_lib.alert_function",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from constructs import Construct
 
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.alert_topic import AlertTopic
+from constructs_lib.aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.model.naming import aws_name
 from constructs_lib.state_machine import JobStateMachine

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import tzdata
-from cdktf import AssetType, TerraformAsset
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
 
 from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.alert_topic import AlertTopic
+from constructs_lib.aws.lambda_function import LambdaFunction
 from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.cdk import AssetType, TerraformAsset
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.log_key import LogEncryption, log_group

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
+from constructs_lib.aws.sqs_queue import SqsQueue
+from constructs_lib.aws.sqs_queue_policy import SqsQueuePolicy
 from constructs_lib.documents.iam import policy_json, render_statements
 from constructs_lib.documents.resource_policies import tls_only_queue_policy
 from lambda_src.contract import ALERT_QUEUE_MAX_RECEIVES, ALERT_QUEUE_VISIBILITY_SECONDS

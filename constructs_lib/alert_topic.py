@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from constructs_lib.aws.kms_alias import KmsAlias
+from constructs_lib.aws.kms_key import KmsKey
+from constructs_lib.aws.sns_topic import SnsTopic
+from constructs_lib.aws.sns_topic_policy import SnsTopicPolicy
+from constructs_lib.aws.sns_topic_subscription import SnsTopicSubscription
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.iam import policy_json, render_statements
 from constructs_lib.documents.resource_policies import alert_key_policy, alert_topic_policy

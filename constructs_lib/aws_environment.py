@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from constructs import Construct
+
+from constructs_lib.aws.data_aws_caller_identity import DataAwsCallerIdentity
+from constructs_lib.aws.data_aws_partition import DataAwsPartition
+from constructs_lib.aws.data_aws_region import DataAwsRegion
 
 __all__ = ["AwsEnvironment"]
 

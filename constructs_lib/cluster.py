@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster
-from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import EcsClusterCapacityProviders
 from constructs import Construct
 
+from constructs_lib.aws.ecs_cluster import EcsCluster
+from constructs_lib.aws.ecs_cluster_capacity_providers import EcsClusterCapacityProviders
 from constructs_lib.aws_environment import AwsEnvironment
 
 __all__ = ["Cluster"]

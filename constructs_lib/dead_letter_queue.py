@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
+from constructs_lib.aws.sqs_queue import SqsQueue
+from constructs_lib.aws.sqs_queue_policy import SqsQueuePolicy
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.iam import policy_json, render_statements
 from constructs_lib.documents.resource_policies import dead_letter_queue_policy, rule_arns_fit_a_queue_policy

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
-from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
 from constructs_lib.alert_function import AlertFunction
+from constructs_lib.aws.cloudwatch_event_rule import CloudwatchEventRule
+from constructs_lib.aws.cloudwatch_event_target import CloudwatchEventTarget
+from constructs_lib.aws.lambda_permission import LambdaPermission
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.execution_events import INPUT_PATHS, alert_input_template, ended_early_pattern

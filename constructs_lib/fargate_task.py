@@ -6,16 +6,16 @@ import json
 import re
 from typing import Any
 
-from cdktf_cdktf_provider_aws.ecs_task_definition import (
+from constructs import Construct
+
+from constructs_lib.aws.ecs_task_definition import (
     EcsTaskDefinition,
     EcsTaskDefinitionVolume,
     EcsTaskDefinitionVolumeEfsVolumeConfiguration,
     EcsTaskDefinitionVolumeEfsVolumeConfigurationAuthorizationConfig,
 )
-from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
-from constructs import Construct
-
+from constructs_lib.aws.security_group import SecurityGroup
+from constructs_lib.aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.asl_states import CONTAINER_NAME, LOG_STREAM_PREFIX
 from constructs_lib.documents.iam import ECS_TASKS_PRINCIPAL, granted_statements, render_statements

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from constructs import Construct
 
+from constructs_lib.aws.flow_log import FlowLog
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.iam import render_statements
 from constructs_lib.log_key import LogEncryption, log_group

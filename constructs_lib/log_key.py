@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from constructs_lib.aws.cloudwatch_log_group import CloudwatchLogGroup
+from constructs_lib.aws.kms_alias import KmsAlias
+from constructs_lib.aws.kms_key import KmsKey
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.documents.iam import policy_json
 from constructs_lib.documents.resource_policies import log_key_policy

@@ -8,19 +8,19 @@ import math
 from collections.abc import Sequence
 from typing import Protocol
 
-from cdktf import Fn
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
-from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
-from cdktf_cdktf_provider_aws.eip import Eip
-from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
-from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
-from cdktf_cdktf_provider_aws.route import Route
-from cdktf_cdktf_provider_aws.route_table import RouteTable
-from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
-from cdktf_cdktf_provider_aws.subnet import Subnet
-from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
+from constructs_lib.aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from constructs_lib.aws.default_security_group import DefaultSecurityGroup
+from constructs_lib.aws.eip import Eip
+from constructs_lib.aws.internet_gateway import InternetGateway
+from constructs_lib.aws.nat_gateway import NatGateway
+from constructs_lib.aws.route import Route
+from constructs_lib.aws.route_table import RouteTable
+from constructs_lib.aws.route_table_association import RouteTableAssociation
+from constructs_lib.aws.subnet import Subnet
+from constructs_lib.aws.vpc import Vpc
+from constructs_lib.cdk import Fn
 from constructs_lib.model.config import NetworkSpec
 
 __all__ = ["ExistingNetwork", "JobNetwork", "Network", "subnet_cidrs"]

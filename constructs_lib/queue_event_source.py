@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
 from constructs import Construct
 
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_queue import AlertQueue
+from constructs_lib.aws.lambda_event_source_mapping import LambdaEventSourceMapping
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 
 __all__ = ["BATCH_SIZE", "GROUP_BATCH_SIZE", "MAXIMUM_CONCURRENCY", "QueueEventSource"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from constructs import Construct
 
+from constructs_lib.aws.cloudwatch_event_rule import CloudwatchEventRule
+from constructs_lib.aws.cloudwatch_event_target import CloudwatchEventTarget
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.iam import render_statements

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf import TerraformResource
 from constructs import Construct
 
 from constructs_lib.alarm import RunAlarms
 from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.cdk import TerraformResource
 from constructs_lib.documents.run_input import manual_input
 from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.scheduler_schedule import SchedulerSchedule
-from cdktf_cdktf_provider_aws.scheduler_schedule_group import SchedulerScheduleGroup
 from constructs import Construct
 
+from constructs_lib.aws.scheduler_schedule import SchedulerSchedule
+from constructs_lib.aws.scheduler_schedule_group import SchedulerScheduleGroup
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.iam import render_statements

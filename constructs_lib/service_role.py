@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from constructs_lib.aws.iam_role import IamRole
+from constructs_lib.aws.iam_role_policy import IamRolePolicy
+from constructs_lib.aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs_lib.documents.iam import policy_document, policy_json, trust_policy
 
 __all__ = ["ServiceRole"]

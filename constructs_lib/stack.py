@@ -3,15 +3,15 @@ one ScheduledJob per job."""
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
 from constructs_lib.alarm import AlertFunctionAlarms, UndeliverableAlertsAlarm, UndeliveredStartsAlarm, WatchdogAlarms
 from constructs_lib.alert_function import AlertFunction
 from constructs_lib.alert_queue import AlertQueue
 from constructs_lib.alert_topic import AlertTopic
+from constructs_lib.aws.provider import AwsProvider
 from constructs_lib.aws_environment import AwsEnvironment
+from constructs_lib.cdk import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from constructs_lib.cluster import Cluster
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.terraform_text import literal_config

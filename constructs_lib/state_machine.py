@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from cdktf_cdktf_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
+from constructs_lib.aws.sfn_state_machine import SfnStateMachine
 from constructs_lib.documents.asl import render_definition
 from constructs_lib.documents.asl_alert import AlertJob
 from constructs_lib.documents.iam import render_statements

@@ -22,8 +22,7 @@ def synthesize(config: Config, outdir: Path) -> Path:
     from constructs_lib._provider import use_lean_provider_import
 
     use_lean_provider_import()  # only the provider modules in use: about 20 s less
-    from cdktf import App  # the AWS provider loads here, after the config is known to be valid
-
+    from constructs_lib.cdk import App  # the AWS provider loads here, after the config is known to be valid
     from constructs_lib.stack import ScheduledJobsStack
 
     outdir = outdir.resolve()
@@ -53,8 +52,7 @@ def stack_json(config: Config) -> dict[str, Any]:
     from constructs_lib._provider import use_lean_provider_import
 
     use_lean_provider_import()
-    from cdktf import Testing
-
+    from constructs_lib.cdk import Testing
     from constructs_lib.stack import ScheduledJobsStack
 
     return json.loads(Testing.synth(ScheduledJobsStack(Testing.app(), config=config)))

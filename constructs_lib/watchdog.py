@@ -6,13 +6,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
 from constructs_lib.alert_function import LAMBDA_SOURCE, lambda_role, python_function, staged_source
 from constructs_lib.alert_queue import AlertQueue
+from constructs_lib.aws.cloudwatch_event_rule import CloudwatchEventRule
+from constructs_lib.aws.cloudwatch_event_target import CloudwatchEventTarget
+from constructs_lib.aws.lambda_permission import LambdaPermission
 from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.documents.execution_events import succeeded_pattern

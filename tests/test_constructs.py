@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-import cdktf
 import pytest
 from stack_helpers import resources
 
@@ -21,6 +20,7 @@ from constructs_lib import (
     RetryPolicy,
     ScheduledJob,
 )
+from constructs_lib import cdk as cdktf
 from constructs_lib.model.config import NetworkSpec
 from constructs_lib.model.schedule_expression import ScheduleError, parse_schedule
 from constructs_lib.shared import StackShared

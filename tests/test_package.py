@@ -10,6 +10,8 @@ from pathlib import Path
 import constructs_lib
 
 ROOT = Path(__file__).resolve().parent.parent
+# The packages of either flavour (constructs_lib._provider) and what they run on.
+FRAMEWORK_PACKAGES = ("cdktf", "cdktn", "constructs", "cdktf_cdktf_provider_aws", "cdktn_provider_aws", "jsii")
 
 
 def test_all_lists_every_export_and_each_resolves():
@@ -125,7 +127,8 @@ def test_the_layers_import_one_way():
             for imported in _imports(module):
                 if imported.split(".")[0] in ("constructs_lib", "lambda_src"):
                     assert imported.startswith(prefixes), f"{module.name} imports {imported}"
-                assert imported.split(".")[0] not in ("cdktf", "constructs", "cdktf_cdktf_provider_aws", "jsii")
+                assert imported.split(".")[0] not in FRAMEWORK_PACKAGES
+                assert not imported.startswith(("constructs_lib.cdk", "constructs_lib.aws"))
 
 
 def test_pure_layers_load_without_jsii():
@@ -179,3 +182,15 @@ def test_no_module_is_over_450_lines_and_main_is_the_command_line_only():
     lengths = {str(path.relative_to(ROOT)): len(path.read_text().splitlines()) for path in _source_files()}
     assert {path: length for path, length in lengths.items() if length > 450} == {}
     assert lengths["main.py"] <= 150
+
+
+def test_only_the_flavour_module_names_the_framework_or_the_provider():
+    """Every other module imports them as constructs_lib.cdk and constructs_lib.aws.<module>."""
+    naming = {}
+    for path in _source_files():
+        if path.suffix != ".py" or path.name == "_provider.py":
+            continue
+        imported = {name.split(".")[0] for name in _imports(path)} & set(FRAMEWORK_PACKAGES) - {"constructs", "jsii"}
+        if imported:
+            naming[str(path.relative_to(ROOT))] = imported
+    assert naming == {}
