@@ -2,14 +2,33 @@
 # missing or older than Pipfile.lock; on a built environment they start at once.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+# The flavour (constructs_lib/_provider.py): cdktf, CDK for Terraform (the default), or cdktn, CDK
+# Terrain. Each has its own locked environment, built on first use: cdktn's lives in flavors/cdktn/
+# (its Pipfile, Pipfile.lock, package.json and package-lock.json) and is never built unless asked for.
+CDK_FLAVOR ?= cdktf
+export CDK_FLAVOR
+ifeq ($(CDK_FLAVOR),cdktf)
+FLAVOR_DIR :=
+else ifeq ($(CDK_FLAVOR),cdktn)
+FLAVOR_DIR := flavors/cdktn/
+else
+$(error CDK_FLAVOR=$(CDK_FLAVOR) is not a flavour (allowed: cdktf, cdktn))
+endif
+VENV := $(FLAVOR_DIR).venv
 TOOLS := .tools
 PIPENV_VERSION := 2026.10.3
 PIPENV := $(TOOLS)/bin/pipenv
 STAMP := $(VENV)/.synced-from-lock
-# The CDK for Terraform CLI, pinned in package.json / package-lock.json.
-NODE_STAMP := node_modules/.synced-from-lock
-CDKTF := node_modules/.bin/cdktf
+# The flavour's CLI (cdktf or cdktn), pinned in its package.json / package-lock.json.
+NODE_MODULES := $(FLAVOR_DIR)node_modules
+NODE_STAMP := $(NODE_MODULES)/.synced-from-lock
+CDK_CLI := $(NODE_MODULES)/.bin/$(CDK_FLAVOR)
+# What `CDK_FLAVOR=cdktn make test` runs: every test that synthesizes or executes a stack (the
+# model, documents and Lambda tests import neither flavour and run once, on the default one).
+# Lint runs once, on the default flavour.
+FLAVOR_TESTS := tests/test_stack.py tests/test_snapshot.py tests/test_examples.py tests/test_static.py \
+	tests/test_execution.py tests/test_task_options.py tests/test_constructs.py tests/test_flavors.py \
+	--deselect tests/test_static.py::test_ruff_lint_and_format
 export CHECKPOINT_DISABLE := 1
 # checkov (the Terraform security scanner) pins boto3 1.35, moto needs 1.44: its own environment.
 CHECKOV := $(TOOLS)/checkov/bin/checkov
@@ -30,18 +49,18 @@ synth: $(STAMP)
 # The suite synthesizes its own configurations (tests/configs/), never jobs.toml; then your own
 # stack is compared with its snapshot (snapshots/<stack>.json), recorded on first use.
 test: $(STAMP) $(CHECKOV) $(NODE_STAMP)
-	$(VENV)/bin/python -m pytest -n auto --dist loadfile
-	$(VENV)/bin/python tools/stack-snapshot
+	$(VENV)/bin/python -m pytest -n auto --dist loadfile $(if $(FLAVOR_DIR),$(FLAVOR_TESTS))
+	$(if $(FLAVOR_DIR),,$(VENV)/bin/python tools/stack-snapshot)
 
 # cdktf deploy / diff / destroy: synthesize (cdktf.json runs `make synth`), then run Terraform, or
 # OpenTofu with TERRAFORM_BINARY_NAME=tofu. They stop at once, saying what is missing, without it.
 deploy diff destroy: $(STAMP) $(NODE_STAMP)
 	@tools/check-terraform $@
-	@$(CDKTF) $@ || { echo "make $@: cdktf $@ failed (above). If Terraform could not install the AWS provider, it needs registry.terraform.io, or a provider mirror: https://developer.hashicorp.com/terraform/cli/config/config-file#provider-installation" >&2; exit 1; }
+	@$(CDK_CLI) $@ || { echo "make $@: $(CDK_FLAVOR) $@ failed (above). If Terraform could not install the AWS provider, it needs registry.terraform.io, or a provider mirror: https://developer.hashicorp.com/terraform/cli/config/config-file#provider-installation" >&2; exit 1; }
 
 # The stack as HCL too, for reviewers who read HCL: cdktf.out.hcl/stacks/<name>/cdk.tf
 hcl: $(STAMP) $(NODE_STAMP)
-	$(CDKTF) synth --hcl --output cdktf.out.hcl
+	$(CDK_CLI) synth --hcl --output cdktf.out.hcl
 
 # Start one run of a job now: make run JOB=<name> (needs the AWS CLI, terraform, a deployed stack).
 run: $(STAMP)
@@ -92,16 +111,17 @@ $(CHECKOV): tools/checkov-requirements.txt
 	$(TOOLS)/checkov/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
-$(NODE_STAMP): package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+$(NODE_STAMP): $(FLAVOR_DIR)package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error $(if $(FLAVOR_DIR),--prefix $(FLAVOR_DIR))
 	touch $@
 
 # Then the -O bytecode of what `make synth` imports, which Python would otherwise compile on every
 # run where PYTHONDONTWRITEBYTECODE is set (tools/compile-bytecode says why).
-$(STAMP): Pipfile.lock tools/compile-bytecode | $(PIPENV)
-	$(PIPENV) sync --dev
+$(STAMP): $(FLAVOR_DIR)Pipfile.lock tools/compile-bytecode | $(PIPENV)
+	PIPENV_PIPFILE=$(abspath $(FLAVOR_DIR)Pipfile) $(PIPENV) sync --dev
 	$(VENV)/bin/python -O tools/compile-bytecode
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules cdktf.out cdktf.out.hcl .pytest_cache mutants
+	rm -rf .venv flavors/cdktn/.venv $(TOOLS) node_modules flavors/cdktn/node_modules cdktf.out cdktf.out.hcl \
+		.pytest_cache mutants

@@ -52,6 +52,7 @@ class Flavor:
     provider: str  # the Python package of the AWS provider bindings
     distribution: str  # its distribution, as pip names it
     cli: str  # the command of its CLI (package.json)
+    folder: str  # where its Pipfile and package.json live, and its environment is built (the Makefile)
     #: The provider versions whose package layout (submodules that need only ``_jsii``) the lean
     #: import was checked against; empty: the package loads its submodules lazily itself.
     lean_versions: tuple[str, ...] = ()
@@ -59,12 +60,19 @@ class Flavor:
 
 FLAVOR_VARIABLE = "CDK_FLAVOR"
 FLAVORS: dict[str, Flavor] = {
-    "cdktf": Flavor("cdktf", "cdktf", "cdktf_cdktf_provider_aws", "cdktf-cdktf-provider-aws", "cdktf", ("21.22.1",)),
-    "cdktn": Flavor("cdktn", "cdktn", "cdktn_provider_aws", "cdktn-provider-aws", "cdktn"),
+    "cdktf": Flavor(
+        "cdktf", "cdktf", "cdktf_cdktf_provider_aws", "cdktf-cdktf-provider-aws", "cdktf", ".", ("21.22.1",)
+    ),
+    "cdktn": Flavor("cdktn", "cdktn", "cdktn_provider_aws", "cdktn-provider-aws", "cdktn", "flavors/cdktn"),
 }
 DEFAULT_FLAVOR = "cdktf"
 FRAMEWORK_ALIAS = "constructs_lib.cdk"
 PROVIDER_ALIAS = "constructs_lib.aws"
+
+
+def environment_python(chosen: Flavor) -> str:
+    """The flavour's Python, relative to the project: ``.venv/bin/python`` for the default."""
+    return f"{chosen.folder}/.venv/bin/python".removeprefix("./")
 
 
 class FlavorError(ValueError):

@@ -38,6 +38,6 @@ def test_every_link_to_a_doc_resolves():
         for target in re.findall(r"\]\(((?:\.\./|docs/)[^)#]+)\)", page.read_text()):
             assert (page.parent / target).resolve().is_file(), f"{page.name} links to {target}"
     assert {path.name for path in pages[1:]} == {
-        "alerts.md", "architecture.md", "configuration.md", "failure-semantics.md", "operations.md",
+        "alerts.md", "architecture.md", "configuration.md", "failure-semantics.md", "flavors.md", "operations.md",
         "security.md", "testing.md",
     }  # fmt: skip

@@ -14,6 +14,9 @@ that drift on the machine hits them alike, and prints each figure and its ratio 
 - validating the 200-job jobs.toml, the time to report a config error, inside the process and in a
   fresh process of its own, interpreter start included (goal: under 0.5 s each);
 - `make test` against the floor (goal: at most 8 x);
+- `python -O main.py` on the one-job jobs.toml with each flavour, CDK for Terraform and CDK Terrain
+  (each with its lean provider import), and their ratio (no goal: a figure to watch), when CDK
+  Terrain's environment is built (`CDK_FLAVOR=cdktn make test` builds it);
 - an alert storm, simulated in virtual time (``tests/alert_storm.py``, the same figures every run):
   200 runs failing at once, then 200 more during a 6-hour chat outage: the messages each channel
   shows (goal: at most 10 each) and the simulated time to the last delivery; no alert set aside.
@@ -34,6 +37,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from constructs_lib._provider import FLAVORS, environment_python
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 7
@@ -68,9 +74,11 @@ memory = 512
 FLOOR = (
     "from constructs_lib import use_lean_provider_import\n"
     "use_lean_provider_import()\n"
-    "import cdktf\n"
-    "from cdktf_cdktf_provider_aws.provider import AwsProvider\n"
+    "import constructs_lib.cdk\n"
+    "from constructs_lib.aws.provider import AwsProvider\n"
 )
+# Each flavour's environment (constructs_lib/_provider.py); CDK Terrain's is measured when built.
+FLAVOR_PYTHONS = {name: ROOT / environment_python(chosen) for name, chosen in FLAVORS.items()}
 MEASURE = (
     "import sys, time\n"
     "started = time.perf_counter()\n"
@@ -203,7 +211,36 @@ def measure_all(*, quick: bool) -> int:
         tests, floor = medians[f"make test ({TEST_ROUNDS} rounds)"], medians[f"floor ({TEST_ROUNDS} rounds)"]
         results.append(verdict("make test / floor", tests / floor, TESTS_VS_FLOOR_GOAL))
     results += storm_figures()
+    flavour_figures()
     return 0 if all(results) else 1
+
+
+def flavour_figures() -> None:
+    """``main.py`` on one job with each flavour, alternating, and CDK Terrain's time over CDK for Terraform's."""
+    missing = [name for name, python in FLAVOR_PYTHONS.items() if not python.exists()]
+    if missing:
+        print(
+            f"Flavours: the {', '.join(missing)} environment is not built (CDK_FLAVOR={missing[0]} make test builds it)"
+        )
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        one = Path(folder, "one.toml")
+        one.write_text(config(1))
+        synth = {"CDKTF_OUTDIR": str(Path(folder, "cdktf.out")), "JOBS_CONFIG": str(one)}
+        medians = alternate(
+            ROUNDS,
+            {
+                f"synth 1 job, {name}": lambda name=name, python=python: wall_seconds(
+                    [str(python), "-O", "main.py"], CDK_FLAVOR=name, **synth
+                )
+                for name, python in FLAVOR_PYTHONS.items()
+            },
+        )
+    print(f"Flavours, medians of {ROUNDS} alternating runs of python -O main.py (1 job):")
+    for name, value in medians.items():
+        print(f"  {name:<32} {value:8.3f} s")
+    ratio = medians["synth 1 job, cdktn"] / medians["synth 1 job, cdktf"]
+    print(f"  CDK Terrain / CDK for Terraform: {ratio:.2f} x")
 
 
 def storm_figures() -> list[bool]:
