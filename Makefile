@@ -50,7 +50,7 @@ synth: $(STAMP)
 # stack is compared with its snapshot (snapshots/<stack>.json), recorded on first use.
 test: $(STAMP) $(CHECKOV) $(NODE_STAMP)
 	$(VENV)/bin/python -m pytest -n auto --dist loadfile $(if $(FLAVOR_DIR),$(FLAVOR_TESTS))
-	$(if $(FLAVOR_DIR),,$(VENV)/bin/python tools/stack-snapshot)
+	$(VENV)/bin/python tools/stack-snapshot
 
 # cdktf deploy / diff / destroy: synthesize (cdktf.json runs `make synth`), then run Terraform, or
 # OpenTofu with TERRAFORM_BINARY_NAME=tofu. They stop at once, saying what is missing, without it.

@@ -127,3 +127,22 @@ def test_each_flavour_loads_only_the_provider_modules_in_use():
             "vpc",
         ]
     )
+
+
+def test_your_stacks_snapshot_on_cdk_terrain_is_a_file_of_its_own(tmp_path):
+    python = PYTHONS["cdktn"]
+    if not python.exists():
+        pytest.skip("the cdktn environment is not built (CDK_FLAVOR=cdktn make test builds it; .ci/run builds both)")
+    config = tmp_path / "jobs.toml"
+    config.write_text((CONFIGS / "default.toml").read_text())
+    run = subprocess.run(
+        [str(python), "tools/stack-snapshot"],
+        cwd=ROOT,
+        env={**os.environ, "CDK_FLAVOR": "cdktn", "JOBS_CONFIG": str(config)},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert sorted(path.name for path in (tmp_path / "snapshots").iterdir()) == ["scheduled-jobs.cdktn.json"]
+    recorded = json.loads((tmp_path / "snapshots" / "scheduled-jobs.cdktn.json").read_text())
+    assert recorded["terraform"]["required_providers"]["aws"]["version"] == "6.69.1"
