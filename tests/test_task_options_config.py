@@ -156,3 +156,47 @@ def test_a_task_definition_over_ecs_size_quota_is_refused_naming_its_largest_fie
     fits = STACK + JOB + f'environment = {{ PAYLOAD = "{"x" * room}" }}\n'
     assert parse_config(fits).jobs[0].environment["PAYLOAD"] == "x" * room
     assert len(job_problems(f'environment = {{ PAYLOAD = "{"x" * (room + 1)}" }}\n')) == 1
+
+
+def test_the_buckets_of_the_environment_files_each_once_in_order():
+    from constructs_lib.model.task_options import environment_file_buckets
+
+    assert environment_file_buckets(
+        ("arn:aws:s3:::conf/a.env", "arn:aws:s3:::other/x/b.env", "arn:aws:s3:::conf/c/d.env",
+         "arn:aws-cn:s3:::cn-conf/e.env")
+    ) == ["arn:aws:s3:::conf", "arn:aws:s3:::other", "arn:aws-cn:s3:::cn-conf"]  # fmt: skip
+
+
+def test_what_a_job_writes_is_measured_field_by_field_as_ecs_receives_it():
+    text = (
+        STACK + JOB.replace('command = ["true"]', 'command = ["é"]')
+        + 'environment = { A = "1" }\nsecrets = { S = "arn:aws:ssm:eu-west-1:123456789012:parameter/p" }\n'
+        + 'environment_files = ["arn:aws:s3:::bkt/a.env"]\ntags = { t = "v" }\n'
+        + '[[jobs.volumes]]\nfile_system_id = "fs-0123abcd"\ncontainer_path = "/d"\n'
+    )  # fmt: skip
+    written = job_written_bytes(parse_config(text).jobs[0])
+    assert written == {
+        "environment": len('[{"name":"A","value":"1"}]'),
+        "secrets": len('[{"name":"S","valueFrom":"arn:aws:ssm:eu-west-1:123456789012:parameter/p"}]'),
+        "command": len('["é"]'.encode()),  # bytes, not characters: é is two
+        "image": len('"alpine"'),
+        "environment_files": len('[{"value":"arn:aws:s3:::bkt/a.env","type":"s3"}]'),
+        "volumes": 2
+        * len('[{"file_system_id":"fs-0123abcd","container_path":"/d","access_point_id":null,"read_only":false}]'),
+        "tags": len('[{"key":"t","value":"v"}]'),
+    }
+
+
+@pytest.mark.parametrize("path", ["/data", "/mnt/data-1.x", "/usrx", "/var/lib"])
+def test_a_volume_may_be_mounted_outside_the_system_folders(path):
+    volume = f'[[jobs.volumes]]\nfile_system_id = "fs-0123abcd"\ncontainer_path = "{path}"\n'
+    assert parse_config(STACK + JOB + volume).jobs[0].volumes[0].container_path == path
+
+
+def test_an_access_point_and_read_only_are_kept():
+    volume = (
+        '[[jobs.volumes]]\nfile_system_id = "fs-0123abcd"\ncontainer_path = "/d"\n'
+        'access_point_id = "fsap-0123abcd"\nread_only = true\n'
+    )
+    (parsed,) = parse_config(STACK + JOB + volume).jobs[0].volumes
+    assert (parsed.file_system_id, parsed.access_point_id, parsed.read_only) == ("fs-0123abcd", "fsap-0123abcd", True)
