@@ -200,3 +200,18 @@ def test_an_access_point_and_read_only_are_kept():
     )
     (parsed,) = parse_config(STACK + JOB + volume).jobs[0].volumes
     assert (parsed.file_system_id, parsed.access_point_id, parsed.read_only) == ("fs-0123abcd", "fsap-0123abcd", True)
+
+
+def test_the_limits_themselves_are_allowed():
+    key, value = "k" * 128, "v" * 256
+    assert parse_config(STACK + JOB + f'tags = {{ {key} = "{value}" }}\n').jobs[0].tags == {key: value}
+    ten = ", ".join(f'"arn:aws:s3:::conf/{n}.env"' for n in range(10))
+    assert len(parse_config(STACK + JOB + f"environment_files = [{ten}]\n").jobs[0].environment_files) == 10
+    assert parse_config(STACK + JOB + "ephemeral_storage_gib = 200\nstop_timeout_seconds = 120\n").jobs[0].model_dump(
+        include={"ephemeral_storage_gib", "stop_timeout_seconds"}
+    ) == {"ephemeral_storage_gib": 200, "stop_timeout_seconds": 120}
+    # A short value is shown whole, without an ellipsis.
+    assert job_problems('tags = { team = "a!" }\n') == [
+        "jobs[0] (report).tags: team = 'a!' is not a tag value (allowed: at most 256 letters, digits, spaces and "
+        "+ - = . _ : / @)"
+    ]
