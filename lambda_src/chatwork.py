@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_src.contract import AlertRejectedError, setting_variable
+from lambda_src.contract import setting_variable
 from lambda_src.digest import Limits, Part, headline, link, pack_lines, suffix
 from lambda_src.message import LOG_TAIL_LABEL, Alert
 from lambda_src.transport import Channel, Parameters, post
@@ -118,13 +118,10 @@ class ChatworkChannel(Channel):
         url = f"{self.api_base.rstrip('/')}/v2/rooms/{urllib.parse.quote(self.room_id, safe='')}/messages"
         body = urllib.parse.urlencode({"body": part.document, "self_unread": "1"}).encode()
         headers = {"X-ChatWorkToken": token, "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-        try:
+        with self.parameters.forgotten_when_refused(self.token_parameter):
             return post(
                 url, body, headers=headers, service="chatwork", timeout=timeout, secrets=(token,), clock=self.clock
             )
-        except AlertRejectedError:
-            self.parameters.forget(self.token_parameter)
-            raise
 
 
 def from_environment(

@@ -25,7 +25,6 @@ from lambda_src.contract import (
     ERROR_NOT_STARTED,
     ERROR_PREVIOUS_RUN,
     PLACEMENT_ERRORS,
-    AlertRejectedError,
     setting_variable,
 )
 from lambda_src.digest import Part
@@ -117,12 +116,10 @@ class PagerDutyChannel(Channel):
         body = json.dumps(pagerduty_event(part.document, routing_key=key), ensure_ascii=False).encode()
         url = f"{self.api_base.rstrip('/')}/v2/enqueue"
         headers = {"Content-Type": "application/json"}
-        try:
-            return post(url, body, headers=headers, service="pagerduty", timeout=timeout, secrets=(key,),
-                        clock=self.clock)  # fmt: skip
-        except AlertRejectedError:
-            self.parameters.forget(self.key_parameter)
-            raise
+        with self.parameters.forgotten_when_refused(self.key_parameter):
+            return post(
+                url, body, headers=headers, service="pagerduty", timeout=timeout, secrets=(key,), clock=self.clock
+            )
 
 
 def from_environment(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_src.contract import AlertRejectedError, setting_variable
+from lambda_src.contract import setting_variable
 from lambda_src.digest import Limits, Part, headline, link, pack_lines, suffix
 from lambda_src.message import LOG_TAIL_LABEL, Alert, clip
 from lambda_src.transport import Channel, Parameters, post, usable_url
@@ -133,11 +133,8 @@ class SlackChannel(Channel):
         url = self.parameters.checked(self.parameter, service="slack", shape="an https webhook URL", valid=usable_url)
         body = json.dumps(part.document, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        try:
+        with self.parameters.forgotten_when_refused(self.parameter):
             return post(url, body, headers=headers, service="slack", timeout=timeout, clock=self.clock)
-        except AlertRejectedError:
-            self.parameters.forget(self.parameter)
-            raise
 
 
 def from_environment(

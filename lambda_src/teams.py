@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lambda_src.contract import AlertRejectedError, setting_variable
-from lambda_src.digest import Limits, Part, headline, link, pack_lines, short_label
+from lambda_src.contract import setting_variable
+from lambda_src.digest import Limits, Part, headline, link, pack_lines, short_label, suffix
 from lambda_src.message import LOG_TAIL_LABEL, Alert
 from lambda_src.transport import Channel, Parameters, post, usable_url
 
@@ -102,7 +102,7 @@ def teams_parts(alerts: Sequence[Alert], *, stack: str) -> list[Part]:
     title = headline(alerts, stack=stack)
     result = []
     for number, (blocks, members) in enumerate(packed, 1):
-        top = title + (f" (part {number} of {len(packed)})" if len(packed) > 1 else "")
+        top = title + suffix(number, len(packed))
         body = [_text(top, weight="Bolder", size="Medium", color="Attention")]
         body += [_text("\n".join(block)) for block in blocks]
         result.append(Part(_envelope(body, []), tuple(members)))
@@ -126,11 +126,8 @@ class TeamsChannel(Channel):
         url = self.parameters.checked(self.parameter, service="teams", shape="an https webhook URL", valid=usable_url)
         body = json.dumps(part.document, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        try:
+        with self.parameters.forgotten_when_refused(self.parameter):
             return post(url, body, headers=headers, service="teams", timeout=timeout, clock=self.clock)
-        except AlertRejectedError:
-            self.parameters.forget(self.parameter)
-            raise
 
 
 def from_environment(

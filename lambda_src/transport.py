@@ -9,6 +9,7 @@ never written to a log or an error message.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import sys
@@ -16,7 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from lambda_src.contract import AlertDeliveryError, AlertRejectedError
@@ -201,6 +202,16 @@ class Parameters:
     def forget(self, name: str) -> None:
         """Drop a cached value the service refused (a rotated token is read again next time)."""
         self._values.pop(name, None)
+
+    @contextlib.contextmanager
+    def forgotten_when_refused(self, name: str) -> Iterator[None]:
+        """Around a request that sends ``name``'s value: when the service refuses it
+        (``AlertRejectedError``), the cached value is dropped, so a rotated secret is read again."""
+        try:
+            yield
+        except AlertRejectedError:
+            self.forget(name)
+            raise
 
     def checked(self, name: str, *, service: str, shape: str, valid: Callable[[str], bool]) -> str:
         """The parameter's value, when ``valid`` finds it has the shape of ``shape``. Otherwise it

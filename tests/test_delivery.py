@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -15,7 +16,7 @@ from moto import mock_aws
 from webhook_server import webhook_server
 
 from lambda_src import alert
-from lambda_src.channels import Channel
+from lambda_src.channels import Channel, Parameters
 from lambda_src.contract import (
     ALERT_DEAD_LETTER_URL_VARIABLE,
     ALERT_QUEUE_MAX_RECEIVES,
@@ -265,7 +266,8 @@ def test_a_single_alert_gets_its_tasks_last_log_lines_and_a_group_does_not():
 def test_a_429_carries_the_wait_the_service_asked_for(headers, expected):
     clock = VirtualClock(1_796_083_200.0)
     service = StandIn(clock, lambda s: (429, headers))
-    parameters = type("P", (), {"checked": lambda self, name, **kw: service.url, "forget": lambda self, n: None})()
+    ssm = SimpleNamespace(get_parameter=lambda **_: {"Parameter": {"Value": service.url}})
+    parameters = Parameters(lambda: ssm)
     with serving(service, check=lambda body: None):
         channel = SlackChannel("/p", parameters, clock=clock)
         with pytest.raises(AlertDeliveryError) as raised:
