@@ -25,10 +25,10 @@ NODE_STAMP := $(NODE_MODULES)/.synced-from-lock
 CDK_CLI := $(NODE_MODULES)/.bin/$(CDK_FLAVOR)
 # What `CDK_FLAVOR=cdktn make test` runs: every test that synthesizes or executes a stack (the
 # model, documents and Lambda tests import neither flavour and run once, on the default one).
-# Lint runs once, on the default flavour.
+# Lint runs once, on the default flavour; syrupy is not loaded (tests/test_snapshot.py says why).
 FLAVOR_TESTS := tests/test_stack.py tests/test_snapshot.py tests/test_examples.py tests/test_static.py \
 	tests/test_execution.py tests/test_task_options.py tests/test_constructs.py tests/test_flavors.py \
-	--deselect tests/test_static.py::test_ruff_lint_and_format
+	--deselect tests/test_static.py::test_ruff_lint_and_format -p no:syrupy
 export CHECKPOINT_DISABLE := 1
 # checkov (the Terraform security scanner) pins boto3 1.35, moto needs 1.44: its own environment.
 CHECKOV := $(TOOLS)/checkov/bin/checkov
@@ -99,7 +99,8 @@ format: $(STAMP)
 # (snapshots/<stack>.json, from jobs.toml or $JOBS_CONFIG) and the project's own default stack.
 update-snapshots: $(STAMP)
 	$(VENV)/bin/python tools/stack-snapshot --update
-	$(VENV)/bin/python -m pytest tests/test_snapshot.py --snapshot-update -q
+	$(if $(FLAVOR_DIR),UPDATE_SNAPSHOTS=1 $(VENV)/bin/python -m pytest tests/test_snapshot.py -p no:syrupy -q,\
+		$(VENV)/bin/python -m pytest tests/test_snapshot.py --snapshot-update -q)
 
 # pipenv itself lives in its own small environment, so it needs nothing from the machine but python3.
 $(PIPENV):

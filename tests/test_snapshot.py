@@ -3,12 +3,14 @@ of the constructs. Update it on purpose with `make update-snapshots`, and review
 user's own stack has its own snapshot (tools/stack-snapshot, docs/operations.md, the snapshot of your stack).
 
 On CDK Terrain (CDK_FLAVOR=cdktn) the stack has a file of its own, since the provider version
-shows in it, kept outside syrupy's folder so that neither flavour's run takes the other's file
-for an unused snapshot (`--snapshot-update` would delete it)."""
+shows in it. Syrupy is not loaded there (`-p no:syrupy`, the Makefile): at the end of a session
+with `--snapshot-update` it deletes every snapshot of the test files that ran which no test used,
+the default flavour's among them. `UPDATE_SNAPSHOTS=1` records CDK Terrain's file instead."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from syrupy.extensions.json import JSONSnapshotExtension
@@ -24,7 +26,7 @@ def test_default_stack_snapshot(default_stack, request):
     if flavor().name == DEFAULT_FLAVOR:
         assert stack == request.getfixturevalue("snapshot").use_extension(JSONSnapshotExtension)
         return
-    if request.config.getoption("--snapshot-update"):
+    if os.environ.get("UPDATE_SNAPSHOTS"):
         CDK_TERRAIN_SNAPSHOT.parent.mkdir(exist_ok=True)
         CDK_TERRAIN_SNAPSHOT.write_text(json.dumps(stack, indent=2, sort_keys=True) + "\n")
     assert stack == json.loads(CDK_TERRAIN_SNAPSHOT.read_text())
