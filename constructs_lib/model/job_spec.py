@@ -141,17 +141,8 @@ class JobSpec(ValueObject):
                 f"{minutes} needs timezone (a flexible window is an EventBridge Scheduler feature; "
                 'allowed with a timezone, for example timezone = "UTC")'
             )
-        schedule = info.data.get("schedule")
-        zone = info.data.get("timezone") or "UTC"
-        # The shortest real gap between two runs, daylight saving counted: a daily 08:00 in New York
-        # is 23 h after the previous run on the day clocks spring forward.
-        period = parse_schedule(schedule).shortest_gap_seconds(zone=zone) if schedule else None
-        if period is not None and minutes * 60 >= period:
-            shift = " in " + zone + ", daylight saving counted" if zone != "UTC" else ""
-            raise ValueError(
-                f"{minutes} minutes is not shorter than the time between runs of {schedule}{shift} "
-                f"({format_duration(period)}) (allowed: 1 to {period // 60 - 1})"
-            )
+        if "schedule" in info.data:
+            _check_shorter_than_runs(minutes, info.data["schedule"], info.data.get("timezone"), lowest=1)
         return minutes
 
     @field_validator("warn_after_seconds")
@@ -178,14 +169,7 @@ class JobSpec(ValueObject):
                 f"{minutes} minutes is not longer than flexible_window_minutes {flexible}: a run may start that "
                 f"late and still be on time (allowed: {flexible + 1} or more)"
             )
-        schedule, zone = info.data["schedule"], info.data.get("timezone") or "UTC"
-        period = parse_schedule(schedule).shortest_gap_seconds(zone=zone)
-        if period is not None and minutes * 60 >= period:
-            shift = " in " + zone + ", daylight saving counted" if zone != "UTC" else ""
-            raise ValueError(
-                f"{minutes} minutes is not shorter than the time between runs of {schedule}{shift} "
-                f"({format_duration(period)}) (allowed: {flexible + 1} to {(period - 1) // 60})"
-            )
+        _check_shorter_than_runs(minutes, info.data["schedule"], info.data.get("timezone"), lowest=flexible + 1)
         return minutes
 
     @field_validator("image")
@@ -242,13 +226,9 @@ class JobSpec(ValueObject):
     @field_validator("architecture")
     @classmethod
     def _architecture(cls, architecture: str | None, info: ValidationInfo) -> str | None:
-        refused = [
-            source
-            for source in map(capacity_source, info.data.get("capacity", ()))
-            if architecture and architecture not in source.architectures
-        ]
-        if refused:
-            source = refused[0]
+        for source in map(capacity_source, info.data.get("capacity", ())):
+            if architecture is None or architecture in source.architectures:
+                continue
             raise ValueError(
                 f"{architecture!r} cannot run on {source.name}: {source.label} runs "
                 f"{' and '.join(source.architectures)} tasks only (allowed: {' or '.join(source.architectures)} "
@@ -407,6 +387,20 @@ class JobSpec(ValueObject):
     def retry_policy(self) -> RetryPolicy:
         """The policy in effect: the keys of ``[jobs.retry]`` over the job's default policy."""
         return merged_retry(self.default_retry, self.retry)
+
+
+def _check_shorter_than_runs(minutes: int, schedule: str, zone: str | None, *, lowest: int) -> None:
+    """Refuse ``minutes`` unless shorter than the shortest real gap between two runs of
+    ``schedule``, daylight saving counted: a daily 08:00 in New York is 23 h after the previous
+    run on the day clocks spring forward. ``lowest``: the least the field allows, for the message."""
+    zone = zone or "UTC"
+    period = parse_schedule(schedule).shortest_gap_seconds(zone=zone)
+    if period is not None and minutes * 60 >= period:
+        shift = " in " + zone + ", daylight saving counted" if zone != "UTC" else ""
+        raise ValueError(
+            f"{minutes} minutes is not shorter than the time between runs of {schedule}{shift} "
+            f"({format_duration(period)}) (allowed: {lowest} to {(period - 1) // 60})"
+        )
 
 
 def job_default_retry(*, gap_seconds: int | None, sources: int, timeout_seconds: int, forbid: bool) -> RetryPolicy:

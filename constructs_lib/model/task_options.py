@@ -73,21 +73,8 @@ class EfsVolume(ValueObject):
     access_point_id: str | None = None
     read_only: bool = False
 
-    @field_validator("file_system_id")
-    @classmethod
-    def _file_system(cls, value: str) -> str:
-        if not re.fullmatch(r"fs-[0-9a-f]{8,40}", value):
-            raise ValueError(f"{value!r} is not an EFS file system id (allowed: 'fs-' and hex digits, as fs-0123abcd)")
-        return value
-
-    @field_validator("access_point_id")
-    @classmethod
-    def _access_point(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"fsap-[0-9a-f]{8,40}", value):
-            raise ValueError(
-                f"{value!r} is not an EFS access point id (allowed: 'fsap-' and hex digits, as fsap-0123abcd)"
-            )
-        return value
+    _file_system = field_validator("file_system_id")(lambda value: _efs_id(value, "fs", "file system"))
+    _access_point = field_validator("access_point_id")(lambda value: _efs_id(value, "fsap", "access point"))
 
     @field_validator("container_path")
     @classmethod
@@ -100,6 +87,15 @@ class EfsVolume(ValueObject):
                 "for example '/data')"
             )
         return value
+
+
+def _efs_id(value: str | None, prefix: str, kind: str) -> str | None:
+    """An EFS id: ``prefix``, a dash, and hex digits."""
+    if value is not None and not re.fullmatch(prefix + r"-[0-9a-f]{8,40}", value):
+        raise ValueError(
+            f"{value!r} is not an EFS {kind} id (allowed: '{prefix}-' and hex digits, as {prefix}-0123abcd)"
+        )
+    return value
 
 
 _SYSTEM_FOLDERS = frozenset({"bin", "dev", "etc", "lib", "lib64", "proc", "sbin", "sys", "tmp", "usr"})
