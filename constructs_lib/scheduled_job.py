@@ -15,7 +15,6 @@ from constructs_lib.ended_early_alerts import EndedEarlyAlerts
 from constructs_lib.fargate_task import FargateTask
 from constructs_lib.model.config import JobSpec
 from constructs_lib.model.naming import job_name_prefix
-from constructs_lib.model.tags import job_tags
 from constructs_lib.schedule import Schedule
 from constructs_lib.scheduler import TimeZoneSchedule
 from constructs_lib.shared import StackShared
@@ -82,7 +81,7 @@ class ScheduledJob(Construct):
         self.alarms = RunAlarms(
             self, "alarms", name=name, job_name=job.name, state_machine=self.state_machine, topic=shared.topic
         )
-        tags = job_tags(job.name, stack_tags=shared.stack_tags, tags=job.tags)
+        tags = shared.job_tags(job)
         if tags is not None:
             tag_resources(self, tags)
 

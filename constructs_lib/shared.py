@@ -12,7 +12,8 @@ from constructs_lib.aws_environment import AwsEnvironment
 from constructs_lib.cluster import Cluster
 from constructs_lib.dead_letter_queue import DeadLetterQueue
 from constructs_lib.log_key import LogEncryption
-from constructs_lib.model.config import ExecutionLogLevel
+from constructs_lib.model.config import ExecutionLogLevel, JobSpec
+from constructs_lib.model.tags import job_tags
 from constructs_lib.network import JobNetwork
 from constructs_lib.scheduler import ScheduleGroup
 
@@ -35,3 +36,8 @@ class StackShared:
     execution_log_level: ExecutionLogLevel = "ERROR"
     #: ``[stack] tags``: ``None`` when the stack sets none (each job then tags nothing of its own).
     stack_tags: Mapping[str, str] | None = None
+
+    def job_tags(self, job: JobSpec) -> dict[str, str] | None:
+        """What ``job``'s resources and the tasks its runs launch carry besides the stack's default
+        tags; ``None`` when the config tags nothing (``model.tags.job_tags``)."""
+        return job_tags(job.name, stack_tags=self.stack_tags, tags=job.tags)

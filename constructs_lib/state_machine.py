@@ -16,7 +16,6 @@ from constructs_lib.log_key import log_group
 from constructs_lib.model.capacity import capacity_source
 from constructs_lib.model.config import JobSpec
 from constructs_lib.model.naming import aws_name
-from constructs_lib.model.tags import job_tags
 from constructs_lib.service_role import ServiceRole
 
 if TYPE_CHECKING:  # the shared pieces name the scheduler, which names this
@@ -72,7 +71,7 @@ class JobStateMachine(Construct):
             + alert.invoke_statements()
         )
         # A job whose resources are tagged launches tasks that carry the tags.
-        propagate_tags = job_tags(job.name, stack_tags=shared.stack_tags, tags=job.tags) is not None
+        propagate_tags = shared.job_tags(job) is not None
         if propagate_tags:
             statements += render_statements("ecs:tagTask", cluster_tasks=cluster.task_arns)
         # Built from the name, not the resource: the role must exist before the state machine.
