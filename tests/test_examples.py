@@ -25,8 +25,14 @@ def test_every_example_synthesizes(example_stacks):
         "existing-vpc-remote-state", "graviton-efs-tagged", "no-nat-cheapest", "tokyo-daily-report"
     ]  # fmt: skip
     assert [path.stem for path in EXAMPLES] == sorted(example_stacks)
-    for stack in example_stacks.values():
-        assert len(resources(stack, "aws_sfn_state_machine")) == 1
+    machines = {stem: sorted(body["name"] for body in resources(stack, "aws_sfn_state_machine").values())
+                for stem, stack in example_stacks.items()}  # fmt: skip
+    assert machines == {
+        "existing-vpc-remote-state": ["team-jobs-nightly-import"],
+        "graviton-efs-tagged": ["media-transcode"],
+        "no-nat-cheapest": ["cheap-jobs-hourly-sync"],
+        "tokyo-daily-report": ["daily-report-send-report"],
+    }
 
 
 def test_existing_vpc_creates_no_network_and_runs_in_the_given_subnets(example_stacks):

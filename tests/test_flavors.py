@@ -19,6 +19,7 @@ import pytest
 from conftest import CONFIGS, EXAMPLES, ROOT
 
 from constructs_lib._provider import FLAVORS, environment_python, flavor
+from constructs_lib.model.config import load_config
 
 CONFIG_FILES = [*EXAMPLES, CONFIGS / "default.toml", CONFIGS / "multi.toml"]
 PYTHONS = {name: ROOT / environment_python(chosen) for name, chosen in FLAVORS.items()}
@@ -85,9 +86,13 @@ def _addresses(stack: dict[str, Any]) -> list[str]:
 
 
 def test_the_terraform_addresses_are_identical_so_a_deployed_stack_moves_without_replacement(both):
-    for stem in both["cdktf"]:
-        assert _addresses(both["cdktn"][stem]) == _addresses(both["cdktf"][stem]), stem
-        assert len(_addresses(both["cdktf"][stem])) > 50, stem  # the whole stack, not an empty one
+    for path in CONFIG_FILES:
+        addresses = _addresses(both["cdktf"][path.stem])
+        assert _addresses(both["cdktn"][path.stem]) == addresses, path.stem
+        # The whole stack, not an empty one: every job's state machine is among them.
+        machines = sorted(address.split(".")[1].split("_")[0] for address in addresses
+                          if address.startswith("aws_sfn_state_machine."))  # fmt: skip
+        assert machines == sorted(f"job-{job.name}" for job in load_config(path).jobs), path.stem
 
 
 def test_the_flavour_is_chosen_by_cdk_flavor_and_an_unknown_one_is_refused():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from conftest import ROOT
 from stack_helpers import definition, job_resource, policy, resources
 
 from constructs_lib.documents.iam import render_statements
@@ -23,7 +24,7 @@ def test_the_reserve_covers_what_the_stack_writes_around_a_job_with_the_longest_
     job writes, fits in the reserve the size check adds."""
     stack = example_stacks[EXAMPLE]
     _, body = job_resource(stack, "aws_ecs_task_definition", "transcode", "task_task-definition")
-    config_path = __import__("conftest").ROOT / "examples" / f"{EXAMPLE}.toml"
+    config_path = ROOT / "examples" / f"{EXAMPLE}.toml"
     job = parse_config(config_path.read_text()).jobs[0]
     # What ECS receives: the containers and the task's own fields; role ARNs at their longest
     # (partition aws-us-gov, a 64-character role name).

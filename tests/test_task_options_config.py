@@ -123,7 +123,7 @@ def test_at_most_50_tags_per_resource_counting_the_stacks_own_and_the_job_tag():
     stack_tags = ", ".join(f"s{n} = 'v'" for n in range(40))
     job_tags_ = ", ".join(f"j{n} = 'v'" for n in range(7))  # 2 + 1 + 40 + 7 = 50
     fits = STACK + f"tags = {{ {stack_tags} }}\n" + JOB + f"tags = {{ {job_tags_} }}\n"
-    assert parse_config(fits).jobs[0].tags is not None and len(parse_config(fits).jobs[0].tags) == 7
+    assert parse_config(fits).jobs[0].tags == {f"j{n}": "v" for n in range(7)}
     over = fits.replace("j0 = 'v'", "j0 = 'v', j7 = 'v'")
     assert problems(over) == [
         "jobs[0] (report).tags: 51 tags on each of the job's resources, counting the stack's 2 and 'scheduled-job' "
